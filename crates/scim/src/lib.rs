@@ -1,1 +1,14 @@
-//! SCIM 2.0 protocol core.
+//! SCIM 2.0 protocol core (RFC 7643, RFC 7644), with no I/O: resources and schemas, attribute
+//! paths, filters, PATCH, projection, sorting and paging, Bulk, ETags and errors.
+//!
+//! Everything here is a pure function of its inputs, so the whole protocol can be tested
+//! without a server, a database or a vendor. No published crate applies PATCH or keeps unknown
+//! extensions faithfully, which is why this core is written here (see the README).
+
+pub mod error;
+pub mod filter;
+pub mod json;
+pub mod path;
+pub mod schema;
+
+pub use error::{ScimError, ScimType};
