@@ -5,6 +5,8 @@
 use serde_json::{Value, json};
 
 use crate::filter::FilterError;
+use crate::patch::{PatchError, PatchErrorKind};
+use crate::validate::ValidationError;
 
 use crate::path::PathError;
 
@@ -138,6 +140,37 @@ impl From<FilterError> for ScimError {
 impl From<PathError> for ScimError {
     fn from(e: PathError) -> Self {
         ScimError::bad_request(ScimType::InvalidPath, e.to_string())
+    }
+}
+
+impl From<ValidationError> for ScimError {
+    fn from(e: ValidationError) -> Self {
+        let scim_type = match &e {
+            ValidationError::NotAnObject { .. } | ValidationError::UnknownAttribute { .. } => {
+                ScimType::InvalidSyntax
+            }
+            ValidationError::Immutable { .. } | ValidationError::ReadOnly { .. } => {
+                ScimType::Mutability
+            }
+            ValidationError::WrongType { .. }
+            | ValidationError::Missing { .. }
+            | ValidationError::InvalidDateTime { .. }
+            | ValidationError::MultiplePrimary { .. } => ScimType::InvalidValue,
+        };
+        ScimError::bad_request(scim_type, e.to_string())
+    }
+}
+
+impl From<PatchError> for ScimError {
+    fn from(e: PatchError) -> Self {
+        let scim_type = match e.kind {
+            PatchErrorKind::Syntax => ScimType::InvalidSyntax,
+            PatchErrorKind::Path => ScimType::InvalidPath,
+            PatchErrorKind::NoTarget => ScimType::NoTarget,
+            PatchErrorKind::Mutability => ScimType::Mutability,
+            PatchErrorKind::Value => ScimType::InvalidValue,
+        };
+        ScimError::bad_request(scim_type, e.detail)
     }
 }
 

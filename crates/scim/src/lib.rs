@@ -8,7 +8,9 @@
 pub mod error;
 pub mod filter;
 pub mod json;
+pub mod patch;
 pub mod path;
 pub mod schema;
+pub mod validate;
 
 pub use error::{ScimError, ScimType};

@@ -78,6 +78,11 @@ fn check_in(filter: &Filter, scope: Scope<'_>) -> Result<(), FilterError> {
     }
 }
 
+/// [`check`] for a value filter inside a PATCH path, whose paths name sub-attributes of `attr`.
+pub(crate) fn check_element(filter: &Filter, attr: &Attribute) -> Result<(), FilterError> {
+    check_in(filter, Scope::Element(Some(attr)))
+}
+
 /// The definition of the attribute a path names, when the schema has one.
 fn definition<'s>(path: &AttrPath, scope: Scope<'s>) -> Option<&'s Attribute> {
     match scope {
@@ -93,6 +98,15 @@ fn definition<'s>(path: &AttrPath, scope: Scope<'s>) -> Option<&'s Attribute> {
 /// against a string) are simply false; [`check`] reports the ones that are client mistakes.
 pub fn matches(filter: &Filter, resource: &Map<String, Value>, schema: &ResourceSchema) -> bool {
     eval(filter, resource, Scope::Resource(schema))
+}
+
+/// Whether one element of a complex attribute matches a value filter (`emails[type eq "work"]`).
+pub(crate) fn matches_element(
+    filter: &Filter,
+    element: &Map<String, Value>,
+    attr: &Attribute,
+) -> bool {
+    eval(filter, element, Scope::Element(Some(attr)))
 }
 
 fn eval(filter: &Filter, object: &Map<String, Value>, scope: Scope<'_>) -> bool {

@@ -4,7 +4,7 @@
 //! Hand-written rather than generated: the error messages name the character position and
 //! what was expected there, which is what an identity admin needs to fix a mapping.
 
-mod eval;
+pub(crate) mod eval;
 mod lex;
 mod parse;
 

@@ -297,10 +297,27 @@ impl ResourceSchema {
             )
     }
 
+    fn unique_extension_attribute(&self, name: &str) -> Option<(&str, &Attribute)> {
+        let mut found = self
+            .extensions
+            .iter()
+            .filter_map(|(s, _)| s.attribute(name).map(|a| (s.id.as_str(), a)));
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+
     /// Resolves an attribute path (plain, dotted or URN-qualified).
     pub fn resolve(&self, path: &AttrPath) -> Target<'_> {
         let (extension, attr) = match &path.urn {
-            None => (None, self.core_attribute(&path.name)),
+            None => match self.core_attribute(&path.name) {
+                Some(attr) => (None, Some(attr)),
+                // Unqualified names belong to the core schema (RFC 7644 §3.10), but clients send
+                // extension attributes bare too (Entra's older `manager` path): accept a name
+                // that exactly one extension defines.
+                None => self
+                    .unique_extension_attribute(&path.name)
+                    .map_or((None, None), |(e, a)| (Some(e), Some(a))),
+            },
             Some(urn) if urn.eq_ignore_ascii_case(&self.core.id) => {
                 (None, self.core_attribute(&path.name))
             }
@@ -380,6 +397,16 @@ mod tests {
             Target::Unregistered
         ));
         assert!(matches!(rs.resolve(&path("shoeSize")), Target::Unknown));
+        assert!(
+            matches!(
+                rs.resolve(&path("manager")),
+                Target::Attribute {
+                    extension: Some(ENTERPRISE_USER_URN),
+                    ..
+                }
+            ),
+            "bare extension names resolve when unique"
+        );
         assert!(matches!(rs.resolve(&path("name.nope")), Target::Unknown));
     }
 
