@@ -4,8 +4,10 @@
 
 use serde_json::{Value, json};
 
+use crate::bulk::BulkError;
 use crate::filter::FilterError;
 use crate::patch::{PatchError, PatchErrorKind};
+use crate::query::QueryError;
 use crate::validate::ValidationError;
 
 use crate::path::PathError;
@@ -171,6 +173,36 @@ impl From<PatchError> for ScimError {
             PatchErrorKind::Value => ScimType::InvalidValue,
         };
         ScimError::bad_request(scim_type, e.detail)
+    }
+}
+
+impl From<QueryError> for ScimError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::Filter(f) => f.into(),
+            QueryError::Path(p) => p.into(),
+            QueryError::Syntax(_) => ScimError::bad_request(ScimType::InvalidSyntax, e.to_string()),
+            QueryError::Value(_) => ScimError::bad_request(ScimType::InvalidValue, e.to_string()),
+        }
+    }
+}
+
+impl From<BulkError> for ScimError {
+    fn from(e: BulkError) -> Self {
+        match e {
+            BulkError::TooLarge { .. } | BulkError::TooManyOperations { .. } => {
+                ScimError::payload_too_large(e.to_string())
+            }
+            BulkError::Syntax(_) => ScimError::bad_request(ScimType::InvalidSyntax, e.to_string()),
+            BulkError::Value(_) | BulkError::UnknownBulkId(_) => {
+                ScimError::bad_request(ScimType::InvalidValue, e.to_string())
+            }
+            // RFC 7644 §3.7.1: unresolvable circular references are a 409 `mutability`.
+            BulkError::Circular(_) => {
+                ScimError::new(409, Some(ScimType::Mutability), e.to_string())
+            }
+            BulkError::DependencyFailed(_) => ScimError::new(409, None, e.to_string()),
+        }
     }
 }
 

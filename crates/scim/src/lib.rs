@@ -5,11 +5,15 @@
 //! without a server, a database or a vendor. No published crate applies PATCH or keeps unknown
 //! extensions faithfully, which is why this core is written here (see the README).
 
+pub mod bulk;
 pub mod error;
+pub mod etag;
 pub mod filter;
 pub mod json;
 pub mod patch;
 pub mod path;
+pub mod project;
+pub mod query;
 pub mod schema;
 pub mod validate;
 
