@@ -156,47 +156,43 @@ fn lookup<'v, 's>(
     path: &AttrPath,
     scope: Scope<'s>,
 ) -> (Option<&'s Attribute>, Vec<&'v Value>) {
-    let (container, attr, name, sub_name): (
-        Option<&Map<String, Value>>,
-        Option<&Attribute>,
-        &str,
-        Option<&str>,
-    ) = match scope {
-        Scope::Element(parent) => (
-            Some(object),
-            parent.and_then(|p| p.sub_attribute(&path.name)),
-            path.name.as_str(),
-            path.sub.as_deref(),
-        ),
-        Scope::Resource(schema) => match schema.resolve(path) {
-            Target::Attribute {
-                extension,
+    let schema = match scope {
+        Scope::Element(parent) => {
+            let attr = parent.and_then(|p| p.sub_attribute(&path.name));
+            return (
                 attr,
-                sub,
-            } => {
-                let container = match extension {
-                    Some(urn) => get_ci(object, urn).and_then(Value::as_object),
-                    None => Some(object),
-                };
-                return (
-                    sub.or(Some(attr)),
-                    values_at(container, &attr.name, sub.map(|s| s.name.as_str())),
-                );
-            }
-            Target::Extension(ext) => return (None, get_ci(object, &ext.id).into_iter().collect()),
-            Target::Unregistered => {
-                let urn = path.urn.as_deref().unwrap_or_default();
-                (
-                    get_ci(object, urn).and_then(Value::as_object),
-                    None,
-                    path.name.as_str(),
-                    path.sub.as_deref(),
-                )
-            }
-            Target::Unknown => (Some(object), None, path.name.as_str(), path.sub.as_deref()),
-        },
+                values_at(Some(object), &path.name, path.sub.as_deref()),
+            );
+        }
+        Scope::Resource(schema) => schema,
     };
-    (attr, values_at(container, name, sub_name))
+    match schema.resolve(path) {
+        Target::Attribute {
+            extension,
+            attr,
+            sub,
+        } => {
+            let container = match extension {
+                Some(urn) => get_ci(object, urn).and_then(Value::as_object),
+                None => Some(object),
+            };
+            let values = values_at(container, &attr.name, sub.map(|s| s.name.as_str()));
+            (sub.or(Some(attr)), values)
+        }
+        Target::Extension(ext) => (None, get_ci(object, &ext.id).into_iter().collect()),
+        Target::Unregistered => {
+            let container = path
+                .urn
+                .as_deref()
+                .and_then(|urn| get_ci(object, urn))
+                .and_then(Value::as_object);
+            (None, values_at(container, &path.name, path.sub.as_deref()))
+        }
+        Target::Unknown => (
+            None,
+            values_at(Some(object), &path.name, path.sub.as_deref()),
+        ),
+    }
 }
 
 fn values_at<'v>(
