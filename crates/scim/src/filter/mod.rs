@@ -148,6 +148,14 @@ impl Filter {
         parse::parse(input)
     }
 
+    pub(crate) fn is_and(&self) -> bool {
+        matches!(self, Filter::And(_))
+    }
+
+    pub(crate) fn is_or(&self) -> bool {
+        matches!(self, Filter::Or(_))
+    }
+
     /// `Some((path, value))` when the filter is exactly `path eq "value"`: the shape identity
     /// providers use to match accounts, which a store can answer from an index.
     pub fn as_string_eq(&self) -> Option<(&AttrPath, &str)> {

@@ -90,10 +90,11 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> Result<Filter, FilterError> {
-        let mut items = vec![self.and()?];
+        let mut items = Vec::new();
+        push_flat(&mut items, self.and()?, Filter::is_or);
         while self.is_keyword("or") {
             self.next();
-            items.push(self.and()?);
+            push_flat(&mut items, self.and()?, Filter::is_or);
         }
         Ok(if items.len() == 1 {
             items.remove(0)
@@ -103,10 +104,11 @@ impl Parser<'_> {
     }
 
     fn and(&mut self) -> Result<Filter, FilterError> {
-        let mut items = vec![self.unary()?];
+        let mut items = Vec::new();
+        push_flat(&mut items, self.unary()?, Filter::is_and);
         while self.is_keyword("and") {
             self.next();
-            items.push(self.unary()?);
+            push_flat(&mut items, self.unary()?, Filter::is_and);
         }
         Ok(if items.len() == 1 {
             items.remove(0)
@@ -222,6 +224,18 @@ impl Parser<'_> {
     }
 }
 
+/// Adds `item` to an n-ary operand list, splicing in the operands of a parenthesised group of
+/// the same operator: `(a and b) and c` is one `And` of three, so equal filters have one tree.
+fn push_flat(items: &mut Vec<Filter>, item: Filter, same: fn(&Filter) -> bool) {
+    if same(&item)
+        && let Filter::And(inner) | Filter::Or(inner) = item
+    {
+        items.extend(inner);
+    } else {
+        items.push(item);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +290,11 @@ mod tests {
         assert_eq!(
             p("(a eq 1 or b eq 2) and c eq 3").to_string(),
             "(a eq 1 or b eq 2) and c eq 3"
+        );
+        assert_eq!(
+            p("(a pr and b pr) and (c pr and d pr)"),
+            p("a pr and b pr and c pr and d pr"),
+            "same-operator groups flatten"
         );
     }
 
