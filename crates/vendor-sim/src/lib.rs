@@ -1,0 +1,17 @@
+//! Faithful in-memory simulators of the vendor APIs scim-bridge translates SCIM into.
+//!
+//! Written from the vendor documentation (`shared/seeds/`) and the resolved contract
+//! (`shared/VENDORS.md`) only, never from connector code, so that the simulators and the
+//! connectors catch each other's mistakes.
+//!
+//! Every simulator runs behind [`server::SimServer`], which records each request
+//! ([`log::RequestLog`]) and applies a seeded fault plan ([`faults::Faults`]) before the vendor
+//! logic sees it.
+
+pub mod faults;
+pub mod log;
+pub mod server;
+
+pub use faults::{Fault, FaultRule, Faults, RouteMatch};
+pub use log::{RecordedRequest, RequestLog};
+pub use server::{SimOptions, SimServer};
