@@ -904,3 +904,31 @@ async fn concurrent_clients_leave_a_consistent_state() {
         assert!(w.sim.user(ENV, &format!("user{i}@example.com")).is_none());
     }
 }
+
+#[actix_web::test]
+async fn internal_errors_of_the_bodiless_routes_come_from_the_fault_plan() {
+    // W5–W7 document 500 but carry no data object that could be incorrect: the fault plan is
+    // how a test makes them fail with 500.
+    let w = W365::start();
+    w.create("userone@example.com").await;
+    let headers = [("ProvisioningKey", KEY)];
+    for route in &every_route()[4..] {
+        w.server.faults().push(
+            FaultRule::always(
+                RouteMatch::new(route.0.as_str(), "/Provisioning/example/User/"),
+                Fault::Status(500),
+            )
+            .times(1),
+        );
+        assert_eq!(
+            w.send_route(ENV, route, &headers).await.status(),
+            500,
+            "{route:?}"
+        );
+        assert_eq!(
+            w.send_route(ENV, route, &headers).await.status(),
+            200,
+            "{route:?}"
+        );
+    }
+}
