@@ -11,7 +11,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use vendor_sim::mytimetable::{ApiToken, DEMO_ADMIN_TOKEN, MyTimetableConfig, MyTimetableSim};
+use vendor_sim::mytimetable::{
+    ApiProfile, ApiToken, DEMO_ADMIN_TOKEN, MyTimetableConfig, MyTimetableSim,
+};
 use vendor_sim::workspace365::{DEMO_PROVISIONING_KEY, Workspace365Config, Workspace365Sim};
 use vendor_sim::{SimOptions, SimServer};
 
@@ -28,6 +30,13 @@ struct Args {
     /// MyTimetable `apiToken` without admin privilege, answered 403 (repeatable).
     #[arg(long = "mytimetable-token", value_name = "TOKEN")]
     mytimetable_tokens: Vec<String>,
+    /// MyTimetable API version: `v8` (the seed) or `2019.16+` (user profiles, per-user syncs).
+    #[arg(
+        long = "mytimetable-profile",
+        value_name = "PROFILE",
+        default_value = "v8"
+    )]
+    mytimetable_profile: ApiProfile,
     /// Restrict MyTimetable synchronization types to these (repeatable; default: any).
     #[arg(long = "mytimetable-sync-type", value_name = "TYPE")]
     mytimetable_sync_types: Vec<String>,
@@ -88,7 +97,11 @@ fn start_all(args: &Args) -> std::io::Result<Vec<Running>> {
             .collect();
         let sync_types =
             (!args.mytimetable_sync_types.is_empty()).then(|| args.mytimetable_sync_types.clone());
-        let sim = MyTimetableSim::new(MyTimetableConfig { tokens, sync_types });
+        let sim = MyTimetableSim::new(MyTimetableConfig {
+            tokens,
+            sync_types,
+            profile: args.mytimetable_profile,
+        });
         let server = sim.start(args.options(addr))?;
         running.push(Running {
             name: "mytimetable",

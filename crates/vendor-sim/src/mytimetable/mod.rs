@@ -1,14 +1,19 @@
 //! MyTimetable provisioning API ("v8", seeds 000/001, VENDORS.md §1): users and push
 //! synchronizations under `/api/v0`, `apiToken` authentication, form-encoded input, JSON output.
 
+mod params;
 mod routes;
 mod state;
+mod v2019;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix_web::web;
 
-pub use state::{CreateSyncError, SyncDeletion, Synchronization, UnlinkMode};
+pub use state::{
+    Attribute, CreateSyncError, ProfileUpdate, SyncDeletion, Synchronization, UnlinkMode,
+    UserProfile,
+};
 
 use crate::server::{SimOptions, SimServer};
 use state::State;
@@ -40,6 +45,33 @@ impl ApiToken {
     }
 }
 
+/// Which version of the provisioning API page to serve (VENDORS.md §1.3,
+/// `mytimetable.api_profile`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ApiProfile {
+    /// The seed's page, "Version 8": what connectors are written against.
+    #[default]
+    V8,
+    /// The later page (MyTimetable 2019.16+): user profiles (`GET`/`POST /users`, `PUT` with a
+    /// body), 404 on deleting an unknown user, per-user synchronizations.
+    V2019_16,
+}
+
+impl std::str::FromStr for ApiProfile {
+    type Err = String;
+
+    /// The config values of VENDORS.md §1.3: `v8` or `2019.16+`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "v8" => Ok(Self::V8),
+            "2019.16+" => Ok(Self::V2019_16),
+            other => Err(format!(
+                "unknown profile {other:?}; expected v8 or 2019.16+"
+            )),
+        }
+    }
+}
+
 /// How the simulator behaves.
 #[derive(Debug, Clone)]
 pub struct MyTimetableConfig {
@@ -48,14 +80,17 @@ pub struct MyTimetableConfig {
     /// Accepted synchronization `type`s (compared case-insensitively); `None` accepts any
     /// non-empty type, since the seed has no enumeration (VENDORS.md §1.5 item 5).
     pub sync_types: Option<Vec<String>>,
+    /// The API version served; v8 unless opted in.
+    pub profile: ApiProfile,
 }
 
 impl Default for MyTimetableConfig {
-    /// One admin token, [`DEMO_ADMIN_TOKEN`]; any sync type.
+    /// One admin token, [`DEMO_ADMIN_TOKEN`]; any sync type; the v8 profile.
     fn default() -> Self {
         Self {
             tokens: vec![ApiToken::admin(DEMO_ADMIN_TOKEN)],
             sync_types: None,
+            profile: ApiProfile::V8,
         }
     }
 }
@@ -125,6 +160,11 @@ impl MyTimetableSim {
     /// Whether a user exists, compared case-insensitively.
     pub fn has_user(&self, username: &str) -> bool {
         self.lock().find_user(username).is_some()
+    }
+
+    /// A user's profile (the "2019.16+" fields are empty for users made through v8 routes).
+    pub fn user_profile(&self, username: &str) -> Option<UserProfile> {
+        self.lock().profile(username).cloned()
     }
 
     /// Current synchronizations, by id.

@@ -3,25 +3,32 @@
 use actix_web::body::BoxBody;
 use actix_web::dev::ServiceRequest;
 use actix_web::http::StatusCode;
-use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{Next, from_fn};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
 
+use super::params::{form_params, param, query_params, required};
 use super::state::{CreateSyncError, UnlinkMode};
-use super::{MyTimetableConfig, MyTimetableSim};
+use super::v2019;
+use super::{ApiProfile, MyTimetableConfig, MyTimetableSim};
 
 /// Every answer that is not a success. VENDORS.md §1.1 [O]: auth failures have empty bodies,
 /// other 4xx a short `text/plain` message that clients only log.
 #[derive(Debug, thiserror::Error)]
-enum ApiError {
+pub(super) enum ApiError {
     #[error("")]
     Unauthorized,
     #[error("")]
     Forbidden,
     #[error("{0}")]
     BadRequest(String),
+    /// "2019.16+" profile only (VENDORS.md §1.3).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// "2019.16+" profile only: `POST /users` for an existing user.
+    #[error("{0}")]
+    Conflict(&'static str),
     #[error("{0}")]
     Unprocessable(&'static str),
 }
@@ -32,6 +39,8 @@ impl ResponseError for ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
@@ -40,44 +49,60 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         match self {
             Self::Unauthorized | Self::Forbidden => response.finish(),
-            Self::BadRequest(_) | Self::Unprocessable(_) => response
+            _ => response
                 .content_type("text/plain; charset=utf-8")
                 .body(self.to_string()),
         }
     }
 }
 
-type Reply = Result<HttpResponse, ApiError>;
+pub(super) type Reply = Result<HttpResponse, ApiError>;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig, sim: MyTimetableSim) {
     let config = sim.config.clone();
+    let later = sim.config.profile == ApiProfile::V2019_16;
+    let mut users = web::resource("/users").route(web::get().to(list_users));
+    let mut user = web::resource("/users/{username}")
+        .route(web::put().to(put_user))
+        .route(web::delete().to(delete_user));
+    if later {
+        users = users.route(web::post().to(v2019::create_user));
+        user = user.route(web::get().to(v2019::get_user));
+    }
+    let mut scope = web::scope("/api/v0")
+        .app_data(web::Data::new(sim))
+        .service(users)
+        .service(user)
+        .service(
+            web::resource("/synchronizations")
+                .route(web::get().to(list_synchronizations))
+                .route(web::put().to(create_synchronization)),
+        )
+        .service(
+            web::resource("/synchronizations/{id}").route(web::delete().to(delete_synchronization)),
+        );
+    if later {
+        scope = scope
+            .service(
+                web::resource("/users/{username}/synchronizations")
+                    .route(web::get().to(v2019::list_user_synchronizations))
+                    .route(web::delete().to(v2019::delete_user_synchronizations)),
+            )
+            .service(
+                web::resource("/users/{username}/synchronizations/{type}")
+                    .route(web::delete().to(v2019::delete_user_synchronizations_of_type)),
+            );
+    }
     cfg.service(
-        web::scope("/api/v0")
-            .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
-                let config = config.clone();
-                async move {
-                    match authorize(&req, &config) {
-                        Ok(()) => next.call(req).await,
-                        Err(e) => Ok(req.error_response(e)),
-                    }
+        scope.wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+            let config = config.clone();
+            async move {
+                match authorize(&req, &config) {
+                    Ok(()) => next.call(req).await,
+                    Err(e) => Ok(req.error_response(e)),
                 }
-            }))
-            .app_data(web::Data::new(sim))
-            .service(web::resource("/users").route(web::get().to(list_users)))
-            .service(
-                web::resource("/users/{username}")
-                    .route(web::put().to(ensure_user))
-                    .route(web::delete().to(delete_user)),
-            )
-            .service(
-                web::resource("/synchronizations")
-                    .route(web::get().to(list_synchronizations))
-                    .route(web::put().to(create_synchronization)),
-            )
-            .service(
-                web::resource("/synchronizations/{id}")
-                    .route(web::delete().to(delete_synchronization)),
-            ),
+            }
+        })),
     );
 }
 
@@ -105,16 +130,28 @@ async fn list_users(sim: web::Data<MyTimetableSim>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "users": sim.users() }))
 }
 
-/// M2: an idempotent ensure, 204 whether created or already there.
-async fn ensure_user(sim: web::Data<MyTimetableSim>, username: web::Path<String>) -> HttpResponse {
+/// M2: an idempotent ensure, 204 whether created or already there. The "2019.16+" profile
+/// treats a form body as a profile upsert (201/200).
+async fn put_user(
+    sim: web::Data<MyTimetableSim>,
+    req: HttpRequest,
+    username: web::Path<String>,
+    body: Bytes,
+) -> Reply {
+    if sim.config.profile == ApiProfile::V2019_16 && !body.is_empty() {
+        return v2019::upsert_user(&sim, &req, &username, &body);
+    }
     sim.seed_user(&username);
-    HttpResponse::NoContent().finish()
+    Ok(HttpResponse::NoContent().finish())
 }
 
-/// M3: 204 also when the user does not exist.
-async fn delete_user(sim: web::Data<MyTimetableSim>, username: web::Path<String>) -> HttpResponse {
-    sim.lock().delete_user(&username);
-    HttpResponse::NoContent().finish()
+/// M3: 204 also when the user does not exist (v8); the "2019.16+" profile says 404.
+async fn delete_user(sim: web::Data<MyTimetableSim>, username: web::Path<String>) -> Reply {
+    let existed = sim.lock().delete_user(&username);
+    if !existed && sim.config.profile == ApiProfile::V2019_16 {
+        return Err(ApiError::NotFound("user not found"));
+    }
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn list_synchronizations(sim: web::Data<MyTimetableSim>) -> HttpResponse {
@@ -160,13 +197,7 @@ async fn delete_synchronization(
     let id: u64 = id
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("invalid synchronization id: {id}")))?;
-    // VENDORS.md §1.4: `unlinkMode` is read from the query string, and also from a form body
-    // because the seed does not say where it goes; missing or invalid is 400.
-    let mut params = query_params(&req)?;
-    params.extend(form_params(&req, &body)?);
-    let raw = required(&params, "unlinkMode")?;
-    let mode = UnlinkMode::parse(raw)
-        .ok_or_else(|| ApiError::BadRequest(format!("invalid unlinkMode: {raw}")))?;
+    let mode = unlink_mode(&req, &body)?;
     if sim.lock().delete_sync(id, mode) {
         Ok(HttpResponse::NoContent().finish())
     } else {
@@ -174,43 +205,11 @@ async fn delete_synchronization(
     }
 }
 
-type Params = Vec<(String, String)>;
-
-fn query_params(req: &HttpRequest) -> Result<Params, ApiError> {
-    serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| ApiError::BadRequest("malformed query string".into()))
-}
-
-/// The body's parameters when it is `application/x-www-form-urlencoded`, the only input format
-/// the API supports (seed 000); any other body carries no parameters.
-fn form_params(req: &HttpRequest, body: &[u8]) -> Result<Params, ApiError> {
-    let is_form = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| {
-            essence
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
-        return Ok(Vec::new());
-    }
-    serde_urlencoded::from_bytes(body).map_err(|_| ApiError::BadRequest("malformed form".into()))
-}
-
-/// The first value of a parameter, like a servlet's `getParameter`.
-fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// VENDORS.md §1.4 [O]: a missing (or blank) required parameter is 400.
-fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, ApiError> {
-    param(params, name)
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| ApiError::BadRequest(format!("missing parameter: {name}")))
+/// VENDORS.md §1.4: `unlinkMode` is read from the query string, and also from a form body
+/// because the seed does not say where it goes; missing or invalid is 400.
+pub(super) fn unlink_mode(req: &HttpRequest, body: &[u8]) -> Result<UnlinkMode, ApiError> {
+    let mut params = query_params(req)?;
+    params.extend(form_params(req, body)?);
+    let raw = required(&params, "unlinkMode")?;
+    UnlinkMode::parse(raw).ok_or_else(|| ApiError::BadRequest(format!("invalid unlinkMode: {raw}")))
 }

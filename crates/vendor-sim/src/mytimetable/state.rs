@@ -1,6 +1,7 @@
 //! The MyTimetable data: usernames and push synchronizations.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
@@ -43,6 +44,67 @@ pub struct Synchronization {
     pub sync_type: String,
     /// `provisioning_smtpAddress`, when the creating request carried one.
     pub smtp_address: Option<String>,
+    /// Creation time in ms since the Unix epoch, shown as `lastResync` by the "2019.16+" profile.
+    pub created_at_ms: u64,
+}
+
+/// A user. v8 stores only the username; the "2019.16+" profile (VENDORS.md §1.3) adds the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserProfile {
+    /// As first seen.
+    pub username: String,
+    pub display_name: Option<String>,
+    pub locale: Option<String>,
+    /// `None` until set (shown as `null`).
+    pub attributes: Option<Vec<Attribute>>,
+    /// `ROLE_*` values.
+    pub roles: Vec<String>,
+}
+
+/// One profile attribute, e.g. `urn:mace:dir:attribute-def:mail` with its values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+/// The profile fields a "2019.16+" create or update carries; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileUpdate {
+    pub display_name: Option<String>,
+    pub locale: Option<String>,
+    pub attributes: Option<Vec<Attribute>>,
+    pub roles: Option<Vec<String>>,
+}
+
+impl UserProfile {
+    fn apply(&mut self, update: ProfileUpdate) {
+        let ProfileUpdate {
+            display_name,
+            locale,
+            attributes,
+            roles,
+        } = update;
+        if display_name.is_some() {
+            self.display_name = display_name;
+        }
+        if locale.is_some() {
+            self.locale = locale;
+        }
+        if attributes.is_some() {
+            self.attributes = attributes;
+        }
+        if let Some(roles) = roles {
+            self.roles = roles;
+        }
+    }
+}
+
+/// Whether an upsert created the user or updated an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upserted {
+    Created,
+    Updated,
 }
 
 /// A synchronization that was removed, and how: what a test asserts on to check that the client
@@ -65,8 +127,8 @@ pub enum CreateSyncError {
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    /// Creation sequence → username as first seen; `GET /users` lists in creation order.
-    users: BTreeMap<u64, String>,
+    /// Creation sequence → user; `GET /users` lists in creation order.
+    users: BTreeMap<u64, UserProfile>,
     /// Case-folded username → creation sequence.
     user_index: HashMap<String, u64>,
     next_user_seq: u64,
@@ -76,6 +138,12 @@ pub(crate) struct State {
     deletions: Vec<SyncDeletion>,
 }
 
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// VENDORS.md §1.4 [O]: the backing SQL Server's default collation compares case-insensitively.
 fn fold(name: &str) -> String {
     name.to_lowercase()
@@ -83,13 +151,22 @@ fn fold(name: &str) -> String {
 
 impl State {
     pub(crate) fn users(&self) -> Vec<String> {
-        self.users.values().cloned().collect()
+        self.users.values().map(|u| u.username.clone()).collect()
     }
 
     /// The stored spelling of `name`, if such a user exists (any case).
     pub(crate) fn find_user(&self, name: &str) -> Option<&str> {
+        self.profile(name).map(|u| u.username.as_str())
+    }
+
+    pub(crate) fn profile(&self, name: &str) -> Option<&UserProfile> {
         let seq = self.user_index.get(&fold(name))?;
-        self.users.get(seq).map(String::as_str)
+        self.users.get(seq)
+    }
+
+    fn profile_mut(&mut self, name: &str) -> Option<&mut UserProfile> {
+        let seq = self.user_index.get(&fold(name))?;
+        self.users.get_mut(seq)
     }
 
     /// Creates the user unless it exists in any case; true when created.
@@ -100,8 +177,27 @@ impl State {
         }
         self.next_user_seq += 1;
         self.user_index.insert(key, self.next_user_seq);
-        self.users.insert(self.next_user_seq, name.to_owned());
+        self.users.insert(
+            self.next_user_seq,
+            UserProfile {
+                username: name.to_owned(),
+                ..UserProfile::default()
+            },
+        );
         true
+    }
+
+    /// Creates the user if needed, then applies the update.
+    pub(crate) fn upsert_profile(&mut self, name: &str, update: ProfileUpdate) -> Upserted {
+        let outcome = if self.ensure_user(name) {
+            Upserted::Created
+        } else {
+            Upserted::Updated
+        };
+        if let Some(profile) = self.profile_mut(name) {
+            profile.apply(update);
+        }
+        outcome
     }
 
     /// Deletes the user and its synchronizations; true when the user existed.
@@ -109,7 +205,10 @@ impl State {
         let Some(seq) = self.user_index.remove(&fold(name)) else {
             return false;
         };
-        let Some(stored) = self.users.remove(&seq) else {
+        let Some(UserProfile {
+            username: stored, ..
+        }) = self.users.remove(&seq)
+        else {
             return false;
         };
         // VENDORS.md §1.4 [O]: a user's syncs go with it, as if unlinked with UNLINK_ONLY.
@@ -127,6 +226,39 @@ impl State {
 
     pub(crate) fn synchronizations(&self) -> Vec<Synchronization> {
         self.syncs.values().cloned().collect()
+    }
+
+    /// A user's synchronizations, or `None` for an unknown user.
+    pub(crate) fn user_synchronizations(&self, name: &str) -> Option<Vec<Synchronization>> {
+        let owner = self.find_user(name)?;
+        Some(
+            self.syncs
+                .values()
+                .filter(|s| s.username == owner)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Deletes a user's synchronizations (of one type, or all); the number deleted, or `None`
+    /// for an unknown user.
+    pub(crate) fn delete_user_synchronizations(
+        &mut self,
+        name: &str,
+        sync_type: Option<&str>,
+        mode: UnlinkMode,
+    ) -> Option<usize> {
+        let type_key = sync_type.map(fold);
+        let ids: Vec<u64> = self
+            .user_synchronizations(name)?
+            .iter()
+            .filter(|s| type_key.as_ref().is_none_or(|t| fold(&s.sync_type) == *t))
+            .map(|s| s.id)
+            .collect();
+        for id in &ids {
+            self.remove_sync(*id, mode, false);
+        }
+        Some(ids.len())
     }
 
     /// Creates a synchronization, or returns the id of the one the user already has of this
@@ -158,6 +290,7 @@ impl State {
                 username: owner,
                 sync_type: sync_type.to_owned(),
                 smtp_address: smtp_address.map(str::to_owned),
+                created_at_ms: now_ms(),
             },
         );
         Ok(id)

@@ -195,14 +195,18 @@ async fn put_synchronization_seed_example_creates_without_returning_an_id() {
     assert!(res.headers().get("location").is_none());
     assert_empty(res, 204).await;
 
+    let stored: Vec<Synchronization> = mtt.sim.synchronizations();
     assert_eq!(
-        mtt.sim.synchronizations(),
-        [Synchronization {
-            id: 1,
-            username: "alice".into(),
-            sync_type: "ews".into(),
-            smtp_address: Some("alice@example.org".into()),
-        }]
+        stored
+            .iter()
+            .map(|s| (
+                s.id,
+                s.username.as_str(),
+                s.sync_type.as_str(),
+                s.smtp_address.as_deref()
+            ))
+            .collect::<Vec<_>>(),
+        [(1, "alice", "ews", Some("alice@example.org"))]
     );
     assert_eq!(
         mtt.json("/synchronizations").await,
@@ -296,6 +300,7 @@ async fn sync_types_can_be_restricted() {
     let mtt = Mtt::with_config(MyTimetableConfig {
         tokens: vec![ApiToken::admin(ADMIN)],
         sync_types: Some(vec!["ews".into(), "o365".into()]),
+        ..MyTimetableConfig::default()
     });
     mtt.sim.seed_user("alice");
     let res = mtt
