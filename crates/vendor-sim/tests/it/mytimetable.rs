@@ -3,7 +3,8 @@
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use vendor_sim::mytimetable::{
-    ApiToken, MyTimetableConfig, MyTimetableSim, SyncDeletion, Synchronization, UnlinkMode,
+    ApiProfile, ApiToken, MyTimetableConfig, MyTimetableSim, SyncDeletion, Synchronization,
+    UnlinkMode,
 };
 use vendor_sim::{Fault, FaultRule, RouteMatch, SimOptions, SimServer};
 
@@ -58,6 +59,15 @@ impl Mtt {
 
     async fn put_form(&self, path: &str, pairs: &[(&str, &str)]) -> Response {
         self.request(Method::PUT, path)
+            .header("Content-Type", FORM)
+            .body(serde_urlencoded::to_string(pairs).expect("encode"))
+            .send()
+            .await
+            .expect("send")
+    }
+
+    async fn post_form(&self, path: &str, pairs: &[(&str, &str)]) -> Response {
+        self.request(Method::POST, path)
             .header("Content-Type", FORM)
             .body(serde_urlencoded::to_string(pairs).expect("encode"))
             .send()
@@ -565,4 +575,292 @@ async fn concurrent_clients_leave_a_consistent_state() {
     );
     ids.sort_unstable();
     assert_eq!(ids, (1..=64).collect::<Vec<_>>());
+}
+
+#[actix_web::test]
+async fn v8_has_none_of_the_later_routes() {
+    let mtt = Mtt::start();
+    mtt.sim.seed_example_dataset();
+    let attempts = [
+        (Method::GET, "/users/alice"),
+        (Method::POST, "/users"),
+        (Method::GET, "/users/alice/synchronizations"),
+        (
+            Method::DELETE,
+            "/users/alice/synchronizations?unlinkMode=CLEANUP",
+        ),
+        (
+            Method::DELETE,
+            "/users/alice/synchronizations/o365?unlinkMode=CLEANUP",
+        ),
+    ];
+    for (method, path) in attempts {
+        let status = mtt.send(method.clone(), path).await.status();
+        assert!(
+            matches!(status.as_u16(), 404 | 405),
+            "{method} {path}: {status}"
+        );
+    }
+    // A body on PUT /users/{u} is ignored: still the 204 ensure.
+    let res = mtt
+        .put_form("/users/dave", &[("displayName", "Dave")])
+        .await;
+    assert_empty(res, 204).await;
+    assert_eq!(
+        mtt.sim.user_profile("dave").and_then(|p| p.display_name),
+        None
+    );
+    assert_eq!(mtt.sim.synchronizations().len(), 2);
+}
+
+fn later() -> Mtt {
+    Mtt::with_config(MyTimetableConfig {
+        tokens: vec![ApiToken::admin(ADMIN), ApiToken::non_admin(NON_ADMIN)],
+        profile: ApiProfile::V2019_16,
+        ..MyTimetableConfig::default()
+    })
+}
+
+#[actix_web::test]
+async fn profile_2019_creates_reads_and_updates_user_profiles() {
+    let mtt = later();
+    let mail = "urn:mace:dir:attribute-def:mail";
+    let res = mtt
+        .request(Method::POST, "/users")
+        .header("Content-Type", FORM)
+        .body(format!(
+            "username=alice%40example.org&displayName=Alice&locale=en&attributes={mail}%3Dalice%40example.org\
+             &attributes={mail}%3Da%40example.org&roles=ROLE_MEMBER&roles=ROLE_STUDENT"
+        ))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), 201);
+    let alice = json!({
+        "username": "alice@example.org", "displayName": "Alice", "locale": "en",
+        "attributes": [{ "name": mail, "values": ["alice@example.org", "a@example.org"] }],
+        "roles": ["ROLE_MEMBER", "ROLE_STUDENT"]
+    });
+    assert_eq!(res.json::<Value>().await.expect("json"), alice);
+    assert_eq!(mtt.json("/users/ALICE@example.org").await, alice);
+
+    // POST for an existing user (any case) is 409; invalid input is 400.
+    let again = mtt
+        .post_form("/users", &[("username", "Alice@Example.org")])
+        .await;
+    assert_eq!(again.status(), 409);
+    for pairs in [
+        &[("displayName", "No Name")][..],
+        &[("username", "bob"), ("roles", "MEMBER")][..],
+        &[("username", "bob"), ("locale", "english!")][..],
+        &[("username", "bob"), ("attributes", "novalue")][..],
+        &[("username", "bob"), ("displayName", " ")][..],
+    ] {
+        assert_eq!(
+            mtt.post_form("/users", pairs).await.status(),
+            400,
+            "{pairs:?}"
+        );
+    }
+    assert!(!mtt.sim.has_user("bob"));
+
+    // PUT with a body: 201 created, 200 updated (absent fields unchanged), 400 invalid.
+    let res = mtt.put_form("/users/bob", &[("displayName", "Bob")]).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(
+        res.json::<Value>().await.expect("json"),
+        json!({ "username": "bob", "displayName": "Bob", "locale": null, "attributes": null, "roles": [] })
+    );
+    let res = mtt
+        .put_form(
+            "/users/BOB",
+            &[("locale", "nl_NL"), ("roles", "ROLE_STAFF")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<Value>().await.expect("json"),
+        json!({ "username": "bob", "displayName": "Bob", "locale": "nl_NL", "attributes": null, "roles": ["ROLE_STAFF"] })
+    );
+    assert_eq!(
+        mtt.put_form("/users/bob", &[("roles", "staff")])
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        mtt.put_form("/users/bob", &[("username", "carol")])
+            .await
+            .status(),
+        400
+    );
+    let json_body = mtt
+        .request(Method::PUT, "/users/bob")
+        .json(&json!({ "displayName": "B" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(json_body.status(), 400);
+    // Without a body PUT stays the 204 ensure.
+    assert_empty(mtt.send(Method::PUT, "/users/bob").await, 204).await;
+    assert_empty(mtt.send(Method::PUT, "/users/carol").await, 204).await;
+    assert_eq!(
+        mtt.json("/users/carol").await,
+        json!({ "username": "carol", "displayName": null, "locale": null, "attributes": null, "roles": [] })
+    );
+    assert_eq!(mtt.send(Method::GET, "/users/nobody").await.status(), 404);
+}
+
+#[actix_web::test]
+async fn profile_2019_delete_of_an_unknown_user_is_404() {
+    let mtt = later();
+    mtt.sim.seed_user("alice");
+    assert_empty(mtt.send(Method::DELETE, "/users/ALICE").await, 204).await;
+    assert_eq!(mtt.send(Method::DELETE, "/users/alice").await.status(), 404);
+}
+
+#[actix_web::test]
+async fn profile_2019_per_user_synchronizations() {
+    let mtt = later();
+    mtt.sim.seed_example_dataset();
+    let bob_ews = mtt.sim.seed_synchronization("bob", "ews").expect("sync");
+    let carol_ews = mtt.sim.seed_synchronization("carol", "ews").expect("sync");
+    let listed = mtt.json("/users/BOB/synchronizations").await;
+    let syncs = listed["synchronizations"].as_array().expect("array");
+    assert_eq!(syncs.len(), 2);
+    assert_eq!(
+        (
+            &syncs[0]["id"],
+            &syncs[0]["type"],
+            &syncs[0]["username"],
+            &syncs[0]["status"],
+            &syncs[0]["enabled"]
+        ),
+        (
+            &json!(2),
+            &json!("googlecalendar"),
+            &json!("bob"),
+            &json!("OK"),
+            &json!(true)
+        )
+    );
+    assert!(
+        syncs[1]["lastResync"]
+            .as_u64()
+            .is_some_and(|ms| ms > 1_600_000_000_000)
+    );
+    assert_eq!(
+        mtt.send(Method::GET, "/users/nobody/synchronizations")
+            .await
+            .status(),
+        404
+    );
+
+    // By type: unlinkMode required (400), unknown type 422, unknown user 404.
+    let path = "/users/bob/synchronizations/EWS";
+    assert_eq!(mtt.send(Method::DELETE, path).await.status(), 400);
+    let res = mtt
+        .send(
+            Method::DELETE,
+            &format!("{path}?unlinkMode=DELETE_ALL_EVENTS"),
+        )
+        .await;
+    assert_empty(res, 204).await;
+    let res = mtt
+        .send(
+            Method::DELETE,
+            &format!("{path}?unlinkMode=DELETE_ALL_EVENTS"),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let res = mtt
+        .send(
+            Method::DELETE,
+            "/users/nobody/synchronizations/ews?unlinkMode=CLEANUP",
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+
+    // All of a user's syncs.
+    assert_eq!(
+        mtt.send(Method::DELETE, "/users/carol/synchronizations")
+            .await
+            .status(),
+        400
+    );
+    let res = mtt
+        .send(
+            Method::DELETE,
+            "/users/carol/synchronizations?unlinkMode=CLEANUP",
+        )
+        .await;
+    assert_empty(res, 204).await;
+    let res = mtt
+        .send(
+            Method::DELETE,
+            "/users/nobody/synchronizations?unlinkMode=CLEANUP",
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+
+    let deleted: Vec<(u64, UnlinkMode)> = mtt
+        .sim
+        .sync_deletions()
+        .iter()
+        .map(|d| (d.synchronization.id, d.mode))
+        .collect();
+    assert_eq!(
+        deleted,
+        [
+            (bob_ews, UnlinkMode::DeleteAllEvents),
+            (carol_ews, UnlinkMode::Cleanup)
+        ]
+    );
+    let remaining: Vec<u64> = mtt.sim.synchronizations().iter().map(|s| s.id).collect();
+    assert_eq!(remaining, [1, 2]);
+}
+
+#[actix_web::test]
+async fn profile_2019_routes_need_an_admin_token() {
+    let mtt = later();
+    mtt.sim.seed_example_dataset();
+    for (method, path) in [
+        (Method::GET, "/users/alice"),
+        (Method::POST, "/users"),
+        (Method::GET, "/users/alice/synchronizations"),
+        (
+            Method::DELETE,
+            "/users/alice/synchronizations?unlinkMode=CLEANUP",
+        ),
+        (
+            Method::DELETE,
+            "/users/alice/synchronizations/o365?unlinkMode=CLEANUP",
+        ),
+    ] {
+        let url = mtt.url(path);
+        let missing = mtt
+            .client
+            .request(method.clone(), &url)
+            .send()
+            .await
+            .expect("send");
+        assert_empty(missing, 401).await;
+        let non_admin = mtt
+            .client
+            .request(method.clone(), &url)
+            .header("apiToken", NON_ADMIN)
+            .send()
+            .await
+            .expect("send");
+        assert_empty(non_admin, 403).await;
+    }
+    assert_eq!(mtt.sim.synchronizations().len(), 2);
+}
+
+#[test]
+fn profiles_parse_from_their_config_values() {
+    assert_eq!("v8".parse(), Ok(ApiProfile::V8));
+    assert_eq!("2019.16+".parse(), Ok(ApiProfile::V2019_16));
+    assert!("v9".parse::<ApiProfile>().is_err());
+    assert_eq!(MyTimetableConfig::default().profile, ApiProfile::V8);
 }
