@@ -17,9 +17,9 @@ use super::{ApiProfile, MyTimetableConfig, MyTimetableSim};
 /// other 4xx a short `text/plain` message that clients only log.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum ApiError {
-    #[error("")]
+    #[error("missing or unknown apiToken")]
     Unauthorized,
-    #[error("")]
+    #[error("apiToken without admin privilege")]
     Forbidden,
     #[error("{0}")]
     BadRequest(String),
@@ -141,7 +141,7 @@ async fn put_user(
     if sim.config.profile == ApiProfile::V2019_16 && !body.is_empty() {
         return v2019::upsert_user(&sim, &req, &username, &body);
     }
-    sim.seed_user(&username);
+    sim.lock().ensure_user(&username);
     Ok(HttpResponse::NoContent().finish())
 }
 
