@@ -10,7 +10,9 @@
 
 pub mod faults;
 pub mod log;
+pub mod mytimetable;
 pub mod server;
+pub mod workspace365;
 
 pub use faults::{Fault, FaultRule, Faults, RouteMatch};
 pub use log::{RecordedRequest, RequestLog};

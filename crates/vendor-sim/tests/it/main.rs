@@ -1,0 +1,4 @@
+//! The crate's one integration-test binary: one module per simulator.
+
+mod mytimetable;
+mod workspace365;
