@@ -582,7 +582,8 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_usable_envelope() {
-        let cases: &[(&str, fn(&EnvelopeError) -> bool)] = &[
+        type Check = fn(&EnvelopeError) -> bool;
+        let cases: &[(&str, Check)] = &[
             ("<a><b></a>", |e| {
                 matches!(e, EnvelopeError::Xml(XmlError::Malformed(_)))
             }),
