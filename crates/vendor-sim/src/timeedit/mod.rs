@@ -23,9 +23,7 @@ use actix_web::web;
 
 use crate::server::{SimOptions, SimServer};
 
-pub use model::{
-    Account, AuthServer, Certificate, StatusCode, User, UserObject, UserStatus, parse_bool,
-};
+pub use model::{Account, AuthServer, Certificate, StatusCode, User, UserObject, UserStatus};
 pub use operations::INVALID_CREDENTIALS;
 pub use soap::mask_body;
 pub use state::{MAX_USERS_PER_FIND, SORT_ORDERS};

@@ -299,9 +299,10 @@ impl State {
             .filter(|u| {
                 query.authserver.is_empty() || u.authserver.eq_ignore_ascii_case(&query.authserver)
             })
+            // The name search sees "first last" and "last first", so either order is found.
             .filter(|u| {
-                let full = format!("{} {}", u.firstname, u.lastname);
-                contains(&full, &query.name) || contains(&u.lastname, &query.name)
+                contains(&format!("{} {}", u.firstname, u.lastname), &query.name)
+                    || contains(&format!("{} {}", u.lastname, u.firstname), &query.name)
             })
             .filter(|u| contains(&u.email, &query.email))
             .filter(|u| u.allowlogin || !query.allowed_to_login_only)

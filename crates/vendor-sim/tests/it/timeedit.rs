@@ -718,6 +718,11 @@ async fn find_users_search_criteria_sorting_and_bounds() {
         (s(&["anna@timeedit"]), 1)
     );
     assert_eq!(
+        found(vec![("name", "zeta ANNA")]).await,
+        (s(&["anna@timeedit"]), 1),
+        "last name first"
+    );
+    assert_eq!(
         found(vec![("name", "xavier")]).await,
         (s(&["carl@timeedit"]), 1)
     );
