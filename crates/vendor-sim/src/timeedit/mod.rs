@@ -46,6 +46,9 @@ pub struct TimeEditConfig {
     pub instance: String,
     /// The target namespace of the WSDL and of the `tns:` elements.
     pub namespace: String,
+    /// Refuse operation elements outside [`Self::namespace`], as a service would whose client
+    /// hardcoded the wrong namespace. Off by default: VENDORS.md §2.3 matches local names.
+    pub strict_namespace: bool,
     /// How long an application key stays valid; `None` = forever.
     pub key_lifetime: Option<Duration>,
     /// Give every key a character XML must escape (`& < > " '`), as real keys can have
@@ -71,6 +74,7 @@ impl Default for TimeEditConfig {
         Self {
             instance: "sim".into(),
             namespace: DEFAULT_NAMESPACE.into(),
+            strict_namespace: false,
             key_lifetime: Some(Duration::from_secs(3600)),
             xml_hostile_keys: true,
             certificates: vec![Certificate::new(DEFAULT_CERTIFICATE)],

@@ -5,7 +5,7 @@
 use time::format_description::well_known::Rfc3339;
 
 use super::TimeEditSim;
-use super::model::{UserInput, UserKey};
+use super::model::{UserInput, UserKey, UserStatus, parse_bool};
 use super::soap::{Element, Fault, Node};
 use super::state::{AuthError, FindQuery, Login, MAX_USERS_PER_FIND, SORT_ORDERS, State};
 use super::wsdl::OPERATIONS;
@@ -19,6 +19,14 @@ pub(crate) fn handle(sim: &TimeEditSim, op: &Element) -> Result<Node, Fault> {
     let Some(spec) = OPERATIONS.iter().find(|o| op.is(o.name)) else {
         return Err(Fault::client(format!("Unknown operation: {}", op.name)));
     };
+    let config = sim.config();
+    if config.strict_namespace && op.namespace.as_deref() != Some(config.namespace.as_str()) {
+        let ns = op.namespace.as_deref().unwrap_or("");
+        return Err(Fault::client(format!(
+            "Unknown operation: {{{ns}}}{}",
+            op.name
+        )));
+    }
     let mut state = sim.lock();
     if state.take_server_fault() {
         return Err(Fault::server(
@@ -174,7 +182,7 @@ fn current_user_objects(state: &State, op: &Element, username: &str) -> Vec<Node
     vec![Node::parent("tns:userobjects", items)]
 }
 
-fn status_list(statuses: &[super::model::UserStatus]) -> Vec<Node> {
+fn status_list(statuses: &[UserStatus]) -> Vec<Node> {
     vec![Node::parent(
         "tns:status",
         statuses.iter().map(|s| s.to_node()).collect(),
@@ -200,7 +208,7 @@ fn user_keys(op: &Element) -> Vec<UserKey> {
 fn bool_param(op: &Element, name: &str, default: bool) -> Result<bool, Fault> {
     match op.child_text(name) {
         None => Ok(default),
-        Some(raw) => super::model::parse_bool(raw, default)
+        Some(raw) => parse_bool(raw, default)
             .ok_or_else(|| Fault::client(format!("Invalid boolean for {name}: {raw:?}"))),
     }
 }

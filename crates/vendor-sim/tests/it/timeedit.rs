@@ -368,6 +368,7 @@ async fn wsdl_is_served_at_both_addresses_with_the_envelope_namespace() {
     let config = TimeEditConfig {
         namespace: "urn:example:te&co".into(),
         instance: "inst-42".into(),
+        strict_namespace: true,
         ..TimeEditConfig::default()
     };
     let h = Harness::start(config);
@@ -420,6 +421,14 @@ async fn wsdl_is_served_at_both_addresses_with_the_envelope_namespace() {
     assert_eq!(
         reply.payload().namespace.as_deref(),
         Some("urn:example:te&co")
+    );
+
+    // With strict_namespace, the placeholder namespace no longer works: read it from the WSDL.
+    let reply = h.post(Soap::V11, "register", &inner).await;
+    assert_eq!(reply.status, 500);
+    assert_eq!(
+        reply.fault().1,
+        format!("Unknown operation: {{{DEFAULT_NAMESPACE}}}register")
     );
 
     let res = h.client.get(&h.url).send().await.expect("send");
