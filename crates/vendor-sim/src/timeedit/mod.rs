@@ -127,6 +127,11 @@ impl TimeEditSim {
         format!("/soap/3/{}", self.config.instance)
     }
 
+    /// `/soap/3/{instance}/wsdl`: where the WSDL is served (also at the endpoint with `?wsdl`).
+    pub fn wsdl_path(&self) -> String {
+        format!("{}/wsdl", self.endpoint_path())
+    }
+
     // ---- seeding and inspection ---------------------------------------------------------
 
     /// Stores a user as is (no validation), replacing one with the same key.

@@ -644,6 +644,12 @@ mod tests {
     }
 
     #[test]
+    fn a_leading_byte_order_mark_is_accepted() {
+        let root = parse_document("\u{FEFF}<?xml version=\"1.0\"?><a>x</a>").expect("BOM");
+        assert_eq!(root.text, "x");
+    }
+
+    #[test]
     fn builds_escaped_envelopes_that_parse_back() {
         let hostile = "<&>\"' é 😀 ]]>";
         let body = Node::parent(

@@ -392,7 +392,7 @@ impl State {
         keys.iter()
             .map(|key| {
                 let status = |code, message: &str| UserStatus::new(key.clone(), code, message);
-                if key.0.is_empty() || key.1.is_empty() {
+                if key.0.trim().is_empty() || key.1.trim().is_empty() {
                     return status(
                         StatusCode::InvalidField,
                         "loginname and authserver are required",

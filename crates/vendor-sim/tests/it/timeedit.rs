@@ -373,7 +373,13 @@ async fn wsdl_is_served_at_both_addresses_with_the_envelope_namespace() {
     };
     let h = Harness::start(config);
     assert!(h.url.ends_with("/soap/3/inst-42"));
-    for url in [format!("{}/wsdl", h.url), format!("{}?wsdl", h.url)] {
+    assert_eq!(h.sim.wsdl_path(), "/soap/3/inst-42/wsdl");
+    let wsdl_url = format!("{}{}", h.server.base_url(), h.sim.wsdl_path());
+    for url in [
+        wsdl_url,
+        format!("{}?wsdl", h.url),
+        format!("{}?WSDL=", h.url),
+    ] {
         let res = h.client.get(&url).send().await.expect("send");
         assert_eq!(res.status(), 200, "{url}");
         assert!(
