@@ -13,6 +13,7 @@ pub mod log;
 pub mod mytimetable;
 pub mod server;
 pub mod workspace365;
+pub mod timeedit;
 
 pub use faults::{Fault, FaultRule, Faults, RouteMatch};
 pub use log::{RecordedRequest, RequestLog};

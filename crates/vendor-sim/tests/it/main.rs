@@ -2,3 +2,4 @@
 
 mod mytimetable;
 mod workspace365;
+mod timeedit;
