@@ -11,6 +11,7 @@
 pub mod faults;
 pub mod log;
 pub mod server;
+pub mod workspace365_env;
 
 pub use faults::{Fault, FaultRule, Faults, RouteMatch};
 pub use log::{RecordedRequest, RequestLog};
