@@ -1,0 +1,1 @@
+mod workspace365_env;
