@@ -956,7 +956,10 @@ async fn adsync_auth_failures() {
             format!("/Groups/{GROUP_A}/Groups/{GROUP_B}"),
         ),
         (Method::PUT, format!("/Users/{USER_A}/ProfilePicture")),
-        (Method::DELETE, format!("/Users/not-a-guid/ProfilePicture")),
+        (
+            Method::DELETE,
+            "/Users/not-a-guid/ProfilePicture".to_owned(),
+        ),
     ] {
         let url = h.url(&format!("/{ENV}/ActiveDirectorySyncAPI{path}"));
         let reply = send(h.http.request(method.clone(), &url)).await;
