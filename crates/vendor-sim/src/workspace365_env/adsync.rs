@@ -128,6 +128,7 @@ async fn put_user(
     let (Some(first_name), Some(last_name), Some(user_principal_name)) =
         (first_name, last_name, upn)
     else {
+        // Not reached: the binder has already reported whatever is missing.
         return Err(ApiError::global("The user info is incomplete."));
     };
     let info = UserInfo {
@@ -176,6 +177,7 @@ async fn put_group(
     let description = b.string(obj, "Description");
     b.finish()?;
     let Some(name) = name else {
+        // Not reached: the binder has already reported the missing name.
         return Err(ApiError::field("Name", "The Name field is required."));
     };
     sim.lock()

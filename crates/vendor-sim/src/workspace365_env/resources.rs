@@ -211,14 +211,13 @@ async fn post_activity(
     let data = bind_activity_data(&mut b, obj);
     b.finish()?;
     let (Some(lookup), Some(data)) = (lookup, data) else {
+        // Not reached: the binder has already reported whatever is missing.
         return Err(ApiError::global("The activity is incomplete."));
     };
     let mut state = sim.lock();
     let env = state.env(&env);
     let activity = data.for_user(resolve_user(env, &lookup)?);
-    let id = env.add_activity(activity);
-    let created = env.activities.iter().find(|a| a.id == id);
-    Ok(json_ok(&created.map(activity_json).unwrap_or_default()))
+    Ok(json_ok(&activity_json(env.add_activity(activity))))
 }
 
 /// The resolved `Scope` of a batch.
@@ -356,6 +355,7 @@ async fn post_activity_batch(
     };
     b.finish()?;
     let (Some(scope), Some(data)) = (scope, data) else {
+        // Not reached: the binder has already reported whatever is missing.
         return Err(ApiError::global("The batch activity is incomplete."));
     };
     let mut state = sim.lock();
@@ -364,16 +364,10 @@ async fn post_activity_batch(
         .into_iter()
         .map(|u| data.for_user(u))
         .collect();
-    let mut created = Vec::new();
-    for activity in activities {
-        let id = env.add_activity(activity);
-        created.extend(
-            env.activities
-                .iter()
-                .filter(|a| a.id == id)
-                .map(activity_json),
-        );
-    }
+    let created = activities
+        .into_iter()
+        .map(|activity| activity_json(env.add_activity(activity)))
+        .collect();
     Ok(json_ok(&Value::Array(created)))
 }
 
@@ -538,6 +532,7 @@ async fn post_announcement(
     }
     b.finish()?;
     let Some(title) = title else {
+        // Not reached: the binder has already reported the missing title.
         return Err(ApiError::field("Title", "The Title field is required."));
     };
     let id = sim.lock().env(&env).add_announcement(Announcement {

@@ -368,18 +368,22 @@ impl EnvState {
             .collect()
     }
 
-    pub(crate) fn add_activity(&mut self, mut activity: Activity) -> u64 {
+    /// Stores the activity under a fresh id and returns the stored record.
+    pub(crate) fn add_activity(&mut self, mut activity: Activity) -> &Activity {
         activity.id = next(&mut self.next_activity_id);
         self.activities.push(activity);
-        self.next_activity_id
+        &self.activities[self.activities.len() - 1]
     }
 
+    /// Stores the announcement under a fresh id and returns the id.
     pub(crate) fn add_announcement(&mut self, mut announcement: Announcement) -> u64 {
-        announcement.id = next(&mut self.next_announcement_id);
+        let id = next(&mut self.next_announcement_id);
+        announcement.id = id;
         self.announcements.push(announcement);
-        self.next_announcement_id
+        id
     }
 
+    /// Stores the credentials under a fresh id and returns the id.
     pub(crate) fn add_credential(&mut self, mut credential: IntegrationCredential) -> u64 {
         let id = next(&mut self.next_credential_id);
         credential.id = id;
