@@ -7,6 +7,7 @@
 //!
 //! Tests drive it over HTTP and read the outcome back through the inspection methods here.
 
+mod activities;
 mod adsync;
 mod auth;
 mod binding;
