@@ -131,7 +131,7 @@ async fn put_user(
         // Not reached: the binder has already reported whatever is missing.
         return Err(ApiError::global("The user info is incomplete."));
     };
-    let info = UserInfo {
+    let mut info = UserInfo {
         first_name,
         last_name,
         user_principal_name,
@@ -146,7 +146,16 @@ async fn put_user(
         .keys()
         .find(|k| k.eq_ignore_ascii_case("UserPrincipalName"))
         .map_or("UserPrincipalName", String::as_str);
-    sim.lock().env(&env).upsert_user(object_id, info, upn_key)?;
+    let keep_admin = sim
+        .environment(&env)
+        .is_some_and(|e| e.admin_role_from_workspace);
+    let mut state = sim.lock();
+    let env = state.env(&env);
+    if keep_admin {
+        // [P 19]: with the admin role managed in Workspace 365, the synced IsAdmin is ignored.
+        info.is_admin = env.users.get(&object_id).is_some_and(|u| u.is_admin);
+    }
+    env.upsert_user(object_id, info, upn_key)?;
     Ok(ok())
 }
 

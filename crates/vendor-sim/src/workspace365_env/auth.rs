@@ -111,10 +111,7 @@ fn authenticate(req: &HttpRequest, scheme: Scheme) -> Result<String, ApiError> {
         .app_data::<web::Data<Workspace365EnvSim>>()
         .ok_or(fail(AuthFailure::ApiNotConfigured))?;
     let env = sim
-        .config
-        .environments
-        .iter()
-        .find(|e| e.name.eq_ignore_ascii_case(env_name))
+        .environment(env_name)
         .ok_or(fail(AuthFailure::UnknownEnvironment))?;
     check_token(env, scheme, &token).map_err(fail)?;
     Ok(env.name.clone())

@@ -65,6 +65,9 @@ pub struct EnvironmentConfig {
     pub adsync_token: Option<String>,
     /// `Workspace365`-scheme keys; empty = the API is not configured (403).
     pub api_keys: Vec<ApiKey>,
+    /// "Manage Workspace 365 Admin role from = Workspace 365" ([P 19]): A1 ignores `IsAdmin`
+    /// and the user keeps the admin flag Workspace has (see [`Workspace365EnvSim::set_admin`]).
+    pub admin_role_from_workspace: bool,
 }
 
 impl EnvironmentConfig {
@@ -79,6 +82,7 @@ impl EnvironmentConfig {
             active: true,
             adsync_token: Some(adsync_token.into()),
             api_keys: vec![ApiKey::new("default", api_token)],
+            admin_role_from_workspace: false,
         }
     }
 }
@@ -149,12 +153,17 @@ impl Workspace365EnvSim {
         f(state.env(&self.env_name(env)))
     }
 
-    /// The configured spelling of an environment name, so inspection is case-insensitive too.
-    fn env_name(&self, env: &str) -> String {
+    /// The environment's configuration (name matched case-insensitively).
+    pub(crate) fn environment(&self, name: &str) -> Option<&EnvironmentConfig> {
         self.config
             .environments
             .iter()
-            .find(|e| e.name.eq_ignore_ascii_case(env))
+            .find(|e| e.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The configured spelling of an environment name, so inspection is case-insensitive too.
+    fn env_name(&self, env: &str) -> String {
+        self.environment(env)
             .map_or_else(|| env.to_owned(), |e| e.name.clone())
     }
 
@@ -241,6 +250,19 @@ impl Workspace365EnvSim {
         // Cannot conflict: any user holding the UPN was removed above.
         let _ = env.upsert_user(object_id, info, "UserPrincipalName");
         env.users.get(&object_id).map_or(0, |u| u.id)
+    }
+
+    /// Sets a user's admin flag as an administrator would in Workspace itself; false when the
+    /// user does not exist.
+    pub fn set_admin(&self, env: &str, object_id: Uuid, is_admin: bool) -> bool {
+        let mut state = self.lock();
+        match state.env(&self.env_name(env)).users.get_mut(&object_id) {
+            Some(user) => {
+                user.is_admin = is_admin;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Adds (or replaces) a group as if A3 had pushed it; returns its integer id.

@@ -43,6 +43,7 @@ fn config() -> Workspace365EnvConfig {
         active: true,
         adsync_token: None,
         api_keys: Vec::new(),
+        admin_role_from_workspace: false,
     };
     Workspace365EnvConfig {
         environments: vec![main, inactive, unconfigured],
@@ -458,6 +459,23 @@ async fn user_delete_is_soft_idempotent_and_restorable() {
     let restored = h.sim.user(ENV, id(USER_A)).expect("restored");
     assert!(!restored.deleted);
     assert_eq!(restored.id, int_id);
+}
+
+#[actix_web::test]
+async fn synced_is_admin_is_ignored_when_workspace_manages_the_admin_role() {
+    let mut config = config();
+    config.environments[0].admin_role_from_workspace = true;
+    let h = Harness::with(config, SimOptions::default());
+    let mut body = user_body("Sarah", "de Vries", "sarah@example.com");
+    body["IsAdmin"] = json!(true);
+    assert_sync_ok(&h.put_user(USER_A, body.clone()).await);
+    assert!(!h.sim.user(ENV, id(USER_A)).expect("user").is_admin);
+
+    assert!(h.sim.set_admin(ENV, id(USER_A), true));
+    body["IsAdmin"] = json!(false);
+    assert_sync_ok(&h.put_user(USER_A, body).await);
+    assert!(h.sim.user(ENV, id(USER_A)).expect("user").is_admin);
+    assert!(!h.sim.set_admin(ENV, id(USER_B), true));
 }
 
 // ===== ActiveDirectorySync: groups (A3, A4) =====
