@@ -1819,6 +1819,23 @@ async fn faults_apply_to_workspace365_env_routes() {
             .len(),
         1
     );
+
+    // The GET routes document a 500 that no input can cause; the fault plan produces it.
+    h.sim
+        .seed_user(ENV, id(USER_B), "User", "Two", "usertwo@example.com");
+    h.server.faults().push(FaultRule::always(
+        RouteMatch::new("GET", &format!("/{ENV}/api/")),
+        Fault::Status(500),
+    ));
+    for path in [
+        "/api/users/usertwo@example.com/apps",
+        "/api/appicons/global",
+    ] {
+        assert_eq!(send(h.api(Method::GET, path)).await.status, 500, "{path}");
+    }
+    h.server.faults().clear();
+    let reply = send(h.api(Method::GET, "/api/users/usertwo@example.com/apps")).await;
+    assert_eq!(reply.status, 200);
 }
 
 #[actix_web::test]
