@@ -14,6 +14,7 @@ pub mod mytimetable;
 pub mod server;
 pub mod workspace365;
 pub mod timeedit;
+pub mod workspace365_env;
 
 pub use faults::{Fault, FaultRule, Faults, RouteMatch};
 pub use log::{RecordedRequest, RequestLog};

@@ -3,3 +3,4 @@
 mod mytimetable;
 mod workspace365;
 mod timeedit;
+mod workspace365_env;
