@@ -12,8 +12,8 @@ pub mod faults;
 pub mod log;
 pub mod mytimetable;
 pub mod server;
-pub mod workspace365;
 pub mod timeedit;
+pub mod workspace365;
 pub mod workspace365_env;
 
 pub use faults::{Fault, FaultRule, Faults, RouteMatch};
