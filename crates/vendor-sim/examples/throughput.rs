@@ -12,9 +12,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use clap::{Parser, ValueEnum};
 use vendor_sim::mytimetable::{DEMO_ADMIN_TOKEN, MyTimetableConfig, MyTimetableSim};
+use vendor_sim::timeedit::{
+    DEFAULT_NAMESPACE, DEFAULT_PASSWORD, DEFAULT_USERNAME, TimeEditConfig, TimeEditSim,
+};
 use vendor_sim::workspace365::{DEMO_PROVISIONING_KEY, Workspace365Config, Workspace365Sim};
+use vendor_sim::workspace365_env::{Workspace365EnvConfig, Workspace365EnvSim};
 use vendor_sim::{SimOptions, SimServer};
 
 /// The request to measure. To add one: a variant here and an arm in [`start`].
@@ -24,6 +29,10 @@ enum Scenario {
     MttUsers,
     /// Workspace 365 `POST /{Env}/User/Validate/` of a valid new user, against 100 users.
     W365Validate,
+    /// TimeEdit `getAuthServers` SOAP call with a valid application key.
+    TimeeditAuthServers,
+    /// Workspace 365 ActiveDirectorySync `PUT /Users/{ObjectId}` upsert of one user.
+    W365AdsyncUser,
 }
 
 #[derive(Debug, Parser)]
@@ -70,6 +79,50 @@ fn start(scenario: Scenario) -> std::io::Result<(SimServer, MakeRequest)> {
                 c.post(&url)
                     .header("ProvisioningKey", DEMO_PROVISIONING_KEY)
                     .header("X-Requested-With", "XMLHttpRequest")
+                    .header("Content-Type", "application/json")
+                    .body(body)
+            });
+            (server, make)
+        }
+        Scenario::TimeeditAuthServers => {
+            let sim = TimeEditSim::new(TimeEditConfig {
+                xml_hostile_keys: false,
+                ..TimeEditConfig::default()
+            });
+            let key = sim.issue_key();
+            let server = sim.start(options)?;
+            let url = format!("{}{}", server.base_url(), sim.endpoint_path());
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><soapenv:Envelope \
+                 xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:tns=\"{DEFAULT_NAMESPACE}\">\
+                 <soapenv:Body><tns:getAuthServers><tns:login><username>{DEFAULT_USERNAME}</username>\
+                 <password>{DEFAULT_PASSWORD}</password><applicationkey>{key}</applicationkey></tns:login>\
+                 </tns:getAuthServers></soapenv:Body></soapenv:Envelope>"
+            );
+            let make: MakeRequest = Arc::new(move |c| {
+                c.post(&url)
+                    .header("Content-Type", "text/xml; charset=utf-8")
+                    .header("SOAPAction", "\"\"")
+                    .body(body.clone())
+            });
+            (server, make)
+        }
+        Scenario::W365AdsyncUser => {
+            let sim =
+                Workspace365EnvSim::new(Workspace365EnvConfig::single("example", "adsync", "api"));
+            let server = sim.start(options)?;
+            let url = format!(
+                "{}/example/ActiveDirectorySyncAPI/Users/0f8fad5b-d9cb-469f-a165-70867728950e",
+                server.base_url()
+            );
+            let auth = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode("adsync:")
+            );
+            let body = r#"{"FirstName":"Ada","LastName":"Lovelace","UserPrincipalName":"ada@example.com","Email":"ada@example.com","IsActive":true}"#;
+            let make: MakeRequest = Arc::new(move |c| {
+                c.put(&url)
+                    .header("Authorization", &auth)
                     .header("Content-Type", "application/json")
                     .body(body)
             });

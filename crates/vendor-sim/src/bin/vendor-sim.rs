@@ -1,7 +1,8 @@
 //! `vendor-sim`: runs the vendor simulators as a standalone process, e.g.
 //!
 //! ```text
-//! vendor-sim --mytimetable 127.0.0.1:7101 --workspace365 127.0.0.1:7102
+//! vendor-sim --mytimetable 127.0.0.1:7101 --workspace365 127.0.0.1:7102 \
+//!            --timeedit 127.0.0.1:7103 --workspace365-env 127.0.0.1:7104
 //! ```
 //!
 //! Each simulator is enabled by its address flag and prints its base URL and credentials at
@@ -14,7 +15,11 @@ use clap::Parser;
 use vendor_sim::mytimetable::{
     ApiProfile, ApiToken, DEMO_ADMIN_TOKEN, MyTimetableConfig, MyTimetableSim,
 };
+use vendor_sim::timeedit::{
+    DEFAULT_CERTIFICATE, DEFAULT_PASSWORD, DEFAULT_USERNAME, TimeEditConfig, TimeEditSim,
+};
 use vendor_sim::workspace365::{DEMO_PROVISIONING_KEY, Workspace365Config, Workspace365Sim};
+use vendor_sim::workspace365_env::{Workspace365EnvConfig, Workspace365EnvSim};
 use vendor_sim::{SimOptions, SimServer};
 
 /// Stateful in-memory simulators of the vendor APIs, with a request log and fault injection.
@@ -58,9 +63,45 @@ struct Args {
     #[arg(long = "workspace365-strict")]
     workspace365_strict: bool,
 
-    // Further simulators: one address flag (plus credential flags) here, e.g.
-    // `--timeedit ADDR` for `vendor_sim::timeedit::TimeEditSim` and `--workspace365-env ADDR`
-    // for `vendor_sim::workspace365_env::Workspace365EnvSim`, and one block in `start_all`.
+    /// Serve the TimeEdit SOAP user web service on this address.
+    #[arg(long, value_name = "ADDR")]
+    timeedit: Option<SocketAddr>,
+    /// TimeEdit customer instance, the `{instance}` in `/soap/3/{instance}`.
+    #[arg(long = "timeedit-instance", value_name = "ID", default_value = "sim")]
+    timeedit_instance: String,
+    /// TimeEdit application-key lifetime in seconds (0: keys never expire).
+    #[arg(
+        long = "timeedit-key-lifetime",
+        value_name = "SECS",
+        default_value_t = 3600
+    )]
+    timeedit_key_lifetime: u64,
+
+    /// Serve the Workspace 365 environment API (ActiveDirectorySync and the rest) on this address.
+    #[arg(long = "workspace365-env", value_name = "ADDR")]
+    workspace365_env: Option<SocketAddr>,
+    /// The environment the environment API serves.
+    #[arg(
+        long = "workspace365-env-name",
+        value_name = "NAME",
+        default_value = "example"
+    )]
+    workspace365_env_name: String,
+    /// The ActiveDirectorySync token (`Basic base64(token:)`).
+    #[arg(
+        long = "workspace365-adsync-token",
+        value_name = "TOKEN",
+        default_value = "adsync-demo-token"
+    )]
+    workspace365_adsync_token: String,
+    /// The environment API key (`Workspace365 {token}`).
+    #[arg(
+        long = "workspace365-api-key",
+        value_name = "TOKEN",
+        default_value = "api-demo-token"
+    )]
+    workspace365_api_key: String,
+
     /// actix worker threads per simulator.
     #[arg(long, value_name = "N", default_value_t = 1)]
     workers: usize,
@@ -143,9 +184,43 @@ fn start_all(args: &Args) -> std::io::Result<Vec<Running>> {
         });
     }
 
-    // TimeEdit and the Workspace 365 environment API slot in here, same shape:
-    // `if let Some(addr) = args.timeedit { let sim = TimeEditSim::new(..); let server =
-    // sim.start(args.options(addr))?; running.push(Running { .. }); }`
+    if let Some(addr) = args.timeedit {
+        let sim = TimeEditSim::new(TimeEditConfig {
+            instance: args.timeedit_instance.clone(),
+            key_lifetime: (args.timeedit_key_lifetime > 0)
+                .then(|| std::time::Duration::from_secs(args.timeedit_key_lifetime)),
+            ..TimeEditConfig::default()
+        });
+        let server = sim.start(args.options(addr))?;
+        running.push(Running {
+            name: "timeedit",
+            url: format!("{}{}", server.base_url(), sim.endpoint_path()),
+            credentials: format!(
+                "certificate: {DEFAULT_CERTIFICATE}; login: {DEFAULT_USERNAME} / {DEFAULT_PASSWORD}; WSDL at {}{}",
+                server.base_url(),
+                sim.wsdl_path()
+            ),
+            server,
+        });
+    }
+
+    if let Some(addr) = args.workspace365_env {
+        let sim = Workspace365EnvSim::new(Workspace365EnvConfig::single(
+            args.workspace365_env_name.clone(),
+            args.workspace365_adsync_token.clone(),
+            args.workspace365_api_key.clone(),
+        ));
+        let server = sim.start(args.options(addr))?;
+        running.push(Running {
+            name: "workspace365-env",
+            url: format!("{}/{}", server.base_url(), args.workspace365_env_name),
+            credentials: format!(
+                "AD sync: Basic base64({}:); API: Workspace365 {}",
+                args.workspace365_adsync_token, args.workspace365_api_key
+            ),
+            server,
+        });
+    }
 
     Ok(running)
 }
@@ -165,7 +240,7 @@ async fn main() -> ExitCode {
         }
     };
     for sim in &running {
-        println!("{:<13} {}  ({})", sim.name, sim.url, sim.credentials);
+        println!("{:<17} {}  ({})", sim.name, sim.url, sim.credentials);
     }
     println!(
         "vendor-sim: {} simulator(s) running; Ctrl-C to stop",
