@@ -14,11 +14,28 @@ pub use eval::{check, matches};
 
 use crate::path::AttrPath;
 
-/// Longest filter accepted, in bytes. Identity providers send filters of a few dozen bytes;
-/// the bound keeps hostile input cheap to reject.
+/// Longest filter accepted by default, in bytes. Identity providers send filters of a few dozen
+/// bytes; the bound keeps hostile input cheap to reject.
 pub const MAX_FILTER_LEN: usize = 4096;
-/// Deepest nesting of parentheses, `not` and `[...]` accepted.
+/// Deepest nesting of parentheses, `not` and `[...]` accepted by default.
 pub const MAX_FILTER_DEPTH: usize = 32;
+
+/// Bounds on untrusted filter input. They are policy, not grammar: the canonical printing of an
+/// accepted filter may be a little longer than its input (`].value eq` prints as ` and value eq`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilterLimits {
+    pub max_len: usize,
+    pub max_depth: usize,
+}
+
+impl Default for FilterLimits {
+    fn default() -> Self {
+        FilterLimits {
+            max_len: MAX_FILTER_LEN,
+            max_depth: MAX_FILTER_DEPTH,
+        }
+    }
+}
 
 /// A parsed filter. `and`/`or` are n-ary: `a and b and c` is one `And` of three.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,9 +160,14 @@ impl FilterError {
 }
 
 impl Filter {
-    /// Parses a filter string.
+    /// Parses a filter string within the default [`FilterLimits`].
     pub fn parse(input: &str) -> Result<Filter, FilterError> {
-        parse::parse(input)
+        parse::parse(input, FilterLimits::default())
+    }
+
+    /// Parses a filter string within the given limits.
+    pub fn parse_with_limits(input: &str, limits: FilterLimits) -> Result<Filter, FilterError> {
+        parse::parse(input, limits)
     }
 
     pub(crate) fn is_and(&self) -> bool {

@@ -2,21 +2,22 @@
 //! (RFC 7644 §3.4.2.2, figure 1 and the precedence rules under it).
 
 use super::lex::{Tok, char_position, tokenize};
-use super::{CompValue, CompareOp, Filter, FilterError, MAX_FILTER_DEPTH, MAX_FILTER_LEN};
+use super::{CompValue, CompareOp, Filter, FilterError, FilterLimits};
 use crate::path::AttrPath;
 
 const OPERATORS: &str = "an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr)";
 
-pub(super) fn parse(input: &str) -> Result<Filter, FilterError> {
-    if input.len() > MAX_FILTER_LEN {
+pub(super) fn parse(input: &str, limits: FilterLimits) -> Result<Filter, FilterError> {
+    if input.len() > limits.max_len {
         return Err(FilterError::TooLong {
             len: input.len(),
-            max: MAX_FILTER_LEN,
+            max: limits.max_len,
         });
     }
     let tokens = tokenize(input)?;
     let mut parser = Parser {
         input,
+        max_depth: limits.max_depth,
         tokens,
         pos: 0,
         depth: 0,
@@ -32,6 +33,7 @@ pub(super) fn parse(input: &str) -> Result<Filter, FilterError> {
 
 struct Parser<'a> {
     input: &'a str,
+    max_depth: usize,
     tokens: Vec<(Tok, usize)>,
     pos: usize,
     depth: usize,
@@ -71,10 +73,10 @@ impl Parser<'_> {
 
     fn enter(&mut self) -> Result<(), FilterError> {
         self.depth += 1;
-        if self.depth > MAX_FILTER_DEPTH {
+        if self.depth > self.max_depth {
             return Err(FilterError::TooDeep {
                 position: char_position(self.input, self.offset()),
-                max: MAX_FILTER_DEPTH,
+                max: self.max_depth,
             });
         }
         Ok(())
@@ -239,6 +241,11 @@ fn push_flat(items: &mut Vec<Filter>, item: Filter, same: fn(&Filter) -> bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::{MAX_FILTER_DEPTH, MAX_FILTER_LEN};
+
+    fn parse(input: &str) -> Result<Filter, FilterError> {
+        super::parse(input, FilterLimits::default())
+    }
 
     fn p(s: &str) -> Filter {
         parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -386,5 +393,24 @@ mod tests {
             parse(&wide).is_ok(),
             "long flat chains are fine within the length bound"
         );
+    }
+
+    /// Found by fuzzing: canonical printing may be longer than the input, so re-reading a
+    /// printed filter takes limits of its own.
+    #[test]
+    fn printed_form_may_exceed_the_input_limit() {
+        let unit = r#"emails[type eq "w"].value eq "x""#;
+        let mut input = unit.to_owned();
+        while input.len() + unit.len() + 4 <= MAX_FILTER_LEN {
+            input = format!("{input} or {unit}");
+        }
+        let parsed = parse(&input).expect("within the limit");
+        let printed = parsed.to_string();
+        assert!(printed.len() > input.len());
+        let generous = FilterLimits {
+            max_len: 2 * MAX_FILTER_LEN,
+            ..FilterLimits::default()
+        };
+        assert_eq!(super::parse(&printed, generous).expect("re-reads"), parsed);
     }
 }
