@@ -51,6 +51,19 @@ pub fn as_bool(value: &Value) -> Option<bool> {
     }
 }
 
+/// Whether `s` starts with `prefix`, ignoring ASCII case. Compares bytes, so it never slices
+/// inside a multi-byte character (found by fuzzing).
+pub fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+/// Whether `s` is a URN-qualified name (`urn:` in any case).
+pub fn is_urn(s: &str) -> bool {
+    starts_with_ci(s, "urn:")
+}
+
 /// Case-insensitive string equality without allocating in the ASCII case.
 pub fn eq_fold(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {

@@ -71,7 +71,7 @@ impl AttrPath {
         if input.is_empty() {
             return Err(PathError::Empty);
         }
-        let (urn, rest) = if input.len() > 4 && input[..4].eq_ignore_ascii_case("urn:") {
+        let (urn, rest) = if input.len() > 4 && crate::json::is_urn(input) {
             match input.rfind(':') {
                 Some(i) if i + 1 < input.len() => (Some(input[..i].to_owned()), &input[i + 1..]),
                 _ => {

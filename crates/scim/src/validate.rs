@@ -132,7 +132,7 @@ pub fn validate_resource(
                     out.insert(attr.name.clone(), v);
                 }
             }
-            None if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") => {
+            None if crate::json::is_urn(key) => {
                 // An extension this resource type does not know: kept as sent, so that it
                 // round-trips (RFC 7643 §3.3).
                 if is_assigned(value) {
@@ -149,13 +149,13 @@ pub fn validate_resource(
 
 fn strip_core_urn<'k>(key: &'k str, schema: &ResourceSchema) -> &'k str {
     let core = &schema.core.id;
-    if key.len() > core.len() + 1
-        && key[..core.len()].eq_ignore_ascii_case(core)
-        && key.as_bytes()[core.len()] == b':'
-    {
-        &key[core.len() + 1..]
-    } else {
-        key
+    // The matched head is ASCII, so `core.len()` and the byte after the ':' are char boundaries.
+    match crate::json::starts_with_ci(key, core) && key.as_bytes().get(core.len()) == Some(&b':') {
+        true => key
+            .get(core.len() + 1..)
+            .filter(|rest| !rest.is_empty())
+            .unwrap_or(key),
+        false => key,
     }
 }
 
@@ -222,8 +222,7 @@ pub fn set_schemas(schema: &ResourceSchema, resource: &mut Map<String, Value>) {
         }
     }
     for key in resource.keys() {
-        let is_urn = key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:");
-        if is_urn && schema.extension(key).is_none() {
+        if crate::json::is_urn(key) && schema.extension(key).is_none() {
             urns.push(Value::String(key.clone()));
         }
     }

@@ -501,3 +501,20 @@ fn remove_of_something_absent_is_idempotent() {
     let out = patch_user(json!([{"op": "remove", "path": "nickName"}]));
     assert!(out.get("nickName").is_none());
 }
+
+/// Found by fuzzing: a multi-byte character where a URN prefix is checked panicked.
+#[test]
+fn non_ascii_keys_are_refused_not_panicked_on() {
+    let e = refused(
+        "User",
+        user(),
+        json!([{"op": "replace", "value": {"dirƚmployeeNumber": "1", "active": false}}]),
+    );
+    assert_eq!(e.scim_type, Some(ScimType::InvalidPath));
+    let e = refused(
+        "User",
+        user(),
+        json!([{"op": "replace", "path": "ürn:x", "value": "1"}]),
+    );
+    assert_eq!(e.scim_type, Some(ScimType::InvalidPath));
+}
