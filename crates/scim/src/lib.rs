@@ -39,6 +39,7 @@ pub use patch::{PatchOutcome, PatchRequest};
 pub use path::{AttrPath, PatchPath};
 pub use project::Projection;
 pub use query::{ListQuery, ListResponse, PageLimits};
+pub use resource::ResourceKind;
 pub use schema::{ResourceSchema, SchemaRegistry};
 pub use validate::{UnknownAttributes, validate_resource};
 

@@ -8,6 +8,53 @@ use crate::etag::etag;
 use crate::json::{as_bool, get_ci};
 use crate::schema::ENTERPRISE_USER_URN;
 
+/// The resource types scim-bridge serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceKind {
+    User,
+    Group,
+}
+
+impl ResourceKind {
+    /// The resource type name (`"User"`), as in `meta.resourceType` and the registry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::User => "User",
+            ResourceKind::Group => "Group",
+        }
+    }
+
+    /// The endpoint (`"/Users"`).
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            ResourceKind::User => "/Users",
+            ResourceKind::Group => "/Groups",
+        }
+    }
+
+    /// The kind with this resource type name, case-insensitively.
+    pub fn from_name(name: &str) -> Option<ResourceKind> {
+        [ResourceKind::User, ResourceKind::Group]
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// The attribute that must be unique per connector (case-insensitively): `userName` for
+    /// Users, `displayName` for Groups.
+    pub fn unique_attribute(self) -> &'static str {
+        match self {
+            ResourceKind::User => "userName",
+            ResourceKind::Group => "displayName",
+        }
+    }
+}
+
+impl std::fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the server assigns to every resource (RFC 7643 §3.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta {

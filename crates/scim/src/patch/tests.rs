@@ -518,3 +518,47 @@ fn non_ascii_keys_are_refused_not_panicked_on() {
     );
     assert_eq!(e.scim_type, Some(ScimType::InvalidPath));
 }
+
+/// `immutable` attributes may be set once (add to an empty value), never changed or removed.
+#[test]
+fn immutable_attributes_are_enforced() {
+    use crate::schema::{AttrType, Attribute, Mutability, Schema};
+    let mut registry = SchemaRegistry::standard();
+    registry
+        .register_extension(
+            "User",
+            Schema::new(
+                "urn:x:badge:1.0:User",
+                "Badge",
+                "Badge",
+                vec![Attribute::new("badge", AttrType::String).mutability(Mutability::Immutable)],
+            ),
+            false,
+        )
+        .expect("registers");
+    let schema = registry.resource_schema("User").expect("User");
+    let path = "urn:x:badge:1.0:User:badge";
+    let set = apply(
+        &schema,
+        &user(),
+        &ops(json!([{"op": "add", "path": path, "value": "B-1"}])),
+    )
+    .expect("first set is allowed");
+    let same = apply(
+        &schema,
+        &set.resource,
+        &ops(json!([{"op": "replace", "path": path, "value": "B-1"}])),
+    )
+    .expect("same value is allowed");
+    assert!(!same.changed);
+    for operations in [
+        json!([{"op": "replace", "path": path, "value": "B-2"}]),
+        json!([{"op": "remove", "path": path}]),
+    ] {
+        let e = ScimError::from(
+            apply(&schema, &set.resource, &ops(operations)).expect_err("immutable"),
+        );
+        assert_eq!(e.scim_type, Some(ScimType::Mutability));
+        assert!(e.detail.contains("immutable"), "{}", e.detail);
+    }
+}

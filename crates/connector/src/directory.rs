@@ -1,0 +1,51 @@
+//! The `directory` connector: resources live in the store only, no vendor is called. It makes
+//! scim-bridge a plain SCIM server, and it is the baseline of every benchmark.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::{Capabilities, Connector, ConnectorError, ResourceChange};
+
+/// A connector without a vendor.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Directory;
+
+#[async_trait]
+impl Connector for Directory {
+    fn kind(&self) -> &'static str {
+        "directory"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            groups: true,
+            change_password: true,
+        }
+    }
+
+    async fn apply(&self, change: ResourceChange<'_>) -> Result<Value, ConnectorError> {
+        Ok(change.vendor_keys.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn keeps_the_vendor_keys() {
+        let keys = json!({"x": 1});
+        let change = ResourceChange {
+            kind: scim::ResourceKind::User,
+            id: "1",
+            before: None,
+            after: None,
+            vendor_keys: &keys,
+            request_id: None,
+        };
+        assert_eq!(Directory.apply(change).await, Ok(keys.clone()));
+        assert!(Directory.capabilities().groups);
+    }
+}

@@ -1,0 +1,1 @@
+//! Authentication of SCIM clients (being written).

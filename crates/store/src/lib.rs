@@ -1,0 +1,95 @@
+//! Durable state of scim-bridge: resources with versions, per-connector uniqueness, vendor
+//! keys, group membership, and the journal of operations (DESIGN.md "Consistency").
+//!
+//! One interface, [`Store`], with two implementations: SQLite (the embedded default: one file,
+//! WAL) and PostgreSQL (several replicas). Each applies its own migrations at start. The
+//! SQL differs per backend; everything else (which index answers a filter, which keys a
+//! resource has) is shared and lives in the modules below, so no query branches on the backend.
+//!
+//! The write path the gateway drives:
+//! 1. [`Store::journal_append`] records the intended change durably;
+//! 2. the connector makes the vendor match it;
+//! 3. [`Store::commit`] applies the journalled change with the vendor keys the connector
+//!    returned, and marks the entry committed, in one transaction; or [`Store::journal_fail`]
+//!    records why the vendor refused, leaving the resources unchanged.
+//!
+//! After a crash, [`Store::journal_pending`] lists the entries to finish.
+
+mod error;
+mod model;
+
+pub use error::StoreError;
+pub use model::{
+    Change, JournalEntry, JournalState, ListQuery, NewJournalEntry, Operation, Page, StoredResource,
+};
+pub use scim::ResourceKind;
+
+use async_trait::async_trait;
+
+/// The durable state behind every connector. Implementations are cheap to share
+/// (`Arc<dyn Store>`); every method is one short transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// One resource by id.
+    async fn get(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<StoredResource>, StoreError>;
+
+    /// A page of the resources matching `query.filter`, in a stable order (creation order,
+    /// unless `query.sort` asks otherwise), with the total number of matches. Filters on
+    /// `id`, `userName`, `externalId`, `displayName` and `emails.value` are answered from
+    /// indexes; any other filter is evaluated correctly on every resource.
+    async fn list(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        query: ListQuery<'_>,
+    ) -> Result<Page, StoreError>;
+
+    /// The id of the resource holding this unique key (`userName` of a User, `displayName` of a
+    /// Group), compared case-insensitively.
+    async fn find_by_unique_key(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        key: &str,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// The groups that list `member_id` among their members, as `(group id, displayName)`:
+    /// the read-only `groups` attribute of a User.
+    async fn groups_of(
+        &self,
+        connector: &str,
+        member_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Records an intended change durably, before the connector runs; returns its sequence
+    /// number.
+    async fn journal_append(&self, entry: NewJournalEntry) -> Result<i64, StoreError>;
+
+    /// Applies journal entry `seq` with the vendor keys the connector returned, and marks it
+    /// committed, in one transaction. Fails with [`StoreError::VersionConflict`] when the
+    /// resource moved on since the entry was written, [`StoreError::Uniqueness`] when another
+    /// resource holds the unique key, [`StoreError::NotFound`] when it is gone. Returns the
+    /// stored resource (`None` after a delete).
+    async fn commit(
+        &self,
+        seq: i64,
+        vendor_keys: serde_json::Value,
+    ) -> Result<Option<StoredResource>, StoreError>;
+
+    /// Marks journal entry `seq` failed with a reason; the resources are not touched.
+    async fn journal_fail(&self, seq: i64, reason: &str) -> Result<(), StoreError>;
+
+    /// Entries neither committed nor failed, oldest first: the work a crash interrupted.
+    async fn journal_pending(&self) -> Result<Vec<JournalEntry>, StoreError>;
+
+    /// Whether the database answers (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Closes the connections; pending statements finish first.
+    async fn close(&self);
+}

@@ -1,0 +1,155 @@
+//! The values the store keeps and hands out.
+
+use scim::ResourceKind;
+use scim::path::AttrPath;
+use scim::query::SortOrder;
+use scim::{Filter, ResourceSchema};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// A resource as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResource {
+    pub kind: ResourceKind,
+    pub id: String,
+    /// 1 at creation, +1 on every committed change; published as the weak ETag `W/"<version>"`.
+    pub version: i64,
+    pub created: OffsetDateTime,
+    pub last_modified: OffsetDateTime,
+    /// The canonical attributes, without `id` and `meta` (the gateway adds those, with the
+    /// location, when it answers).
+    pub attributes: Map<String, Value>,
+    /// What the connector needs to find the resource at the vendor: an opaque JSON object.
+    pub vendor_keys: Value,
+}
+
+impl StoredResource {
+    /// The attributes with `id` and `meta` (without `location`): what filters are evaluated on.
+    pub fn view(&self) -> Map<String, Value> {
+        let mut out = self.attributes.clone();
+        out.insert("id".into(), Value::String(self.id.clone()));
+        out.insert(
+            "meta".into(),
+            json!({
+                "resourceType": self.kind.as_str(),
+                "created": self.created.format(&Rfc3339).unwrap_or_default(),
+                "lastModified": self.last_modified.format(&Rfc3339).unwrap_or_default(),
+                "version": scim::etag::etag(&self.version.to_string()),
+            }),
+        );
+        out
+    }
+}
+
+/// What a list asks for. `offset`/`limit` are already derived from SCIM's `startIndex`/`count`.
+#[derive(Debug, Clone, Copy)]
+pub struct ListQuery<'a> {
+    pub filter: Option<&'a Filter>,
+    /// The schema filters and sorting are evaluated with (caseExact, types).
+    pub schema: &'a ResourceSchema,
+    pub sort: Option<(&'a AttrPath, SortOrder)>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// One page of matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// All matches, not just this page.
+    pub total: usize,
+    pub resources: Vec<StoredResource>,
+}
+
+/// The kind of a journalled change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Replace,
+    Delete,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "create",
+            Operation::Replace => "replace",
+            Operation::Delete => "delete",
+        }
+    }
+}
+
+/// An intended change to one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A new resource with this id (the gateway chooses it).
+    Create {
+        id: String,
+        attributes: Map<String, Value>,
+    },
+    /// New attributes for an existing resource, which must still be at `expected_version`.
+    Replace {
+        id: String,
+        expected_version: i64,
+        attributes: Map<String, Value>,
+    },
+    /// Removal of a resource, which must still be at `expected_version`. Deleting a User also
+    /// removes it from every Group that lists it.
+    Delete { id: String, expected_version: i64 },
+}
+
+impl Change {
+    pub fn id(&self) -> &str {
+        match self {
+            Change::Create { id, .. } | Change::Replace { id, .. } | Change::Delete { id, .. } => {
+                id
+            }
+        }
+    }
+
+    pub fn operation(&self) -> Operation {
+        match self {
+            Change::Create { .. } => Operation::Create,
+            Change::Replace { .. } => Operation::Replace,
+            Change::Delete { .. } => Operation::Delete,
+        }
+    }
+}
+
+/// What the gateway journals before it calls the connector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJournalEntry {
+    pub connector: String,
+    pub kind: ResourceKind,
+    pub change: Change,
+    /// The resource as it was (attributes and vendor keys), for the connector on a replay.
+    pub before: Option<StoredResource>,
+    /// The request id, for the logs of a replay.
+    pub request_id: Option<String>,
+}
+
+/// The state of a journal entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JournalState {
+    /// Recorded; the connector may or may not have run.
+    Pending,
+    /// Applied to the store.
+    Committed,
+    /// Refused by the vendor (or abandoned); the store was not changed.
+    Failed,
+}
+
+/// A journal entry as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalEntry {
+    pub seq: i64,
+    pub connector: String,
+    pub kind: ResourceKind,
+    pub change: Change,
+    pub before: Option<StoredResource>,
+    pub state: JournalState,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub request_id: Option<String>,
+    pub created: OffsetDateTime,
+}
