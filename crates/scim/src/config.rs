@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::bulk::BulkLimits;
-use crate::query::PageLimits;
+use crate::query::QueryLimits;
 use crate::schema::SERVICE_PROVIDER_CONFIG_URN;
 
 /// An authentication scheme a client can use (RFC 7643 §5 `authenticationSchemes`).
@@ -23,7 +23,7 @@ pub struct ServiceProviderConfig {
     pub patch: bool,
     /// `None` when Bulk is not offered.
     pub bulk: Option<BulkLimits>,
-    pub filter: Option<PageLimits>,
+    pub filter: Option<QueryLimits>,
     pub change_password: bool,
     pub sort: bool,
     pub etag: bool,
@@ -67,7 +67,7 @@ mod tests {
             documentation_uri: None,
             patch: true,
             bulk: None,
-            filter: Some(PageLimits::default()),
+            filter: Some(QueryLimits::default()),
             change_password: false,
             sort: true,
             etag: true,

@@ -38,7 +38,7 @@ pub use filter::Filter;
 pub use patch::{PatchOutcome, PatchRequest};
 pub use path::{AttrPath, PatchPath};
 pub use project::Projection;
-pub use query::{ListQuery, ListResponse, PageLimits};
+pub use query::{ListQuery, ListResponse, QueryLimits};
 pub use resource::ResourceKind;
 pub use schema::{ResourceSchema, SchemaRegistry};
 pub use validate::{UnknownAttributes, validate_resource};

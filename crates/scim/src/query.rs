@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::filter::{self, Filter, FilterError};
+use crate::filter::{self, Filter, FilterError, FilterLimits};
 use crate::json::{get_ci, is_assigned};
 use crate::path::{AttrPath, PathError};
 use crate::project::Projection;
@@ -16,20 +16,23 @@ use crate::schema::{AttrType, Attribute, ResourceSchema, Target};
 pub const LIST_RESPONSE_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const SEARCH_REQUEST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
-/// How many results a page may hold, as the service provider configures it.
+/// What a query may ask for, as the service provider configures it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageLimits {
+pub struct QueryLimits {
     /// Page size when the client sends no `count`.
     pub default_count: usize,
     /// Largest page served (`filter.maxResults` in ServiceProviderConfig).
     pub max_count: usize,
+    /// Bounds on the filter.
+    pub filter: FilterLimits,
 }
 
-impl Default for PageLimits {
+impl Default for QueryLimits {
     fn default() -> Self {
-        PageLimits {
+        QueryLimits {
             default_count: 100,
             max_count: 1000,
+            filter: FilterLimits::default(),
         }
     }
 }
@@ -73,7 +76,7 @@ impl ListQuery {
     pub fn from_params<'a>(
         params: impl IntoIterator<Item = (&'a str, &'a str)>,
         schema: &ResourceSchema,
-        limits: PageLimits,
+        limits: QueryLimits,
     ) -> Result<ListQuery, QueryError> {
         let params: Vec<(&str, &str)> = params.into_iter().collect();
         let get = |name: &str| {
@@ -108,7 +111,7 @@ impl ListQuery {
     pub fn from_search_request(
         body: &Value,
         schema: &ResourceSchema,
-        limits: PageLimits,
+        limits: QueryLimits,
     ) -> Result<ListQuery, QueryError> {
         let object = body
             .as_object()
@@ -208,9 +211,11 @@ fn build(
     attributes: Option<&str>,
     excluded: Option<&str>,
     schema: &ResourceSchema,
-    limits: PageLimits,
+    limits: QueryLimits,
 ) -> Result<ListQuery, QueryError> {
-    let filter = filter.map(Filter::parse).transpose()?;
+    let filter = filter
+        .map(|f| Filter::parse_with_limits(f, limits.filter))
+        .transpose()?;
     if let Some(f) = &filter {
         filter::check(f, schema)?;
     }
@@ -407,7 +412,7 @@ mod tests {
     }
 
     fn query(params: &[(&str, &str)]) -> Result<ListQuery, QueryError> {
-        ListQuery::from_params(params.iter().copied(), &users(), PageLimits::default())
+        ListQuery::from_params(params.iter().copied(), &users(), QueryLimits::default())
     }
 
     #[test]
@@ -435,6 +440,27 @@ mod tests {
     }
 
     #[test]
+    fn the_configured_filter_limit_applies() {
+        let limits = QueryLimits {
+            filter: FilterLimits {
+                max_len: 20,
+                ..FilterLimits::default()
+            },
+            ..QueryLimits::default()
+        };
+        let long = r#"userName eq "a-rather-long-name""#;
+        let e = ListQuery::from_params([("filter", long)], &users(), limits).expect_err("too long");
+        assert!(
+            matches!(e, QueryError::Filter(FilterError::TooLong { max: 20, .. })),
+            "{e}"
+        );
+        assert!(
+            query(&[("filter", long)]).is_ok(),
+            "fine within the default limit"
+        );
+    }
+
+    #[test]
     fn window_walks_pages_like_okta_and_entra() {
         let q = query(&[("startIndex", "11"), ("count", "5")]).expect("valid");
         assert_eq!(q.window(12), (10, 2));
@@ -452,18 +478,22 @@ mod tests {
             "startIndex": 1, "count": 10, "sortBy": "userName", "sortOrder": "descending"
         });
         let q =
-            ListQuery::from_search_request(&body, &users(), PageLimits::default()).expect("valid");
+            ListQuery::from_search_request(&body, &users(), QueryLimits::default()).expect("valid");
         assert_eq!(q.projection.attributes.len(), 2);
         assert_eq!((q.count, q.sort_order), (10, SortOrder::Descending));
         assert!(
-            ListQuery::from_search_request(&json!({"count": "x"}), &users(), PageLimits::default())
-                .is_err()
+            ListQuery::from_search_request(
+                &json!({"count": "x"}),
+                &users(),
+                QueryLimits::default()
+            )
+            .is_err()
         );
         assert!(
             ListQuery::from_search_request(
                 &json!({"schemas": ["urn:x"]}),
                 &users(),
-                PageLimits::default()
+                QueryLimits::default()
             )
             .is_err()
         );

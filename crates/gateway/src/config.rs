@@ -1,0 +1,330 @@
+//! Configuration: one TOML file, every value overridable from the environment
+//! (`SCIM_BRIDGE_SERVER__LISTEN=0.0.0.0:8080`, `SCIM_BRIDGE_CONNECTORS__HR__KIND=directory`),
+//! secrets also readable from files (`…_file` keys). [`Config::problems`] explains every
+//! mistake with its key and a fix, for `scim-bridge check-config`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+use crate::auth::AuthConfig;
+
+/// Environment variables with this prefix override the file; `__` separates keys.
+pub const ENV_PREFIX: &str = "SCIM_BRIDGE_";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub scim: ScimConfig,
+    /// The connectors, by name: each is served under `/scim/v2/{name}`.
+    #[serde(default)]
+    pub connectors: BTreeMap<String, ConnectorConfig>,
+}
+
+/// The HTTP listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// The externally visible base URL (for `Location` and `meta.location`), e.g.
+    /// `https://bridge.example.edu`; default `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Largest request body accepted (413 above).
+    pub max_body_bytes: usize,
+    /// actix worker threads (default: one per core).
+    pub workers: Option<usize>,
+    /// How long in-flight requests may take to finish at shutdown.
+    pub shutdown_timeout_secs: u64,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            max_body_bytes: 1 << 20,
+            workers: None,
+            shutdown_timeout_secs: 30,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where state is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `sqlite://path/to/file.db` (the embedded default) or `postgres://user@host/db`.
+    pub url: String,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { url: "sqlite://scim-bridge.db".into() }
+    }
+}
+
+/// SCIM protocol limits, published in `/ServiceProviderConfig`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScimConfig {
+    /// Page size when a client sends no `count`.
+    pub default_count: usize,
+    /// Largest page (`filter.maxResults`).
+    pub max_results: usize,
+    pub bulk_max_operations: usize,
+    pub bulk_max_payload_bytes: usize,
+    /// Longest filter accepted, in bytes.
+    pub max_filter_bytes: usize,
+}
+
+impl Default for ScimConfig {
+    fn default() -> Self {
+        ScimConfig {
+            default_count: 100,
+            max_results: 1000,
+            bulk_max_operations: 1000,
+            bulk_max_payload_bytes: 1 << 20,
+            max_filter_bytes: scim::filter::MAX_FILTER_LEN,
+        }
+    }
+}
+
+/// One connector.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorConfig {
+    /// `directory` (no vendor) for now; the vendor kinds come with their connectors.
+    pub kind: String,
+    /// What to do with attributes no schema defines: `reject` (400) or `ignore`.
+    #[serde(default)]
+    pub unknown_attributes: UnknownAttributesPolicy,
+    #[serde(default)]
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownAttributesPolicy {
+    #[default]
+    Reject,
+    Ignore,
+}
+
+/// The connector kinds this build knows.
+pub const CONNECTOR_KINDS: &[&str] = &["directory"];
+
+/// One configuration mistake: where, what, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}\n    fix: {}", self.key, self.problem, self.fix)
+    }
+}
+
+impl Config {
+    /// Reads `path` (when given) and the environment. Every error becomes a [`Problem`].
+    pub fn load(path: Option<&Path>) -> Result<Config, Vec<Problem>> {
+        let mut figment = Figment::new();
+        if let Some(path) = path {
+            if !path.exists() {
+                return Err(vec![Problem {
+                    key: path.display().to_string(),
+                    problem: "the configuration file does not exist".into(),
+                    fix: "pass the path of a TOML file (see examples/ for complete ones)".into(),
+                }]);
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        Self::extract(figment.merge(Env::prefixed(ENV_PREFIX).split("__")))
+    }
+
+    /// Parses a TOML string (tests, and the built-in default).
+    pub fn from_toml(text: &str) -> Result<Config, Vec<Problem>> {
+        Self::extract(Figment::new().merge(Toml::string(text)))
+    }
+
+    fn extract(figment: Figment) -> Result<Config, Vec<Problem>> {
+        figment.extract::<Config>().map_err(|errors| errors.into_iter().map(problem_from_figment).collect())
+    }
+
+    /// The base URL resources are addressed under, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.server.public_url.clone().unwrap_or_else(|| format!("http://{}", self.server.listen)).trim_end_matches('/').to_owned()
+    }
+
+    /// Everything wrong with a configuration that parsed.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut push = |key: String, problem: String, fix: &str| problems.push(Problem { key, problem, fix: fix.into() });
+        if self.connectors.is_empty() {
+            push("connectors".into(), "no connector is configured".into(), "add a [connectors.<name>] table with kind = \"directory\"");
+        }
+        for (name, connector) in &self.connectors {
+            let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid_name {
+                push(format!("connectors.{name}"), "the connector name must be usable in a URL".into(), "use letters, digits, '-' and '_' only");
+            }
+            if !CONNECTOR_KINDS.contains(&connector.kind.as_str()) {
+                push(
+                    format!("connectors.{name}.kind"),
+                    format!("unknown connector kind \"{}\"", connector.kind),
+                    &format!("use one of: {}", CONNECTOR_KINDS.join(", ")),
+                );
+            }
+            let auth = &connector.auth;
+            if auth.bearer_token_hashes.is_empty() && auth.jwt.is_none() && auth.basic.is_empty() {
+                push(
+                    format!("connectors.{name}.auth"),
+                    "no credential is configured, so no client could use this connector".into(),
+                    "run `scim-bridge token` and put the printed hash in bearer_token_hashes, or configure jwt or basic",
+                );
+            }
+            for p in crate::auth::check(auth) {
+                problems.push(Problem { key: format!("connectors.{name}.auth.{}", p.key), problem: p.problem, fix: p.fix });
+            }
+        }
+        if let Some(url) = &self.server.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            problems.push(Problem {
+                key: "server.public_url".into(),
+                problem: format!("\"{url}\" is not an http(s) URL"),
+                fix: "write the URL clients use, e.g. https://bridge.example.edu".into(),
+            });
+        }
+        let scheme_ok = ["sqlite:", "postgres://", "postgresql://"].iter().any(|s| self.store.url.starts_with(s));
+        if !scheme_ok {
+            problems.push(Problem {
+                key: "store.url".into(),
+                problem: format!("\"{}\" is neither a SQLite nor a PostgreSQL URL", self.store.url),
+                fix: "use sqlite://scim-bridge.db or postgres://user@host:5432/db".into(),
+            });
+        }
+        let limits = &self.scim;
+        for (key, value) in [
+            ("scim.default_count", limits.default_count),
+            ("scim.max_results", limits.max_results),
+            ("scim.bulk_max_operations", limits.bulk_max_operations),
+            ("scim.bulk_max_payload_bytes", limits.bulk_max_payload_bytes),
+            ("scim.max_filter_bytes", limits.max_filter_bytes),
+            ("server.max_body_bytes", self.server.max_body_bytes),
+        ] {
+            if value == 0 {
+                problems.push(Problem { key: key.into(), problem: "must be greater than 0".into(), fix: "remove the key to use the default".into() });
+            }
+        }
+        if limits.default_count > limits.max_results {
+            problems.push(Problem {
+                key: "scim.default_count".into(),
+                problem: format!("{} is larger than scim.max_results ({})", limits.default_count, limits.max_results),
+                fix: "make default_count at most max_results".into(),
+            });
+        }
+        problems
+    }
+}
+
+fn problem_from_figment(e: figment::Error) -> Problem {
+    use figment::error::Kind;
+    let key = if e.path.is_empty() { "(top level)".to_owned() } else { e.path.join(".") };
+    let fix = match &e.kind {
+        Kind::UnknownField(_, expected) => format!("remove it or fix its spelling; expected one of: {}", expected.join(", ")),
+        Kind::MissingField(field) => format!("add `{field} = …`"),
+        Kind::InvalidType(_, expected) => format!("give it {expected}"),
+        Kind::InvalidValue(_, expected) => format!("give it {expected}"),
+        _ => "see examples/ for a complete configuration".to_owned(),
+    };
+    let source = e.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
+    Problem { key, problem: format!("{}{source}", e.kind), fix }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        [server]
+        listen = "127.0.0.1:9000"
+        public_url = "https://bridge.example.edu/"
+        [store]
+        url = "sqlite://state.db"
+        [connectors.hr]
+        kind = "directory"
+        auth.bearer_token_hashes = ["sha256:0000000000000000000000000000000000000000000000000000000000000000"]
+    "#;
+
+    #[test]
+    fn a_good_file_has_no_problems() {
+        let config = Config::from_toml(GOOD).expect("parses");
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        assert_eq!(config.public_url(), "https://bridge.example.edu");
+        assert_eq!(config.connectors["hr"].unknown_attributes, UnknownAttributesPolicy::Reject);
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_named() {
+        let problems = Config::from_toml("[server]\nlisten = \"127.0.0.1:9000\"\nlistne = 1\n").expect_err("unknown key");
+        assert_eq!(problems[0].key, "server.listne");
+        assert!(problems[0].fix.contains("listen"), "{}", problems[0]);
+        let problems = Config::from_toml("[scim]\nmax_results = \"many\"\n").expect_err("wrong type");
+        assert_eq!(problems[0].key, "scim.max_results");
+    }
+
+    #[test]
+    fn semantic_problems_have_keys_and_fixes() {
+        let config = Config::from_toml(
+            r#"
+            [store]
+            url = "mysql://x"
+            [scim]
+            default_count = 5000
+            [connectors."bad name"]
+            kind = "ldap"
+            "#,
+        )
+        .expect("parses");
+        let keys: Vec<String> = config.problems().into_iter().map(|p| p.key).collect();
+        for expected in ["connectors.bad name", "connectors.bad name.kind", "connectors.bad name.auth", "store.url", "scim.default_count"] {
+            assert!(keys.iter().any(|k| k == expected), "{expected} missing from {keys:?}");
+        }
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bridge.toml", GOOD)?;
+            jail.set_env("SCIM_BRIDGE_SERVER__LISTEN", "0.0.0.0:7000");
+            jail.set_env("SCIM_BRIDGE_CONNECTORS__HR__UNKNOWN_ATTRIBUTES", "ignore");
+            let config = Config::load(Some(Path::new("bridge.toml"))).map_err(|p| format!("{p:?}"))?;
+            assert_eq!(config.server.listen.port(), 7000);
+            assert_eq!(config.connectors["hr"].unknown_attributes, UnknownAttributesPolicy::Ignore);
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,131 @@
+//! Request extractors: the authenticated connector a request addresses, its JSON body, its
+//! query parameters. Each failure is a SCIM error, never actix's plain-text default.
+
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use scim::{ResourceKind, ResourceSchema, ScimType};
+use serde_json::Value;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::state::{AppState, ConnectorRuntime};
+
+/// The id of the request (the client's `X-Request-Id`, or one we made), kept in the request
+/// extensions by the request-id middleware.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// A request authenticated for the connector named in its path.
+pub struct Scim {
+    pub state: web::Data<AppState>,
+    pub runtime: Arc<ConnectorRuntime>,
+    pub principal: Principal,
+    pub request_id: Option<String>,
+}
+
+impl Scim {
+    /// The schema of `kind` on this connector; a clear 404 when the connector does not offer it.
+    pub fn schema(&self, kind: ResourceKind) -> Result<&ResourceSchema, ApiError> {
+        self.runtime.schema(kind).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "the connector \"{}\" does not offer {}s (see its /ResourceTypes)",
+                self.runtime.name,
+                kind.as_str()
+            ))
+        })
+    }
+
+    /// `{public_url}/scim/v2/{connector}`.
+    pub fn base_url(&self) -> String {
+        self.state.base_url(&self.runtime.name)
+    }
+}
+
+impl FromRequest for Scim {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let name = req.match_info().get("connector").unwrap_or_default().to_owned();
+        let authorization = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().map(str::to_owned));
+        let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::status(500, "the service is not initialised"))?;
+            let runtime = state
+                .connectors
+                .get(&name)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(format!("there is no connector named \"{name}\"")))?;
+            let authorization = match authorization {
+                None => None,
+                Some(Ok(value)) => Some(value),
+                Some(Err(_)) => {
+                    return Err(ApiError::from(crate::auth::AuthError::malformed("the Authorization header is not visible ASCII")));
+                }
+            };
+            let principal = runtime.authenticator.authenticate(authorization.as_deref()).await?;
+            Ok(Scim { state, runtime, principal, request_id })
+        })
+    }
+}
+
+/// Reads a JSON body: `application/scim+json` or `application/json` (a missing type is
+/// tolerated), at most `limit` bytes.
+pub async fn json_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Value, ApiError> {
+    if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
+        let essence = content_type.to_str().unwrap_or_default().split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if essence != "application/scim+json" && essence != "application/json" {
+            return Err(ApiError::status(
+                415,
+                format!("the body must be application/scim+json or application/json, not \"{essence}\""),
+            ));
+        }
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(ScimType::InvalidSyntax, format!("the request body could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::new(scim::ScimError::payload_too_large(format!(
+                "the request body is larger than {limit} bytes, the most this service accepts"
+            ))));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if body.is_empty() {
+        return Err(ApiError::bad_request(ScimType::InvalidSyntax, "the request body is empty; a JSON object is expected"));
+    }
+    serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(ScimType::InvalidSyntax, format!("the request body is not valid JSON: {e}")))
+}
+
+/// The raw body bytes, at most `limit` (for Bulk, whose own limit decides the error).
+pub async fn raw_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(ScimType::InvalidSyntax, format!("the request body could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::new(scim::ScimError::payload_too_large(format!(
+                "the request body is larger than {limit} bytes, the most this service accepts"
+            ))));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The query parameters as name/value pairs (percent-decoded).
+pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
+    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| ApiError::bad_request(ScimType::InvalidSyntax, format!("the query string cannot be decoded: {e}")))
+}
+
+/// A header's value as text, if present and readable.
+pub fn header_text<'r>(req: &'r HttpRequest, name: header::HeaderName) -> Option<&'r str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}

@@ -1,0 +1,170 @@
+//! What the service holds while it runs: the store, and one [`ConnectorRuntime`] per configured
+//! connector with everything a request to it needs.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use connector::{Connector, Directory};
+use scim::bulk::BulkLimits;
+use scim::config::{AuthenticationScheme, ServiceProviderConfig};
+use scim::filter::FilterLimits;
+use scim::{QueryLimits, ResourceKind, ResourceSchema, SchemaRegistry, UnknownAttributes};
+use store::Store;
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::auth::Authenticator;
+use crate::config::{Config, ConnectorConfig, UnknownAttributesPolicy};
+
+/// Writes to one resource are serialised within a process by one of these striped locks
+/// (bounded memory, no clean-up); the store's version check covers other processes.
+const WRITE_LOCK_STRIPES: usize = 1024;
+
+/// Shared state of the service.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub connectors: HashMap<String, Arc<ConnectorRuntime>>,
+    pub public_url: String,
+    pub max_body_bytes: usize,
+}
+
+/// One connector, ready to serve.
+pub struct ConnectorRuntime {
+    pub name: String,
+    pub connector: Arc<dyn Connector>,
+    pub registry: SchemaRegistry,
+    users: ResourceSchema,
+    groups: Option<ResourceSchema>,
+    pub authenticator: Authenticator,
+    pub service_provider_config: ServiceProviderConfig,
+    pub unknown_attributes: UnknownAttributes,
+    pub query_limits: QueryLimits,
+    pub bulk_limits: BulkLimits,
+    write_locks: Vec<Mutex<()>>,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("configuration problems:\n{0}")]
+    Config(String),
+    #[error("connector {name}: {reason}")]
+    Connector { name: String, reason: String },
+    #[error("store: {0}")]
+    Store(#[from] store::StoreError),
+}
+
+impl ConnectorRuntime {
+    /// Builds a connector's runtime from its configuration.
+    pub async fn new(name: &str, config: &ConnectorConfig, limits: &crate::config::ScimConfig) -> Result<ConnectorRuntime, StartError> {
+        let connector: Arc<dyn Connector> = match config.kind.as_str() {
+            "directory" => Arc::new(Directory),
+            other => {
+                return Err(StartError::Connector { name: name.into(), reason: format!("unknown connector kind \"{other}\"") });
+            }
+        };
+        let error = |reason: String| StartError::Connector { name: name.into(), reason };
+        let capabilities = connector.capabilities();
+        let mut registry = SchemaRegistry::standard();
+        if !capabilities.groups {
+            registry.retain_resource_types(&["User"]);
+        }
+        for (kind, schema) in connector.extensions() {
+            registry.register_extension(kind.as_str(), schema, false).map_err(|e| error(e.to_string()))?;
+        }
+        let users = registry.resource_schema("User").ok_or_else(|| error("the User resource type is missing".into()))?;
+        let groups = registry.resource_schema("Group");
+        let authenticator = Authenticator::new(&config.auth).await.map_err(|e| error(e.to_string()))?;
+        let page_limits = QueryLimits {
+            default_count: limits.default_count,
+            max_count: limits.max_results,
+            filter: FilterLimits { max_len: limits.max_filter_bytes, ..FilterLimits::default() },
+        };
+        let bulk_limits = BulkLimits { max_operations: limits.bulk_max_operations, max_payload_size: limits.bulk_max_payload_bytes };
+        let mut schemes = Vec::new();
+        if !config.auth.bearer_token_hashes.is_empty() || config.auth.jwt.is_some() {
+            schemes.push(AuthenticationScheme {
+                kind: "oauthbearertoken".into(),
+                name: "Bearer token".into(),
+                description: "A token minted by `scim-bridge token`, or a JWT, in the Authorization header".into(),
+                primary: true,
+            });
+        }
+        if !config.auth.basic.is_empty() {
+            schemes.push(AuthenticationScheme {
+                kind: "httpbasic".into(),
+                name: "HTTP Basic".into(),
+                description: "A user name and password in the Authorization header".into(),
+                primary: schemes.is_empty(),
+            });
+        }
+        let service_provider_config = ServiceProviderConfig {
+            documentation_uri: None,
+            patch: true,
+            bulk: Some(bulk_limits),
+            filter: Some(page_limits),
+            change_password: capabilities.change_password,
+            sort: true,
+            etag: true,
+            authentication_schemes: schemes,
+        };
+        Ok(ConnectorRuntime {
+            name: name.to_owned(),
+            connector,
+            registry,
+            users,
+            groups,
+            authenticator,
+            service_provider_config,
+            unknown_attributes: match config.unknown_attributes {
+                UnknownAttributesPolicy::Reject => UnknownAttributes::Reject,
+                UnknownAttributesPolicy::Ignore => UnknownAttributes::Ignore,
+            },
+            query_limits: page_limits,
+            bulk_limits,
+            write_locks: (0..WRITE_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+        })
+    }
+
+    /// The schema of a resource kind, or `None` when the connector does not offer it.
+    pub fn schema(&self, kind: ResourceKind) -> Option<&ResourceSchema> {
+        match kind {
+            ResourceKind::User => Some(&self.users),
+            ResourceKind::Group => self.groups.as_ref(),
+        }
+    }
+
+    /// Holds off other writes to the same resource in this process.
+    pub async fn lock_resource(&self, kind: ResourceKind, id: &str) -> MutexGuard<'_, ()> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (kind, id).hash(&mut hasher);
+        let stripe = (hasher.finish() % self.write_locks.len() as u64) as usize;
+        self.write_locks[stripe].lock().await
+    }
+}
+
+impl AppState {
+    /// Opens the store and builds every connector.
+    pub async fn new(config: &Config) -> Result<AppState, StartError> {
+        let problems = config.problems();
+        if !problems.is_empty() {
+            return Err(StartError::Config(problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
+        }
+        let store = store::open_store(&config.store.url).await?;
+        Self::with_store(config, store).await
+    }
+
+    /// Builds the connectors over an already opened store (tests share one).
+    pub async fn with_store(config: &Config, store: Arc<dyn Store>) -> Result<AppState, StartError> {
+        let mut connectors = HashMap::new();
+        for (name, connector) in &config.connectors {
+            connectors.insert(name.clone(), Arc::new(ConnectorRuntime::new(name, connector, &config.scim).await?));
+        }
+        Ok(AppState { store, connectors, public_url: config.public_url(), max_body_bytes: config.server.max_body_bytes })
+    }
+
+    /// `{public_url}/scim/v2/{connector}`.
+    pub fn base_url(&self, connector: &str) -> String {
+        format!("{}/scim/v2/{connector}", self.public_url)
+    }
+}
