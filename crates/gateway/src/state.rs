@@ -168,3 +168,63 @@ impl AppState {
         format!("{}/scim/v2/{connector}", self.public_url)
     }
 }
+
+/// What start-up recovery did with the writes a previous run left pending.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RecoveryReport {
+    pub committed: usize,
+    pub failed: usize,
+}
+
+impl RecoveryReport {
+    pub fn total(&self) -> usize {
+        self.committed + self.failed
+    }
+}
+
+impl AppState {
+    /// Finishes every journal entry a crash left pending: the connector runs again (it is
+    /// idempotent) and the change is committed, or the entry is marked failed when it can no
+    /// longer apply (a newer version won, the connector is gone, the vendor refuses). The
+    /// client of such a write never got an answer, so either outcome is consistent.
+    pub async fn recover(&self) -> Result<RecoveryReport, store::StoreError> {
+        let mut report = RecoveryReport::default();
+        for entry in self.store.journal_pending().await? {
+            let outcome = self.replay(&entry).await;
+            match outcome {
+                Ok(keys) => match self.store.commit(entry.seq, keys).await {
+                    Ok(_) => report.committed += 1,
+                    Err(e @ store::StoreError::Backend(_)) => return Err(e),
+                    Err(e) => {
+                        self.store.journal_fail(entry.seq, &format!("recovery: {e}")).await?;
+                        report.failed += 1;
+                    }
+                },
+                Err(reason) => {
+                    tracing::warn!(seq = entry.seq, %reason, "a pending write could not be finished");
+                    self.store.journal_fail(entry.seq, &format!("recovery: {reason}")).await?;
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn replay(&self, entry: &store::JournalEntry) -> Result<serde_json::Value, String> {
+        let runtime = self.connectors.get(&entry.connector).ok_or_else(|| format!("connector \"{}\" is no longer configured", entry.connector))?;
+        let after = match &entry.change {
+            store::Change::Create { attributes, .. } | store::Change::Replace { attributes, .. } => Some(attributes),
+            store::Change::Delete { .. } => None,
+        };
+        let empty = serde_json::Value::Object(serde_json::Map::new());
+        let change = connector::ResourceChange {
+            kind: entry.kind,
+            id: entry.change.id(),
+            before: entry.before.as_ref().map(|b| &b.attributes),
+            after,
+            vendor_keys: entry.before.as_ref().map_or(&empty, |b| &b.vendor_keys),
+            request_id: entry.request_id.as_deref(),
+        };
+        runtime.connector.apply(change).await.map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,6 @@
+//! HTTP handlers, registered by [`crate::configure`].
+
+pub mod bulk;
+pub mod discovery;
+pub mod health;
+pub mod resources;

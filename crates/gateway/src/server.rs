@@ -1,0 +1,131 @@
+//! Running the service on a socket: request ids, one tracing span per request, graceful
+//! shutdown (in-flight requests finish, then the store closes).
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpMessage, HttpServer, web};
+use tracing::Instrument;
+
+use crate::extract::RequestId;
+use crate::state::AppState;
+
+/// The header carrying the request id, both ways.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// A client's request id is kept when it is short, visible ASCII; otherwise we make one.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
+async fn observe(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let id = request_id(&req);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let connector = req.match_info().get("connector").unwrap_or_default().to_owned();
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path(), connector = %connector);
+    let started = Instant::now();
+    async move {
+        let mut response = next.call(req).await?;
+        let status = response.status().as_u16();
+        tracing::info!(status, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "request");
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+        }
+        Ok(response)
+    }
+    .instrument(span)
+    .await
+}
+
+/// A running service.
+pub struct RunningServer {
+    addr: SocketAddr,
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    state: web::Data<AppState>,
+}
+
+/// Serves `state` on `listener` (bind `127.0.0.1:0` in tests).
+pub fn start(state: AppState, listener: TcpListener, workers: Option<usize>, shutdown_timeout: Duration) -> std::io::Result<RunningServer> {
+    let addr = listener.local_addr()?;
+    let state = web::Data::new(state);
+    let app_state = state.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .wrap(from_fn(observe))
+            .configure(crate::configure)
+            .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(crate::error::ApiError::not_found("no such endpoint; SCIM lives under /scim/v2/{connector}")) }))
+    })
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout.as_secs());
+    if let Some(workers) = workers {
+        server = server.workers(workers.max(1));
+    }
+    let server = server.listen(listener)?.run();
+    let handle = server.handle();
+    let task = tokio::spawn(server);
+    Ok(RunningServer { addr, handle, task, state })
+}
+
+impl RunningServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The shared state (tests read the store through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting, lets in-flight requests finish, then closes the store.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        if let Err(e) = self.task.await {
+            tracing::warn!(error = %e, "the server task ended abnormally");
+        }
+        self.state.store.close().await;
+    }
+
+    /// Runs until SIGINT or SIGTERM, then stops gracefully.
+    pub async fn run_until_signal(self) {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        self.stop().await;
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

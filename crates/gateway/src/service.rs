@@ -1,0 +1,173 @@
+//! The write path (DESIGN.md "Consistency"): validate with the SCIM core, journal the intent,
+//! let the connector make the vendor match, commit to the store with a new version. Writes to
+//! one resource are serialised in this process; the store's version check catches writers in
+//! other processes, and a PATCH that loses such a race is re-applied to the new version.
+//!
+//! A `password` reaches the connector but is never journalled or stored: the store keeps no
+//! verifying material for users, and the journal must not hold secrets in clear.
+
+use connector::ResourceChange;
+use scim::etag::TagList;
+use scim::patch::{self, PatchRequest};
+use scim::validate::{check_immutable, validate_resource};
+use scim::{ResourceKind, ScimError, ScimType};
+use serde_json::{Map, Value};
+use store::{Change, NewJournalEntry, StoreError, StoredResource};
+
+use crate::error::ApiError;
+use crate::extract::Scim;
+
+/// How many times a PATCH is re-applied after losing a race to another process.
+const PATCH_RETRIES: usize = 3;
+
+/// The precondition a write carries (`If-Match`, or a Bulk operation's `version`).
+pub type Precondition<'a> = Option<&'a str>;
+
+fn check_precondition(precondition: Precondition<'_>, current: &StoredResource) -> Result<(), ApiError> {
+    let Some(header) = precondition else { return Ok(()) };
+    let tags = TagList::parse(header).map_err(|e| ApiError::bad_request(ScimType::InvalidValue, e.to_string()))?;
+    if tags.matches(Some(&current.version.to_string())) {
+        Ok(())
+    } else {
+        Err(ApiError::new(ScimError::precondition_failed(format!(
+            "{} {} is at version W/\"{}\", not the one in If-Match; read it again and retry",
+            current.kind, current.id, current.version
+        ))))
+    }
+}
+
+/// The attributes without the write-only password (what is journalled and stored).
+fn without_password(attributes: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = attributes.clone();
+    out.shift_remove("password");
+    out
+}
+
+impl Scim {
+    async fn current(&self, kind: ResourceKind, id: &str) -> Result<StoredResource, ApiError> {
+        self.state
+            .store
+            .get(&self.runtime.name, kind, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("{kind} {id} not found")))
+    }
+
+    /// Refuses early (before any vendor call) a unique value another resource holds.
+    async fn check_unique(&self, kind: ResourceKind, attributes: &Map<String, Value>, own_id: Option<&str>) -> Result<(), ApiError> {
+        let attribute = kind.unique_attribute();
+        let Some(value) = attributes.get(attribute).and_then(Value::as_str) else { return Ok(()) };
+        match self.state.store.find_by_unique_key(&self.runtime.name, kind, value).await? {
+            Some(holder) if Some(holder.as_str()) != own_id => Err(ApiError::from(StoreError::Uniqueness { kind, attribute, value: value.to_owned() })),
+            _ => Ok(()),
+        }
+    }
+
+    /// Journal, connector, commit. On a vendor refusal the entry is marked failed and the
+    /// store is untouched.
+    async fn write(&self, kind: ResourceKind, change: Change, before: Option<StoredResource>, after_for_vendor: Option<&Map<String, Value>>) -> Result<Option<StoredResource>, ApiError> {
+        let id = change.id().to_owned();
+        let entry = NewJournalEntry { connector: self.runtime.name.clone(), kind, change, before: before.clone(), request_id: self.request_id.clone() };
+        let seq = self.state.store.journal_append(entry).await?;
+        let empty = Value::Object(Map::new());
+        let vendor_change = ResourceChange {
+            kind,
+            id: &id,
+            before: before.as_ref().map(|b| &b.attributes),
+            after: after_for_vendor,
+            vendor_keys: before.as_ref().map_or(&empty, |b| &b.vendor_keys),
+            request_id: self.request_id.as_deref(),
+        };
+        let keys = match self.runtime.connector.apply(vendor_change).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                self.state.store.journal_fail(seq, &e.to_string()).await?;
+                return Err(e.into());
+            }
+        };
+        match self.state.store.commit(seq, keys).await {
+            Ok(stored) => Ok(stored),
+            Err(e) => {
+                // The entry stays settled either way: the client sees why.
+                if let Err(fail) = self.state.store.journal_fail(seq, &e.to_string()).await {
+                    tracing::warn!(seq, error = %fail, "could not mark a journal entry failed");
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// POST: a new resource.
+    pub async fn create(&self, kind: ResourceKind, body: &Value) -> Result<StoredResource, ApiError> {
+        let schema = self.schema(kind)?;
+        let attributes = validate_resource(schema, body, self.runtime.unknown_attributes)?;
+        self.check_unique(kind, &attributes, None).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let change = Change::Create { id, attributes: without_password(&attributes) };
+        self.write(kind, change, None, Some(&attributes))
+            .await?
+            .ok_or_else(|| ApiError::status(500, "the created resource was not returned"))
+    }
+
+    /// PUT: replaces every attribute (absent ones are cleared), keeps `id`.
+    pub async fn replace(&self, kind: ResourceKind, id: &str, body: &Value, precondition: Precondition<'_>) -> Result<StoredResource, ApiError> {
+        let schema = self.schema(kind)?;
+        let attributes = validate_resource(schema, body, self.runtime.unknown_attributes)?;
+        let _guard = self.runtime.lock_resource(kind, id).await;
+        let current = self.current(kind, id).await?;
+        check_precondition(precondition, &current)?;
+        check_immutable(schema, &current.attributes, &attributes)?;
+        let stored = without_password(&attributes);
+        if stored == current.attributes && !attributes.contains_key("password") {
+            return Ok(current);
+        }
+        self.check_unique(kind, &attributes, Some(id)).await?;
+        let change = Change::Replace { id: id.to_owned(), expected_version: current.version, attributes: stored };
+        self.write(kind, change, Some(current), Some(&attributes))
+            .await?
+            .ok_or_else(|| ApiError::status(500, "the replaced resource was not returned"))
+    }
+
+    /// PATCH: applies the operations to the current version; re-applied if another process
+    /// wrote in between (unless the client pinned a version with If-Match).
+    pub async fn patch(&self, kind: ResourceKind, id: &str, body: &Value, precondition: Precondition<'_>) -> Result<StoredResource, ApiError> {
+        let schema = self.schema(kind)?;
+        let request = PatchRequest::from_json(body)?;
+        let _guard = self.runtime.lock_resource(kind, id).await;
+        let mut attempt = 0;
+        loop {
+            let current = self.current(kind, id).await?;
+            check_precondition(precondition, &current)?;
+            let outcome = patch::apply(schema, &current.view(), &request)?;
+            if !outcome.changed {
+                return Ok(current);
+            }
+            let mut attributes = outcome.resource;
+            attributes.shift_remove("id");
+            attributes.shift_remove("meta");
+            self.check_unique(kind, &attributes, Some(id)).await?;
+            let change = Change::Replace { id: id.to_owned(), expected_version: current.version, attributes: without_password(&attributes) };
+            match self.write(kind, change, Some(current), Some(&attributes)).await {
+                Err(e) if e.error.status == 412 && precondition.is_none() && attempt < PATCH_RETRIES => attempt += 1,
+                Err(e) => return Err(e),
+                Ok(stored) => return stored.ok_or_else(|| ApiError::status(500, "the patched resource was not returned")),
+            }
+        }
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, kind: ResourceKind, id: &str, precondition: Precondition<'_>) -> Result<(), ApiError> {
+        self.schema(kind)?;
+        let _guard = self.runtime.lock_resource(kind, id).await;
+        let current = self.current(kind, id).await?;
+        check_precondition(precondition, &current)?;
+        let change = Change::Delete { id: id.to_owned(), expected_version: current.version };
+        self.write(kind, change, Some(current), None).await?;
+        Ok(())
+    }
+
+    /// GET by id.
+    pub async fn fetch(&self, kind: ResourceKind, id: &str) -> Result<StoredResource, ApiError> {
+        self.schema(kind)?;
+        self.current(kind, id).await
+    }
+}
