@@ -206,7 +206,7 @@ impl Config {
                 );
             }
             for p in crate::auth::check(auth) {
-                problems.push(Problem { key: format!("connectors.{name}.auth.{}", p.key), problem: p.problem, fix: p.fix });
+                problems.push(Problem { key: format!("connectors.{name}.auth.{}", p.key), problem: p.message, fix: p.fix });
             }
         }
         if let Some(url) = &self.server.public_url

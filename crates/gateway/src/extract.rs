@@ -65,9 +65,7 @@ impl FromRequest for Scim {
             let authorization = match authorization {
                 None => None,
                 Some(Ok(value)) => Some(value),
-                Some(Err(_)) => {
-                    return Err(ApiError::from(crate::auth::AuthError::malformed("the Authorization header is not visible ASCII")));
-                }
+                Some(Err(_)) => return Err(ApiError::from(crate::auth::AuthError::MalformedBearer)),
             };
             let principal = runtime.authenticator.authenticate(authorization.as_deref()).await?;
             Ok(Scim { state, runtime, principal, request_id })

@@ -1,0 +1,277 @@
+//! Spawning the gateway for a test, on a fresh database, and talking to it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gateway::config::Config;
+use gateway::server::RunningServer;
+use gateway::state::AppState;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use sqlx::Connection;
+
+/// Runs each named scenario `async fn name(app: TestApp)` on both backends.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await.expect("sqlite always runs");
+                super::$name(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )*};
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+enum Db {
+    Sqlite(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+/// A running gateway with two connectors: `test` (the one under test) and `other` (to show
+/// that credentials do not cross connectors).
+pub struct TestApp {
+    server: Option<RunningServer>,
+    db: Db,
+    store_url: String,
+    pub client: reqwest::Client,
+    pub root: String,
+    pub base: String,
+    pub token: String,
+    pub other_token: String,
+    token_hash: String,
+    other_hash: String,
+}
+
+/// An HTTP answer: status, headers, and the body as JSON (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `Resources[*].id` of a ListResponse.
+    pub fn ids(&self) -> Vec<String> {
+        self.body["Resources"].as_array().map(|r| r.iter().filter_map(|x| x["id"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    }
+
+    /// Asserts a SCIM error body with this status (and `scimType`, when given).
+    pub fn assert_error(&self, status: u16, scim_type: Option<&str>) {
+        assert_eq!(self.status, status, "{:?}", self.body);
+        assert_eq!(self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error", "{:?}", self.body);
+        assert_eq!(self.body["status"], status.to_string(), "{:?}", self.body);
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "a detail a human can act on: {:?}", self.body);
+        if let Some(t) = scim_type {
+            assert_eq!(self.body["scimType"], t, "{:?}", self.body);
+        }
+        assert!(self.header("content-type").is_some_and(|c| c.starts_with("application/scim+json")));
+    }
+}
+
+fn config_toml(store_url: &str, token_hash: &str, other_hash: &str) -> String {
+    format!(
+        r#"
+        [server]
+        listen = "127.0.0.1:0"
+        max_body_bytes = 65536
+        [store]
+        url = "{store_url}"
+        [scim]
+        bulk_max_operations = 50
+        bulk_max_payload_bytes = 65536
+        [connectors.test]
+        kind = "directory"
+        auth.bearer_token_hashes = ["{token_hash}"]
+        [connectors.other]
+        kind = "directory"
+        auth.bearer_token_hashes = ["{other_hash}"]
+        "#
+    )
+}
+
+impl TestApp {
+    /// A gateway on a fresh database; `None` (after saying so) when PostgreSQL is not
+    /// configured for this run.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let (db, store_url) = match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("scim-bridge-e2e-{}.db", uuid::Uuid::new_v4()));
+                let url = format!("sqlite://{}", path.display());
+                (Db::Sqlite(path), url)
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+                    eprintln!("skipped: TEST_DATABASE_URL is not set, so the PostgreSQL variant does not run here");
+                    return None;
+                };
+                let name = format!("scim_e2e_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("TEST_DATABASE_URL must be reachable");
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+                let _ = admin.close().await;
+                let url = database_url(&admin_url, &name);
+                (Db::Postgres { admin_url, name }, url)
+            }
+        };
+        let token = gateway::auth::token::mint();
+        let other = gateway::auth::token::mint();
+        let mut app = TestApp {
+            server: None,
+            db,
+            store_url,
+            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+            root: String::new(),
+            base: String::new(),
+            token: token.token,
+            other_token: other.token,
+            token_hash: token.hash,
+            other_hash: other.hash,
+        };
+        app.start().await;
+        Some(app)
+    }
+
+    fn config(&self) -> Config {
+        Config::from_toml(&config_toml(&self.store_url, &self.token_hash, &self.other_hash)).expect("test config parses")
+    }
+
+    async fn start(&mut self) {
+        let config = self.config();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut config = config;
+        config.server.public_url = Some(format!("http://{addr}"));
+        let state = AppState::new(&config).await.expect("state");
+        state.recover().await.expect("recovery");
+        let server = gateway::server::start(state, listener, Some(2), Duration::from_secs(5)).expect("server");
+        self.root = server.url();
+        self.base = format!("{}/scim/v2/test", server.url());
+        self.server = Some(server);
+    }
+
+    /// The store the running gateway uses.
+    pub fn store(&self) -> Arc<dyn store::Store> {
+        self.server.as_ref().expect("running").state().store.clone()
+    }
+
+    /// Stops the gateway (gracefully) and starts a new one on the same database.
+    pub async fn restart(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        self.start().await;
+    }
+
+    /// Stops the gateway and drops the test database.
+    pub async fn finish(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        match &self.db {
+            Db::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Db::Postgres { admin_url, name } => {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+                    let _ = admin.close().await;
+                }
+            }
+        }
+    }
+
+    /// A request with our token; `path` is relative to the connector's base URL.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        let request = match body {
+            Some(body) => request.header("content-type", "application/scim+json").body(body.to_string()),
+            None => request,
+        };
+        send(request).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, operations: Value) -> Reply {
+        let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations});
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Creates a user and returns its id.
+    pub async fn create_user(&self, user_name: &str) -> String {
+        let reply = self
+            .post(
+                "/Users",
+                serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": user_name,
+                    "name": {"givenName": "Test", "familyName": user_name},
+                    "emails": [{"value": format!("{user_name}@example.edu"), "type": "work", "primary": true}],
+                    "active": true
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        reply.body["id"].as_str().expect("id").to_owned()
+    }
+}
+
+/// Sends a prepared request and collects the reply.
+pub async fn send(request: reqwest::RequestBuilder) -> Reply {
+    let response = request.send().await.expect("the gateway answers");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    Reply { status, headers, body }
+}
+
+/// `admin_url` with its database name replaced.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (head, query) = admin_url.split_once('?').map_or((admin_url, None), |(h, q)| (h, Some(q)));
+    let base = match head.rfind('/') {
+        Some(i) if head[..i].contains("//") && i > head.find("//").unwrap_or(0) + 1 => &head[..i],
+        _ => head,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}

@@ -1,0 +1,12 @@
+//! End-to-end: the real gateway on a real socket (127.0.0.1:0), driven over HTTP the way
+//! Entra ID, Okta and HR systems drive it (shared/IDP.md). Every scenario runs on SQLite and
+//! on PostgreSQL (`TEST_DATABASE_URL`, set by .ci/run).
+
+mod common;
+
+mod auth_and_input;
+mod bulk;
+mod concurrency;
+mod entra;
+mod okta;
+mod restart;
