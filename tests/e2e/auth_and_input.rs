@@ -24,6 +24,13 @@ async fn credentials(app: TestApp) {
     // Health needs no credential.
     assert_eq!(send(app.client.get(format!("{}/healthz", app.root))).await.status, 200);
     assert_eq!(send(app.client.get(format!("{}/readyz", app.root))).await.status, 200);
+    // Metrics count requests by connector, route and status; the request id is echoed.
+    let traced = send(app.client.get(format!("{}/Users", app.base)).bearer_auth(&app.token).header("x-request-id", "trace-me-123")).await;
+    assert_eq!(traced.header("x-request-id"), Some("trace-me-123"));
+    assert!(send(app.client.get(format!("{}/Users", app.base))).await.header("x-request-id").is_some_and(|id| id.len() >= 32));
+    let metrics = app.client.get(format!("{}/metrics", app.root)).send().await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("scim_requests_total{connector=\"test\",operation=\"GET /scim/v2/{connector}/Users\",status=\"401\"}"), "{metrics}");
+    assert!(metrics.contains("scim_request_duration_seconds_bucket"), "latency histograms");
     app.finish().await;
 }
 

@@ -181,17 +181,18 @@ impl Config {
     /// Everything wrong with a configuration that parsed.
     pub fn problems(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
-        let mut push = |key: String, problem: String, fix: &str| problems.push(Problem { key, problem, fix: fix.into() });
+        let push = |problems: &mut Vec<Problem>, key: String, problem: String, fix: &str| problems.push(Problem { key, problem, fix: fix.into() });
         if self.connectors.is_empty() {
-            push("connectors".into(), "no connector is configured".into(), "add a [connectors.<name>] table with kind = \"directory\"");
+            push(&mut problems, "connectors".into(), "no connector is configured".into(), "add a [connectors.<name>] table with kind = \"directory\"");
         }
         for (name, connector) in &self.connectors {
             let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if !valid_name {
-                push(format!("connectors.{name}"), "the connector name must be usable in a URL".into(), "use letters, digits, '-' and '_' only");
+                push(&mut problems, format!("connectors.{name}"), "the connector name must be usable in a URL".into(), "use letters, digits, '-' and '_' only");
             }
             if !CONNECTOR_KINDS.contains(&connector.kind.as_str()) {
                 push(
+                    &mut problems,
                     format!("connectors.{name}.kind"),
                     format!("unknown connector kind \"{}\"", connector.kind),
                     &format!("use one of: {}", CONNECTOR_KINDS.join(", ")),
@@ -200,6 +201,7 @@ impl Config {
             let auth = &connector.auth;
             if auth.bearer_token_hashes.is_empty() && auth.jwt.is_none() && auth.basic.is_empty() {
                 push(
+                    &mut problems,
                     format!("connectors.{name}.auth"),
                     "no credential is configured, so no client could use this connector".into(),
                     "run `scim-bridge token` and put the printed hash in bearer_token_hashes, or configure jwt or basic",

@@ -11,6 +11,7 @@ pub mod render;
 pub mod server;
 pub mod service;
 pub mod state;
+pub mod telemetry;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -55,7 +56,10 @@ fn resource_kind(cfg: &mut web::ServiceConfig, kind: ResourceKind) {
 
 /// Every route of the service. The app must carry `web::Data<AppState>`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz)).route("/readyz", web::get().to(health::readyz)).service(
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(crate::telemetry::metrics))
+        .service(
         web::scope("/scim/v2/{connector}")
             .configure(|cfg| resource_kind(cfg, ResourceKind::User))
             .configure(|cfg| resource_kind(cfg, ResourceKind::Group))

@@ -29,13 +29,19 @@ fn request_id(req: &ServiceRequest) -> String {
 async fn observe(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let id = request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
-    let connector = req.match_info().get("connector").unwrap_or_default().to_owned();
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path(), connector = %connector);
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path(), connector = tracing::field::Empty);
     let started = Instant::now();
     async move {
         let mut response = next.call(req).await?;
+        // Routing has run now, so the route pattern and the connector are known.
+        let request = response.request();
+        let connector = request.match_info().get("connector").unwrap_or_default().to_owned();
+        let operation = format!("{} {}", request.method(), request.match_pattern().unwrap_or_else(|| "(no route)".into()));
+        tracing::Span::current().record("connector", connector.as_str());
         let status = response.status().as_u16();
-        tracing::info!(status, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "request");
+        let elapsed = started.elapsed();
+        tracing::info!(status, elapsed_ms = elapsed.as_secs_f64() * 1e3, "request");
+        crate::telemetry::record_request(&connector, &operation, status, elapsed);
         if let Ok(value) = HeaderValue::from_str(&id) {
             response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
         }
@@ -56,6 +62,7 @@ pub struct RunningServer {
 /// Serves `state` on `listener` (bind `127.0.0.1:0` in tests).
 pub fn start(state: AppState, listener: TcpListener, workers: Option<usize>, shutdown_timeout: Duration) -> std::io::Result<RunningServer> {
     let addr = listener.local_addr()?;
+    crate::telemetry::handle();
     let state = web::Data::new(state);
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
