@@ -15,10 +15,23 @@
 //!
 //! After a crash, [`Store::journal_pending`] lists the entries to finish.
 
+mod codec;
+mod commit;
 mod error;
+mod keys;
+mod list;
+mod migrations;
 mod model;
+mod open;
+mod plan;
+mod postgres;
+mod sqlite;
+mod tx;
 
 pub use error::StoreError;
+pub use open::open_store;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
 pub use model::{
     Change, JournalEntry, JournalState, ListQuery, NewJournalEntry, Operation, Page, StoredResource,
 };

@@ -1,0 +1,180 @@
+//! Applying a journalled change, the same way on both backends, inside the caller's
+//! transaction: version checks, index columns, e-mail rows, memberships, counters, and the
+//! journal entry marked committed. Any error leaves everything as it was (the caller rolls
+//! back), so the entry stays pending.
+
+use std::collections::HashSet;
+
+use scim::ResourceKind;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::keys::{IndexKeys, remove_member};
+use crate::tx::{Fetched, Tx};
+use crate::{Change, StoreError, StoredResource};
+
+pub(crate) async fn commit<T: Tx>(
+    tx: &mut T,
+    seq: i64,
+    vendor_keys: Value,
+    now: OffsetDateTime,
+) -> Result<Option<StoredResource>, StoreError> {
+    let entry = tx
+        .pending_entry(seq)
+        .await?
+        .ok_or(StoreError::NoSuchEntry(seq))?;
+    let connector = entry.connector.as_str();
+    let kind = entry.kind;
+    let stored = match entry.change {
+        Change::Create { id, attributes } => {
+            let resource = StoredResource {
+                kind,
+                id,
+                version: 1,
+                created: now,
+                last_modified: now,
+                attributes,
+                vendor_keys,
+            };
+            let keys = IndexKeys::of(kind, &resource.attributes);
+            let resource_seq = tx.insert(connector, &resource, &keys).await?;
+            if !keys.emails.is_empty() {
+                tx.set_emails(connector, resource_seq, &keys.emails).await?;
+            }
+            if !keys.members.is_empty() {
+                tx.add_members(connector, &resource.id, &keys.members)
+                    .await?;
+            }
+            tx.add_to_count(connector, kind, 1).await?;
+            Some(resource)
+        }
+        Change::Replace {
+            id,
+            expected_version,
+            attributes,
+        } => {
+            let current = at_version(tx, connector, kind, &id, expected_version).await?;
+            Some(replace(tx, connector, current, attributes, vendor_keys, now).await?)
+        }
+        Change::Delete {
+            id,
+            expected_version,
+        } => {
+            let current = at_version(tx, connector, kind, &id, expected_version).await?;
+            tx.delete(current.seq).await?;
+            match kind {
+                ResourceKind::Group => {
+                    let members = tx.members(connector, &id).await?;
+                    tx.remove_members(connector, &id, &members).await?;
+                }
+                ResourceKind::User => remove_from_groups(tx, connector, &id, now).await?,
+            }
+            tx.add_to_count(connector, kind, -1).await?;
+            None
+        }
+    };
+    tx.mark_committed(seq).await?;
+    Ok(stored)
+}
+
+/// The resource, which must exist and be at `expected` version.
+async fn at_version<T: Tx>(
+    tx: &mut T,
+    connector: &str,
+    kind: ResourceKind,
+    id: &str,
+    expected: i64,
+) -> Result<Fetched, StoreError> {
+    let current = tx
+        .current(connector, kind, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            kind,
+            id: id.to_owned(),
+        })?;
+    if current.resource.version != expected {
+        return Err(StoreError::VersionConflict {
+            kind,
+            id: id.to_owned(),
+            expected,
+            actual: current.resource.version,
+        });
+    }
+    Ok(current)
+}
+
+/// Writes new attributes as the next version, keeping index rows in step.
+async fn replace<T: Tx>(
+    tx: &mut T,
+    connector: &str,
+    current: Fetched,
+    attributes: Map<String, Value>,
+    vendor_keys: Value,
+    now: OffsetDateTime,
+) -> Result<StoredResource, StoreError> {
+    let Fetched { seq, resource } = current;
+    let kind = resource.kind;
+    let next = StoredResource {
+        version: resource.version + 1,
+        last_modified: now,
+        attributes,
+        vendor_keys,
+        ..resource
+    };
+    let keys = IndexKeys::of(kind, &next.attributes);
+    tx.update(seq, &next, &keys).await?;
+    match kind {
+        ResourceKind::User => tx.set_emails(connector, seq, &keys.emails).await?,
+        ResourceKind::Group => {
+            let old: HashSet<String> = tx.members(connector, &next.id).await?.into_iter().collect();
+            let new: HashSet<&String> = keys.members.iter().collect();
+            let removed: Vec<String> = old.iter().filter(|m| !new.contains(m)).cloned().collect();
+            let added: Vec<String> = keys
+                .members
+                .iter()
+                .filter(|m| !old.contains(*m))
+                .cloned()
+                .collect();
+            if !removed.is_empty() {
+                tx.remove_members(connector, &next.id, &removed).await?;
+            }
+            if !added.is_empty() {
+                tx.add_members(connector, &next.id, &added).await?;
+            }
+        }
+    }
+    Ok(next)
+}
+
+/// Removes a deleted User from the `members` of every Group listing it; each such Group moves
+/// to its next version.
+async fn remove_from_groups<T: Tx>(
+    tx: &mut T,
+    connector: &str,
+    user_id: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let member = [user_id.to_owned()];
+    for group_id in tx.groups_listing(connector, user_id).await? {
+        // The Group's row first, then its memberships: the order a Group replace locks them in.
+        let Some(Fetched { seq, resource }) =
+            tx.current(connector, ResourceKind::Group, &group_id).await?
+        else {
+            continue;
+        };
+        tx.remove_members(connector, &group_id, &member).await?;
+        let mut attributes = resource.attributes;
+        if !remove_member(&mut attributes, user_id) {
+            continue;
+        }
+        let next = StoredResource {
+            version: resource.version + 1,
+            last_modified: now,
+            attributes,
+            ..resource
+        };
+        tx.update(seq, &next, &IndexKeys::of(ResourceKind::Group, &next.attributes))
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! The index columns of a resource, derived from its attributes at commit. Lower-casing happens
+//! here, in Rust (`str::to_lowercase`, Unicode-aware), so both backends index the same keys and
+//! agree with the filter evaluator's case-insensitive comparison.
+
+use scim::ResourceKind;
+use scim::json::get_ci;
+use scim::resource::{GroupView, UserView};
+use serde_json::{Map, Value};
+
+use crate::StoreError;
+
+/// What a resource is found by, besides its id.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct IndexKeys {
+    /// The unique attribute as written (`userName` or `displayName`), for error messages.
+    pub unique_value: Option<String>,
+    /// Its lower-cased form, unique per connector and kind.
+    pub unique_key: Option<String>,
+    /// `externalId`, case-exact.
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub display_name_ci: Option<String>,
+    /// Lower-cased `emails[*].value` of a User, without duplicates.
+    pub emails: Vec<String>,
+    /// `members[*].value` of a Group, without duplicates.
+    pub members: Vec<String>,
+}
+
+/// A string that counts as assigned (RFC 7643 §2.5: an empty string is unassigned).
+fn assigned(value: Option<&str>) -> Option<&str> {
+    value.filter(|s| !s.is_empty())
+}
+
+fn dedup_in_order(values: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .into_iter()
+        .filter(|v| seen.insert(v.clone()))
+        .collect()
+}
+
+impl IndexKeys {
+    /// The keys of a resource of this kind.
+    pub fn of(kind: ResourceKind, attributes: &Map<String, Value>) -> IndexKeys {
+        match kind {
+            ResourceKind::User => {
+                let user = UserView(attributes);
+                let user_name = assigned(user.user_name());
+                let display_name = assigned(user.display_name());
+                IndexKeys {
+                    unique_value: user_name.map(str::to_owned),
+                    unique_key: user_name.map(str::to_lowercase),
+                    external_id: assigned(user.external_id()).map(str::to_owned),
+                    display_name: display_name.map(str::to_owned),
+                    display_name_ci: display_name.map(str::to_lowercase),
+                    emails: dedup_in_order(
+                        user.emails()
+                            .into_iter()
+                            .filter_map(|e| assigned(e.value).map(str::to_lowercase)),
+                    ),
+                    members: Vec::new(),
+                }
+            }
+            ResourceKind::Group => {
+                let group = GroupView(attributes);
+                let display_name = assigned(group.display_name());
+                IndexKeys {
+                    unique_value: display_name.map(str::to_owned),
+                    unique_key: display_name.map(str::to_lowercase),
+                    external_id: assigned(group.external_id()).map(str::to_owned),
+                    display_name: display_name.map(str::to_owned),
+                    display_name_ci: display_name.map(str::to_lowercase),
+                    emails: Vec::new(),
+                    members: dedup_in_order(
+                        group
+                            .member_ids()
+                            .into_iter()
+                            .filter(|m| !m.is_empty())
+                            .map(str::to_owned),
+                    ),
+                }
+            }
+        }
+    }
+
+    /// The error for a write that met another resource's unique key.
+    pub fn uniqueness_error(&self, kind: ResourceKind) -> StoreError {
+        StoreError::Uniqueness {
+            kind,
+            attribute: kind.unique_attribute(),
+            value: self.unique_value.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// Maps a failed insert or update of a resource row: a violation of the unique index on
+/// `unique_key` (named `resources_unique_key` in both schemas) is the client's uniqueness
+/// error; anything else is the database's.
+pub(crate) fn write_error(error: sqlx::Error, kind: ResourceKind, keys: &IndexKeys) -> StoreError {
+    if let sqlx::Error::Database(db) = &error
+        && db.is_unique_violation()
+    {
+        // PostgreSQL names the constraint; SQLite names the columns in its message.
+        let on_unique_key = db.constraint() == Some("resources_unique_key")
+            || (db.constraint().is_none() && db.message().contains("unique_key"));
+        if on_unique_key {
+            return keys.uniqueness_error(kind);
+        }
+    }
+    StoreError::from(error)
+}
+
+/// Removes `member_id` from the `members` of a Group's attributes; drops `members` when it
+/// becomes empty. Returns whether anything was removed.
+pub(crate) fn remove_member(attributes: &mut Map<String, Value>, member_id: &str) -> bool {
+    let Some(Value::Array(members)) = scim::json::get_ci_mut(attributes, "members") else {
+        return false;
+    };
+    let before = members.len();
+    members.retain(|m| {
+        m.as_object()
+            .and_then(|o| get_ci(o, "value"))
+            .and_then(Value::as_str)
+            != Some(member_id)
+    });
+    let removed = members.len() != before;
+    if members.is_empty() {
+        scim::json::remove_ci(attributes, "members");
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn object(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn user_keys_are_lower_cased_except_external_id() {
+        let keys = IndexKeys::of(
+            ResourceKind::User,
+            &object(json!({
+                "userName": "Ärne@Example.COM", "externalId": "Ext-1", "displayName": "Ärne Ö",
+                "emails": [{"value": "A@X.org"}, {"value": "a@x.ORG"}, {"value": ""}, {"type": "home"}]
+            })),
+        );
+        assert_eq!(keys.unique_key.as_deref(), Some("ärne@example.com"));
+        assert_eq!(keys.unique_value.as_deref(), Some("Ärne@Example.COM"));
+        assert_eq!(keys.external_id.as_deref(), Some("Ext-1"));
+        assert_eq!(keys.display_name_ci.as_deref(), Some("ärne ö"));
+        assert_eq!(keys.emails, ["a@x.org"]);
+        assert!(keys.members.is_empty());
+    }
+
+    #[test]
+    fn group_keys_and_members() {
+        let keys = IndexKeys::of(
+            ResourceKind::Group,
+            &object(json!({"displayName": "Sales", "members": [{"value": "u1"}, {"value": "u2"}, {"value": "u1"}]})),
+        );
+        assert_eq!(keys.unique_key.as_deref(), Some("sales"));
+        assert_eq!(keys.display_name.as_deref(), Some("Sales"));
+        assert_eq!(keys.members, ["u1", "u2"]);
+    }
+
+    #[test]
+    fn empty_strings_are_unassigned() {
+        let keys = IndexKeys::of(
+            ResourceKind::User,
+            &object(json!({"userName": "", "externalId": ""})),
+        );
+        assert_eq!(keys, IndexKeys::default());
+    }
+
+    #[test]
+    fn removing_a_member() {
+        let mut group =
+            object(json!({"displayName": "G", "members": [{"value": "u1"}, {"value": "u2"}]}));
+        assert!(remove_member(&mut group, "u1"));
+        assert_eq!(group["members"], json!([{"value": "u2"}]));
+        assert!(!remove_member(&mut group, "u1"));
+        assert!(remove_member(&mut group, "u2"));
+        assert!(!group.contains_key("members"), "an empty members list is dropped");
+    }
+}

@@ -1,0 +1,47 @@
+//! The schema of each backend, embedded in the binary and applied at start by sqlx's migrator
+//! (which records what it applied in `_sqlx_migrations` and, on PostgreSQL, holds an advisory
+//! lock meanwhile, so replicas starting together apply each migration once).
+
+use std::borrow::Cow;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// `(version, description, SQL)` of each SQLite migration, oldest first.
+const SQLITE: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
+
+/// `(version, description, SQL)` of each PostgreSQL migration, oldest first.
+const POSTGRES: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
+fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        migrations
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+pub(crate) fn sqlite() -> Migrator {
+    migrator(SQLITE)
+}
+
+pub(crate) fn postgres() -> Migrator {
+    migrator(POSTGRES)
+}

@@ -1,0 +1,584 @@
+//! The PostgreSQL backend: several gateway replicas share one database.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use scim::ResourceKind;
+use serde_json::Value;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
+
+use crate::codec::{self, parse_json, parse_object};
+use crate::keys::{IndexKeys, write_error};
+use crate::plan::{Lookup, SqlOrder};
+use crate::tx::{Fetched, Tx, order_by};
+use crate::{
+    JournalEntry, ListQuery, NewJournalEntry, Page, Store, StoreError, StoredResource, commit,
+    list, migrations,
+};
+
+/// Connections per replica.
+const MAX_CONNECTIONS: u32 = 8;
+/// How long a statement waits for a free connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The columns [`fetched`] reads.
+macro_rules! resource_columns {
+    () => {
+        "seq, id, version, created, last_modified, attributes, vendor_keys"
+    };
+}
+
+/// The columns [`journal_entry`] reads.
+macro_rules! journal_columns {
+    () => {
+        "seq, connector, kind, change, before_resource, state, attempts, last_error, request_id, created"
+    };
+}
+
+/// The store on PostgreSQL.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://…`) and applies the migrations; replicas
+    /// starting together wait for each other (advisory lock).
+    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        migrations::postgres().run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+}
+
+fn fetched(row: &PgRow, kind: ResourceKind) -> Result<Fetched, StoreError> {
+    Ok(Fetched {
+        seq: row.try_get("seq")?,
+        resource: StoredResource {
+            kind,
+            id: row.try_get("id")?,
+            version: row.try_get("version")?,
+            created: row.try_get("created")?,
+            last_modified: row.try_get("last_modified")?,
+            attributes: parse_object(row.try_get("attributes")?, "attributes")?,
+            vendor_keys: parse_json(row.try_get("vendor_keys")?, "vendor keys")?,
+        },
+    })
+}
+
+fn all_fetched(rows: &[PgRow], kind: ResourceKind) -> Result<Vec<Fetched>, StoreError> {
+    rows.iter().map(|row| fetched(row, kind)).collect()
+}
+
+fn journal_entry(row: &PgRow) -> Result<JournalEntry, StoreError> {
+    let before: Option<&str> = row.try_get("before_resource")?;
+    Ok(JournalEntry {
+        seq: row.try_get("seq")?,
+        connector: row.try_get("connector")?,
+        kind: codec::parse_kind(row.try_get("kind")?)?,
+        change: codec::parse_change(row.try_get("change")?)?,
+        before: before.map(codec::parse_resource).transpose()?,
+        state: codec::parse_state(row.try_get("state")?)?,
+        attempts: row.try_get("attempts")?,
+        last_error: row.try_get("last_error")?,
+        request_id: row.try_get("request_id")?,
+        created: row.try_get("created")?,
+    })
+}
+
+fn sql_count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A transaction on PostgreSQL.
+struct PgTx(Transaction<'static, Postgres>);
+
+#[async_trait]
+impl Tx for PgTx {
+    async fn count(&mut self, connector: &str, kind: ResourceKind) -> Result<usize, StoreError> {
+        let total: Option<i64> =
+            sqlx::query_scalar("SELECT total FROM counters WHERE connector = $1 AND kind = $2")
+                .bind(connector)
+                .bind(kind.as_str())
+                .fetch_optional(&mut *self.0)
+                .await?;
+        Ok(usize::try_from(total.unwrap_or(0)).unwrap_or(0))
+    }
+
+    async fn page(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        order: SqlOrder,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Fetched>, StoreError> {
+        let sql = format!(
+            concat!(
+                "SELECT ",
+                resource_columns!(),
+                " FROM resources WHERE connector = $1 AND kind = $2 {} LIMIT $3 OFFSET $4"
+            ),
+            order_by(order)
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(connector)
+            .bind(kind.as_str())
+            .bind(sql_count(limit))
+            .bind(sql_count(offset))
+            .fetch_all(&mut *self.0)
+            .await?;
+        all_fetched(&rows, kind)
+    }
+
+    async fn lookup(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        lookup: &Lookup,
+    ) -> Result<Vec<Fetched>, StoreError> {
+        macro_rules! by {
+            ($condition:literal) => {
+                concat!(
+                    "SELECT ",
+                    resource_columns!(),
+                    " FROM resources WHERE connector = $1 AND kind = $2 AND ",
+                    $condition
+                )
+            };
+        }
+        let (sql, key) = match lookup {
+            Lookup::Id(key) => (by!("id = $3"), key),
+            Lookup::UniqueKey(key) => (by!("unique_key = $3"), key),
+            Lookup::DisplayName(key) => (by!("display_name_ci = $3"), key),
+            Lookup::ExternalId(key) => (by!("external_id = $3"), key),
+            Lookup::Email(key) => (
+                by!("seq IN (SELECT resource_seq FROM emails WHERE connector = $1 AND email = $3)"),
+                key,
+            ),
+        };
+        let rows = sqlx::query(sql)
+            .bind(connector)
+            .bind(kind.as_str())
+            .bind(key)
+            .fetch_all(&mut *self.0)
+            .await?;
+        all_fetched(&rows, kind)
+    }
+
+    async fn batch(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Fetched>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            resource_columns!(),
+            " FROM resources WHERE connector = $1 AND kind = $2 AND seq > $3 ORDER BY seq LIMIT $4"
+        ))
+        .bind(connector)
+        .bind(kind.as_str())
+        .bind(after_seq)
+        .bind(sql_count(limit))
+        .fetch_all(&mut *self.0)
+        .await?;
+        all_fetched(&rows, kind)
+    }
+
+    async fn by_seqs(
+        &mut self,
+        kind: ResourceKind,
+        seqs: &[i64],
+    ) -> Result<Vec<Fetched>, StoreError> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            resource_columns!(),
+            " FROM resources WHERE seq = ANY($1)"
+        ))
+        .bind(seqs)
+        .fetch_all(&mut *self.0)
+        .await?;
+        all_fetched(&rows, kind)
+    }
+
+    async fn pending_entry(&mut self, seq: i64) -> Result<Option<JournalEntry>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            journal_columns!(),
+            " FROM journal WHERE seq = $1 AND state = 'pending' FOR UPDATE"
+        ))
+        .bind(seq)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        row.as_ref().map(journal_entry).transpose()
+    }
+
+    async fn mark_committed(&mut self, seq: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE journal SET state = 'committed', attempts = attempts + 1, updated = $2 \
+             WHERE seq = $1",
+        )
+        .bind(seq)
+        .bind(codec::now())
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn current(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<Fetched>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            resource_columns!(),
+            " FROM resources WHERE connector = $1 AND kind = $2 AND id = $3 FOR UPDATE"
+        ))
+        .bind(connector)
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        row.map(|row| fetched(&row, kind)).transpose()
+    }
+
+    async fn insert(
+        &mut self,
+        connector: &str,
+        resource: &StoredResource,
+        keys: &IndexKeys,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO resources (connector, kind, id, version, created, last_modified, \
+             attributes, vendor_keys, unique_key, external_id, display_name, display_name_ci) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq",
+        )
+        .bind(connector)
+        .bind(resource.kind.as_str())
+        .bind(&resource.id)
+        .bind(resource.version)
+        .bind(resource.created)
+        .bind(resource.last_modified)
+        .bind(codec::json_text(&resource.attributes)?)
+        .bind(codec::json_text(&resource.vendor_keys)?)
+        .bind(&keys.unique_key)
+        .bind(&keys.external_id)
+        .bind(&keys.display_name)
+        .bind(&keys.display_name_ci)
+        .fetch_one(&mut *self.0)
+        .await
+        .map_err(|e| write_error(e, resource.kind, keys))
+    }
+
+    async fn update(
+        &mut self,
+        seq: i64,
+        resource: &StoredResource,
+        keys: &IndexKeys,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE resources SET version = $2, last_modified = $3, attributes = $4, \
+             vendor_keys = $5, unique_key = $6, external_id = $7, display_name = $8, \
+             display_name_ci = $9 WHERE seq = $1",
+        )
+        .bind(seq)
+        .bind(resource.version)
+        .bind(resource.last_modified)
+        .bind(codec::json_text(&resource.attributes)?)
+        .bind(codec::json_text(&resource.vendor_keys)?)
+        .bind(&keys.unique_key)
+        .bind(&keys.external_id)
+        .bind(&keys.display_name)
+        .bind(&keys.display_name_ci)
+        .execute(&mut *self.0)
+        .await
+        .map_err(|e| write_error(e, resource.kind, keys))?;
+        Ok(())
+    }
+
+    async fn delete(&mut self, seq: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM emails WHERE resource_seq = $1")
+            .bind(seq)
+            .execute(&mut *self.0)
+            .await?;
+        sqlx::query("DELETE FROM resources WHERE seq = $1")
+            .bind(seq)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_emails(
+        &mut self,
+        connector: &str,
+        seq: i64,
+        emails: &[String],
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM emails WHERE resource_seq = $1")
+            .bind(seq)
+            .execute(&mut *self.0)
+            .await?;
+        if !emails.is_empty() {
+            sqlx::query(
+                "INSERT INTO emails (connector, email, resource_seq) \
+                 SELECT $1, email, $2 FROM unnest($3::text[]) AS email ON CONFLICT DO NOTHING",
+            )
+            .bind(connector)
+            .bind(seq)
+            .bind(emails)
+            .execute(&mut *self.0)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn members(
+        &mut self,
+        connector: &str,
+        group_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT member_id FROM memberships WHERE connector = $1 AND group_id = $2",
+        )
+        .bind(connector)
+        .bind(group_id)
+        .fetch_all(&mut *self.0)
+        .await?)
+    }
+
+    async fn add_members(
+        &mut self,
+        connector: &str,
+        group_id: &str,
+        member_ids: &[String],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO memberships (connector, group_id, member_id) \
+             SELECT $1, $2, member FROM unnest($3::text[]) AS member ON CONFLICT DO NOTHING",
+        )
+        .bind(connector)
+        .bind(group_id)
+        .bind(member_ids)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn remove_members(
+        &mut self,
+        connector: &str,
+        group_id: &str,
+        member_ids: &[String],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM memberships WHERE connector = $1 AND group_id = $2 \
+             AND member_id = ANY($3)",
+        )
+        .bind(connector)
+        .bind(group_id)
+        .bind(member_ids)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn groups_listing(
+        &mut self,
+        connector: &str,
+        member_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT group_id FROM memberships WHERE connector = $1 AND member_id = $2 \
+             ORDER BY group_id",
+        )
+        .bind(connector)
+        .bind(member_id)
+        .fetch_all(&mut *self.0)
+        .await?)
+    }
+
+    async fn add_to_count(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        delta: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO counters (connector, kind, total) VALUES ($1, $2, $3) \
+             ON CONFLICT (connector, kind) DO UPDATE SET total = counters.total + excluded.total",
+        )
+        .bind(connector)
+        .bind(kind.as_str())
+        .bind(delta)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn get(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            resource_columns!(),
+            " FROM resources WHERE connector = $1 AND kind = $2 AND id = $3"
+        ))
+        .bind(connector)
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|row| fetched(&row, kind))
+            .transpose()?
+            .map(|f| f.resource))
+    }
+
+    async fn list(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        query: ListQuery<'_>,
+    ) -> Result<Page, StoreError> {
+        // One snapshot for every batch of a scan.
+        let mut tx = PgTx(
+            self.pool
+                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?,
+        );
+        let page = list::list(&mut tx, connector, kind, &query).await?;
+        tx.0.commit().await?;
+        Ok(page)
+    }
+
+    async fn find_by_unique_key(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM resources WHERE connector = $1 AND kind = $2 AND unique_key = $3",
+        )
+        .bind(connector)
+        .bind(kind.as_str())
+        .bind(key.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn groups_of(
+        &self,
+        connector: &str,
+        member_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT r.id, r.display_name FROM memberships m JOIN resources r \
+             ON r.connector = m.connector AND r.kind = 'Group' AND r.id = m.group_id \
+             WHERE m.connector = $1 AND m.member_id = $2 ORDER BY r.seq",
+        )
+        .bind(connector)
+        .bind(member_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| (id, name.unwrap_or_default()))
+            .collect())
+    }
+
+    async fn journal_append(&self, entry: NewJournalEntry) -> Result<i64, StoreError> {
+        let now = codec::now();
+        let before = entry
+            .before
+            .as_ref()
+            .map(|r| codec::json_text(&codec::resource_json(r)))
+            .transpose()?;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO journal (connector, kind, resource_id, operation, change, \
+             before_resource, request_id, created, updated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING seq",
+        )
+        .bind(&entry.connector)
+        .bind(entry.kind.as_str())
+        .bind(entry.change.id())
+        .bind(entry.change.operation().as_str())
+        .bind(codec::json_text(&codec::change_json(&entry.change))?)
+        .bind(before)
+        .bind(&entry.request_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn commit(
+        &self,
+        seq: i64,
+        vendor_keys: Value,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        // The journal entry and the rows changed are locked FOR UPDATE as they are read.
+        let mut tx = PgTx(self.pool.begin().await?);
+        let stored = commit::commit(&mut tx, seq, vendor_keys, codec::now()).await?;
+        tx.0.commit().await?;
+        Ok(stored)
+    }
+
+    async fn journal_fail(&self, seq: i64, reason: &str) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE journal SET state = 'failed', last_error = $2, attempts = attempts + 1, \
+             updated = $3 WHERE seq = $1 AND state = 'pending'",
+        )
+        .bind(seq)
+        .bind(reason)
+        .bind(codec::now())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NoSuchEntry(seq));
+        }
+        Ok(())
+    }
+
+    async fn journal_pending(&self) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            journal_columns!(),
+            " FROM journal WHERE state = 'pending' ORDER BY seq"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(journal_entry).collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

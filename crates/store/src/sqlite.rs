@@ -1,0 +1,646 @@
+//! The SQLite backend: one file in WAL mode, the embedded default.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use scim::ResourceKind;
+use serde_json::Value;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, Transaction};
+use tokio::sync::Mutex;
+
+use crate::codec::{self, parse_json, parse_object, parse_timestamp, timestamp_text};
+use crate::keys::{IndexKeys, write_error};
+use crate::plan::{Lookup, SqlOrder};
+use crate::tx::{Fetched, Tx, order_by};
+use crate::{
+    JournalEntry, ListQuery, NewJournalEntry, Page, Store, StoreError, StoredResource, commit,
+    list, migrations,
+};
+
+/// Connections of a file store: SQLite runs one writer at a time and readers beside it, and the
+/// machine is small.
+const MAX_CONNECTIONS: u32 = 4;
+/// How long a writer waits for another to finish before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The columns [`fetched`] reads.
+macro_rules! resource_columns {
+    () => {
+        "seq, id, version, created, last_modified, attributes, vendor_keys"
+    };
+}
+
+/// The columns [`journal_entry`] reads.
+macro_rules! journal_columns {
+    () => {
+        "seq, connector, kind, change, before_resource, state, attempts, last_error, request_id, created"
+    };
+}
+
+/// The store on SQLite.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// Keeps an in-memory database alive while the pool replaces its connections.
+    _keeper: Option<Mutex<SqliteConnection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and applies the migrations.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a journal entry the gateway was told is durable survives a power cut.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        migrate(&pool).await?;
+        Ok(SqliteStore {
+            pool,
+            _keeper: None,
+        })
+    }
+
+    /// A private in-memory database, for tests. It lives as long as the store; its single
+    /// connection serialises every statement.
+    pub async fn in_memory() -> Result<SqliteStore, StoreError> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "file:scim-bridge-memory-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let options = SqliteConnectOptions::new()
+            .filename(name)
+            .in_memory(true)
+            .shared_cache(true)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let keeper = SqliteConnection::connect_with(&options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        migrate(&pool).await?;
+        Ok(SqliteStore {
+            pool,
+            _keeper: Some(Mutex::new(keeper)),
+        })
+    }
+}
+
+/// Applies the migrations. sqlx takes no lock on SQLite, so two processes opening one new file
+/// could both apply the first migration; inside an IMMEDIATE transaction the second waits,
+/// then finds it applied (sqlx nests its own transactions as savepoints).
+async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    migrations::sqlite().run(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn fetched(row: &SqliteRow, kind: ResourceKind) -> Result<Fetched, StoreError> {
+    Ok(Fetched {
+        seq: row.try_get("seq")?,
+        resource: StoredResource {
+            kind,
+            id: row.try_get("id")?,
+            version: row.try_get("version")?,
+            created: parse_timestamp(row.try_get("created")?)?,
+            last_modified: parse_timestamp(row.try_get("last_modified")?)?,
+            attributes: parse_object(row.try_get("attributes")?, "attributes")?,
+            vendor_keys: parse_json(row.try_get("vendor_keys")?, "vendor keys")?,
+        },
+    })
+}
+
+fn all_fetched(rows: &[SqliteRow], kind: ResourceKind) -> Result<Vec<Fetched>, StoreError> {
+    rows.iter().map(|row| fetched(row, kind)).collect()
+}
+
+fn journal_entry(row: &SqliteRow) -> Result<JournalEntry, StoreError> {
+    let before: Option<&str> = row.try_get("before_resource")?;
+    Ok(JournalEntry {
+        seq: row.try_get("seq")?,
+        connector: row.try_get("connector")?,
+        kind: codec::parse_kind(row.try_get("kind")?)?,
+        change: codec::parse_change(row.try_get("change")?)?,
+        before: before.map(codec::parse_resource).transpose()?,
+        state: codec::parse_state(row.try_get("state")?)?,
+        attempts: row.try_get("attempts")?,
+        last_error: row.try_get("last_error")?,
+        request_id: row.try_get("request_id")?,
+        created: parse_timestamp(row.try_get("created")?)?,
+    })
+}
+
+fn sql_count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A list as one JSON array parameter, read back with `json_each`.
+fn json_list<T: serde::Serialize>(items: &[T]) -> Result<String, StoreError> {
+    codec::json_text(&items)
+}
+
+/// A transaction on SQLite.
+struct SqliteTx(Transaction<'static, Sqlite>);
+
+#[async_trait]
+impl Tx for SqliteTx {
+    async fn count(&mut self, connector: &str, kind: ResourceKind) -> Result<usize, StoreError> {
+        let total: Option<i64> =
+            sqlx::query_scalar("SELECT total FROM counters WHERE connector = ?1 AND kind = ?2")
+                .bind(connector)
+                .bind(kind.as_str())
+                .fetch_optional(&mut *self.0)
+                .await?;
+        Ok(usize::try_from(total.unwrap_or(0)).unwrap_or(0))
+    }
+
+    async fn page(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        order: SqlOrder,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Fetched>, StoreError> {
+        let sql = format!(
+            concat!(
+                "SELECT ",
+                resource_columns!(),
+                " FROM resources WHERE connector = ?1 AND kind = ?2 {} LIMIT ?3 OFFSET ?4"
+            ),
+            order_by(order)
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(connector)
+            .bind(kind.as_str())
+            .bind(sql_count(limit))
+            .bind(sql_count(offset))
+            .fetch_all(&mut *self.0)
+            .await?;
+        all_fetched(&rows, kind)
+    }
+
+    async fn lookup(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        lookup: &Lookup,
+    ) -> Result<Vec<Fetched>, StoreError> {
+        macro_rules! by {
+            ($condition:literal) => {
+                concat!(
+                    "SELECT ",
+                    resource_columns!(),
+                    " FROM resources WHERE connector = ?1 AND kind = ?2 AND ",
+                    $condition
+                )
+            };
+        }
+        let (sql, key) = match lookup {
+            Lookup::Id(key) => (by!("id = ?3"), key),
+            Lookup::UniqueKey(key) => (by!("unique_key = ?3"), key),
+            Lookup::DisplayName(key) => (by!("display_name_ci = ?3"), key),
+            Lookup::ExternalId(key) => (by!("external_id = ?3"), key),
+            Lookup::Email(key) => (
+                by!("seq IN (SELECT resource_seq FROM emails WHERE connector = ?1 AND email = ?3)"),
+                key,
+            ),
+        };
+        let rows = sqlx::query(sql)
+            .bind(connector)
+            .bind(kind.as_str())
+            .bind(key)
+            .fetch_all(&mut *self.0)
+            .await?;
+        all_fetched(&rows, kind)
+    }
+
+    async fn batch(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Fetched>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            resource_columns!(),
+            " FROM resources WHERE connector = ?1 AND kind = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"
+        ))
+        .bind(connector)
+        .bind(kind.as_str())
+        .bind(after_seq)
+        .bind(sql_count(limit))
+        .fetch_all(&mut *self.0)
+        .await?;
+        all_fetched(&rows, kind)
+    }
+
+    async fn by_seqs(
+        &mut self,
+        kind: ResourceKind,
+        seqs: &[i64],
+    ) -> Result<Vec<Fetched>, StoreError> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            resource_columns!(),
+            " FROM resources WHERE seq IN (SELECT value FROM json_each(?1))"
+        ))
+        .bind(json_list(seqs)?)
+        .fetch_all(&mut *self.0)
+        .await?;
+        all_fetched(&rows, kind)
+    }
+
+    async fn pending_entry(&mut self, seq: i64) -> Result<Option<JournalEntry>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            journal_columns!(),
+            " FROM journal WHERE seq = ?1 AND state = 'pending'"
+        ))
+        .bind(seq)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        row.as_ref().map(journal_entry).transpose()
+    }
+
+    async fn mark_committed(&mut self, seq: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE journal SET state = 'committed', attempts = attempts + 1, updated = ?2 \
+             WHERE seq = ?1",
+        )
+        .bind(seq)
+        .bind(timestamp_text(codec::now()))
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn current(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<Fetched>, StoreError> {
+        // The write transaction began IMMEDIATE: no other writer runs until it ends.
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            resource_columns!(),
+            " FROM resources WHERE connector = ?1 AND kind = ?2 AND id = ?3"
+        ))
+        .bind(connector)
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        row.map(|row| fetched(&row, kind)).transpose()
+    }
+
+    async fn insert(
+        &mut self,
+        connector: &str,
+        resource: &StoredResource,
+        keys: &IndexKeys,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO resources (connector, kind, id, version, created, last_modified, \
+             attributes, vendor_keys, unique_key, external_id, display_name, display_name_ci) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING seq",
+        )
+        .bind(connector)
+        .bind(resource.kind.as_str())
+        .bind(&resource.id)
+        .bind(resource.version)
+        .bind(timestamp_text(resource.created))
+        .bind(timestamp_text(resource.last_modified))
+        .bind(codec::json_text(&resource.attributes)?)
+        .bind(codec::json_text(&resource.vendor_keys)?)
+        .bind(&keys.unique_key)
+        .bind(&keys.external_id)
+        .bind(&keys.display_name)
+        .bind(&keys.display_name_ci)
+        .fetch_one(&mut *self.0)
+        .await
+        .map_err(|e| write_error(e, resource.kind, keys))
+    }
+
+    async fn update(
+        &mut self,
+        seq: i64,
+        resource: &StoredResource,
+        keys: &IndexKeys,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE resources SET version = ?2, last_modified = ?3, attributes = ?4, \
+             vendor_keys = ?5, unique_key = ?6, external_id = ?7, display_name = ?8, \
+             display_name_ci = ?9 WHERE seq = ?1",
+        )
+        .bind(seq)
+        .bind(resource.version)
+        .bind(timestamp_text(resource.last_modified))
+        .bind(codec::json_text(&resource.attributes)?)
+        .bind(codec::json_text(&resource.vendor_keys)?)
+        .bind(&keys.unique_key)
+        .bind(&keys.external_id)
+        .bind(&keys.display_name)
+        .bind(&keys.display_name_ci)
+        .execute(&mut *self.0)
+        .await
+        .map_err(|e| write_error(e, resource.kind, keys))?;
+        Ok(())
+    }
+
+    async fn delete(&mut self, seq: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM emails WHERE resource_seq = ?1")
+            .bind(seq)
+            .execute(&mut *self.0)
+            .await?;
+        sqlx::query("DELETE FROM resources WHERE seq = ?1")
+            .bind(seq)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_emails(
+        &mut self,
+        connector: &str,
+        seq: i64,
+        emails: &[String],
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM emails WHERE resource_seq = ?1")
+            .bind(seq)
+            .execute(&mut *self.0)
+            .await?;
+        if !emails.is_empty() {
+            sqlx::query(
+                "INSERT OR IGNORE INTO emails (connector, email, resource_seq) \
+                 SELECT ?1, value, ?2 FROM json_each(?3)",
+            )
+            .bind(connector)
+            .bind(seq)
+            .bind(json_list(emails)?)
+            .execute(&mut *self.0)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn members(
+        &mut self,
+        connector: &str,
+        group_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT member_id FROM memberships WHERE connector = ?1 AND group_id = ?2",
+        )
+        .bind(connector)
+        .bind(group_id)
+        .fetch_all(&mut *self.0)
+        .await?)
+    }
+
+    async fn add_members(
+        &mut self,
+        connector: &str,
+        group_id: &str,
+        member_ids: &[String],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO memberships (connector, group_id, member_id) \
+             SELECT ?1, ?2, value FROM json_each(?3)",
+        )
+        .bind(connector)
+        .bind(group_id)
+        .bind(json_list(member_ids)?)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn remove_members(
+        &mut self,
+        connector: &str,
+        group_id: &str,
+        member_ids: &[String],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM memberships WHERE connector = ?1 AND group_id = ?2 \
+             AND member_id IN (SELECT value FROM json_each(?3))",
+        )
+        .bind(connector)
+        .bind(group_id)
+        .bind(json_list(member_ids)?)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn groups_listing(
+        &mut self,
+        connector: &str,
+        member_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT group_id FROM memberships WHERE connector = ?1 AND member_id = ?2 \
+             ORDER BY group_id",
+        )
+        .bind(connector)
+        .bind(member_id)
+        .fetch_all(&mut *self.0)
+        .await?)
+    }
+
+    async fn add_to_count(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        delta: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO counters (connector, kind, total) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (connector, kind) DO UPDATE SET total = total + excluded.total",
+        )
+        .bind(connector)
+        .bind(kind.as_str())
+        .bind(delta)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn get(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            resource_columns!(),
+            " FROM resources WHERE connector = ?1 AND kind = ?2 AND id = ?3"
+        ))
+        .bind(connector)
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|row| fetched(&row, kind))
+            .transpose()?
+            .map(|f| f.resource))
+    }
+
+    async fn list(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        query: ListQuery<'_>,
+    ) -> Result<Page, StoreError> {
+        // One read transaction: every batch of a scan sees the same snapshot.
+        let mut tx = SqliteTx(self.pool.begin().await?);
+        let page = list::list(&mut tx, connector, kind, &query).await?;
+        tx.0.commit().await?;
+        Ok(page)
+    }
+
+    async fn find_by_unique_key(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM resources WHERE connector = ?1 AND kind = ?2 AND unique_key = ?3",
+        )
+        .bind(connector)
+        .bind(kind.as_str())
+        .bind(key.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn groups_of(
+        &self,
+        connector: &str,
+        member_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT r.id, r.display_name FROM memberships m JOIN resources r \
+             ON r.connector = m.connector AND r.kind = 'Group' AND r.id = m.group_id \
+             WHERE m.connector = ?1 AND m.member_id = ?2 ORDER BY r.seq",
+        )
+        .bind(connector)
+        .bind(member_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| (id, name.unwrap_or_default()))
+            .collect())
+    }
+
+    async fn journal_append(&self, entry: NewJournalEntry) -> Result<i64, StoreError> {
+        let now = timestamp_text(codec::now());
+        let before = entry
+            .before
+            .as_ref()
+            .map(|r| codec::json_text(&codec::resource_json(r)))
+            .transpose()?;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO journal (connector, kind, resource_id, operation, change, \
+             before_resource, request_id, created, updated) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING seq",
+        )
+        .bind(&entry.connector)
+        .bind(entry.kind.as_str())
+        .bind(entry.change.id())
+        .bind(entry.change.operation().as_str())
+        .bind(codec::json_text(&codec::change_json(&entry.change))?)
+        .bind(before)
+        .bind(&entry.request_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn commit(
+        &self,
+        seq: i64,
+        vendor_keys: Value,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        // IMMEDIATE takes the write lock up front: two writers never both read and then
+        // deadlock upgrading, they queue on the busy timeout instead.
+        let mut tx = SqliteTx(self.pool.begin_with("BEGIN IMMEDIATE").await?);
+        let stored = commit::commit(&mut tx, seq, vendor_keys, codec::now()).await?;
+        tx.0.commit().await?;
+        Ok(stored)
+    }
+
+    async fn journal_fail(&self, seq: i64, reason: &str) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE journal SET state = 'failed', last_error = ?2, attempts = attempts + 1, \
+             updated = ?3 WHERE seq = ?1 AND state = 'pending'",
+        )
+        .bind(seq)
+        .bind(reason)
+        .bind(timestamp_text(codec::now()))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NoSuchEntry(seq));
+        }
+        Ok(())
+    }
+
+    async fn journal_pending(&self) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            journal_columns!(),
+            " FROM journal WHERE state = 'pending' ORDER BY seq"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(journal_entry).collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

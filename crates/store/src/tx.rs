@@ -1,0 +1,155 @@
+//! The statements the shared algorithms ([`crate::list`], [`crate::commit`]) are made of. Each
+//! backend implements them with its own SQL on a transaction it holds; the algorithms never
+//! know which database they run on.
+
+use async_trait::async_trait;
+use scim::ResourceKind;
+
+use crate::keys::IndexKeys;
+use crate::plan::{Lookup, SortColumn, SqlOrder};
+use crate::{JournalEntry, StoreError, StoredResource};
+
+/// A resource with its insertion sequence number.
+#[derive(Debug, Clone)]
+pub(crate) struct Fetched {
+    pub seq: i64,
+    pub resource: StoredResource,
+}
+
+/// One open transaction. Reads see one snapshot; writes are applied together or not at all.
+#[async_trait]
+pub(crate) trait Tx: Send {
+    /// The number of resources of a connector and kind, from the counters.
+    async fn count(&mut self, connector: &str, kind: ResourceKind) -> Result<usize, StoreError>;
+
+    /// One page of all resources of a connector and kind, in `order`, ties in insertion order.
+    async fn page(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        order: SqlOrder,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Fetched>, StoreError>;
+
+    /// The resources an index lookup finds.
+    async fn lookup(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        lookup: &Lookup,
+    ) -> Result<Vec<Fetched>, StoreError>;
+
+    /// Up to `limit` resources after `after_seq`, in insertion order.
+    async fn batch(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Fetched>, StoreError>;
+
+    /// The resources with these sequence numbers, in any order.
+    async fn by_seqs(
+        &mut self,
+        kind: ResourceKind,
+        seqs: &[i64],
+    ) -> Result<Vec<Fetched>, StoreError>;
+
+    /// Journal entry `seq` if it is pending, locked until the transaction ends.
+    async fn pending_entry(&mut self, seq: i64) -> Result<Option<JournalEntry>, StoreError>;
+
+    /// Marks journal entry `seq` committed.
+    async fn mark_committed(&mut self, seq: i64) -> Result<(), StoreError>;
+
+    /// One resource, locked until the transaction ends.
+    async fn current(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<Fetched>, StoreError>;
+
+    /// Inserts a resource with its index columns; returns its sequence number. A taken unique
+    /// key is [`StoreError::Uniqueness`].
+    async fn insert(
+        &mut self,
+        connector: &str,
+        resource: &StoredResource,
+        keys: &IndexKeys,
+    ) -> Result<i64, StoreError>;
+
+    /// Rewrites the resource `seq` (version, times, attributes, vendor keys, index columns).
+    /// A taken unique key is [`StoreError::Uniqueness`].
+    async fn update(
+        &mut self,
+        seq: i64,
+        resource: &StoredResource,
+        keys: &IndexKeys,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the resource `seq` and its e-mail rows.
+    async fn delete(&mut self, seq: i64) -> Result<(), StoreError>;
+
+    /// Replaces the e-mail rows of the resource `seq`.
+    async fn set_emails(
+        &mut self,
+        connector: &str,
+        seq: i64,
+        emails: &[String],
+    ) -> Result<(), StoreError>;
+
+    /// The member ids recorded for a Group.
+    async fn members(&mut self, connector: &str, group_id: &str)
+    -> Result<Vec<String>, StoreError>;
+
+    async fn add_members(
+        &mut self,
+        connector: &str,
+        group_id: &str,
+        member_ids: &[String],
+    ) -> Result<(), StoreError>;
+
+    async fn remove_members(
+        &mut self,
+        connector: &str,
+        group_id: &str,
+        member_ids: &[String],
+    ) -> Result<(), StoreError>;
+
+    /// The ids of the Groups listing `member_id`, in id order (the order their rows are
+    /// locked in, so concurrent deletes cannot deadlock).
+    async fn groups_listing(
+        &mut self,
+        connector: &str,
+        member_id: &str,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Adds `delta` to the counter of a connector and kind.
+    async fn add_to_count(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+        delta: i64,
+    ) -> Result<(), StoreError>;
+}
+
+/// The ORDER BY clause of a page, the same in both dialects. Missing values (NULL) sort last
+/// ascending and first descending (RFC 7644 §3.4.2.3); ties keep insertion order.
+pub(crate) fn order_by(order: SqlOrder) -> String {
+    let column = match order.column {
+        SortColumn::Seq => return "ORDER BY seq".to_owned(),
+        SortColumn::UniqueKey => "unique_key",
+        SortColumn::DisplayName => "display_name_ci",
+        SortColumn::ExternalId => "external_id",
+        SortColumn::Id => "id",
+        SortColumn::Created => "created",
+        SortColumn::LastModified => "last_modified",
+    };
+    let direction = if order.descending {
+        "DESC NULLS FIRST"
+    } else {
+        "ASC NULLS LAST"
+    };
+    format!("ORDER BY {column} {direction}, seq")
+}
