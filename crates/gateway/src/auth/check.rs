@@ -218,6 +218,15 @@ fn resolve_hs256(jwt: &JwtConfig, problems: &mut Problems) -> Option<DecodingKey
             }
         },
     };
+    if secret.trim_start().starts_with("-----BEGIN") {
+        // A public key as HMAC secret is the algorithm-confusion attack, set up by hand.
+        problems.add(
+            key,
+            "looks like a PEM key; a public key must never be used as an HMAC secret",
+            "put the issuer's public keys in a JWKS (jwks_file or jwks_url) for RS256/ES256",
+        );
+        return None;
+    }
     if secret.len() < MIN_HS256_SECRET_BYTES {
         problems.add(
             key,
@@ -407,6 +416,10 @@ mod tests {
         let short = with_jwt(|jwt| jwt.hs256_secret = Some("too-short".to_owned()));
         assert_eq!(keys(&short), ["jwt.hs256_secret"]);
         assert!(!check(&short)[0].to_string().contains("too-short"));
+
+        let pem = with_jwt(|jwt| jwt.hs256_secret = Some(RSA1_PUBLIC.to_owned()));
+        assert_eq!(keys(&pem), ["jwt.hs256_secret"]);
+        assert!(check(&pem)[0].message.contains("PEM"));
 
         let file = TempFile::new("secret", &format!("{HS_SECRET}\n"));
         let both = with_jwt(|jwt| jwt.hs256_secret_file = Some(file.0.clone()));

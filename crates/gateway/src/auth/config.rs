@@ -29,7 +29,7 @@ pub struct JwtConfig {
     pub issuer: String,
     /// Required `aud` claim (one of the token's audiences).
     pub audience: String,
-    /// HS256 shared secret, inline.
+    /// HS256 shared secret, inline; its UTF-8 bytes are the key (no base64 decoding).
     #[serde(default)]
     pub hs256_secret: Option<String>,
     /// HS256 shared secret read from a file (a trailing newline is ignored).

@@ -133,18 +133,20 @@ struct Remote {
 
 impl KeyStore {
     /// Builds the store, fetching the URL's keys now. A failed first fetch is an error: a
-    /// connector should not start with a key source it cannot reach.
+    /// connector should not start with a key source it cannot reach. `timeout` bounds each
+    /// fetch ([`FETCH_TIMEOUT`] outside tests).
     pub(crate) async fn new(
         file_keys: Vec<Arc<PublicKey>>,
         url: Option<Url>,
         clock: Arc<dyn Clock>,
+        timeout: Duration,
     ) -> Result<KeyStore, String> {
         let remote = match url {
             None => None,
             Some(url) => {
                 let client = reqwest::Client::builder()
-                    .timeout(FETCH_TIMEOUT)
-                    .connect_timeout(FETCH_TIMEOUT)
+                    .timeout(timeout)
+                    .connect_timeout(timeout)
                     .https_only(url.scheme() == "https")
                     .redirect(reqwest::redirect::Policy::limited(3))
                     .build()
@@ -325,6 +327,7 @@ mod tests {
         use jsonwebtoken::EncodingKey;
         use serde_json::Value;
 
+        use super::super::KeyStore;
         use crate::auth::test_support::*;
         use crate::auth::{
             AuthConfig, AuthError, AuthSetupError, Authenticator, JwtConfig, JwtRejection,
@@ -504,6 +507,20 @@ mod tests {
                 "{outcome:?}"
             );
             server.stop(false).await;
+        }
+
+        #[actix_web::test]
+        async fn a_fetch_that_never_answers_times_out() {
+            // The kernel accepts the connection; nobody ever reads or answers.
+            let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+            let url = format!("http://{}/jwks", silent.local_addr().expect("address"));
+            let url = reqwest::Url::parse(&url).expect("url");
+            let clock = Arc::new(ManualClock::new());
+            let store = KeyStore::new(Vec::new(), Some(url), clock, Duration::from_millis(200));
+            let outcome = tokio::time::timeout(Duration::from_secs(30), store)
+                .await
+                .expect("the fetch timeout fired first");
+            assert!(outcome.is_err());
         }
 
         #[actix_web::test]

@@ -23,7 +23,7 @@ pub use config::{AuthConfig, BasicCredential, JwtConfig};
 pub use error::{AuthError, AuthSetupError, Challenge, JwtRejection, REALM, SafeText};
 
 use basic::BasicUsers;
-use jwks::{Clock, KeyStore, SystemClock};
+use jwks::{Clock, FETCH_TIMEOUT, KeyStore, SystemClock};
 use jwt::{JwtVerifier, looks_like_jwt};
 use token::TokenHashes;
 
@@ -70,7 +70,7 @@ impl Authenticator {
                 let keys = if jwt.file_keys.is_empty() && jwt.url.is_none() {
                     None
                 } else {
-                    let store = KeyStore::new(jwt.file_keys, jwt.url, clock)
+                    let store = KeyStore::new(jwt.file_keys, jwt.url, clock, FETCH_TIMEOUT)
                         .await
                         .map_err(AuthSetupError::JwksFetch)?;
                     Some(store)

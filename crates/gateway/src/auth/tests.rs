@@ -251,6 +251,17 @@ async fn one_connectors_credentials_never_open_another() {
 }
 
 #[tokio::test]
+async fn authenticator_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let auth = authenticator(&hs_only()).await;
+    send_sync(&auth);
+    let pending = auth.authenticate(None);
+    send(&pending);
+    assert!(pending.await.is_err());
+}
+
+#[tokio::test]
 async fn setup_refuses_invalid_settings() {
     let outcome = Authenticator::new(&AuthConfig::default()).await;
     assert!(
