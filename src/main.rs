@@ -50,8 +50,11 @@ kind = "directory"
 "#;
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -59,7 +62,10 @@ fn init_logging(format: LogFormat) {
 }
 
 fn print_problems(problems: &[gateway::config::Problem]) {
-    eprintln!("scim-bridge: the configuration has {} problem(s):", problems.len());
+    eprintln!(
+        "scim-bridge: the configuration has {} problem(s):",
+        problems.len()
+    );
     for p in problems {
         eprintln!("  {p}");
     }
@@ -93,7 +99,10 @@ async fn serve(path: Option<PathBuf>) -> ExitCode {
     let listener = match std::net::TcpListener::bind(config.server.listen) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("scim-bridge: cannot listen on {}: {e}", config.server.listen);
+            eprintln!(
+                "scim-bridge: cannot listen on {}: {e}",
+                config.server.listen
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -105,7 +114,9 @@ async fn serve(path: Option<PathBuf>) -> ExitCode {
         }
     };
     match state.recover().await {
-        Ok(report) if report.total() > 0 => tracing::info!(?report, "finished the writes a previous run left pending"),
+        Ok(report) if report.total() > 0 => {
+            tracing::info!(?report, "finished the writes a previous run left pending")
+        }
         Ok(_) => {}
         Err(e) => {
             eprintln!("scim-bridge: cannot recover pending writes: {e}");
@@ -121,10 +132,16 @@ async fn serve(path: Option<PathBuf>) -> ExitCode {
         }
     };
     for name in config.connectors.keys() {
-        println!("scim-bridge: SCIM endpoint {}/scim/v2/{name}", config.public_url());
+        println!(
+            "scim-bridge: SCIM endpoint {}/scim/v2/{name}",
+            config.public_url()
+        );
     }
     if let Some(token) = minted {
-        println!("scim-bridge: bearer token for this run (shown once, stored only as a hash): {}", token.token);
+        println!(
+            "scim-bridge: bearer token for this run (shown once, stored only as a hash): {}",
+            token.token
+        );
     }
     server.run_until_signal().await;
     ExitCode::SUCCESS
@@ -139,7 +156,17 @@ fn check_config(path: PathBuf) -> ExitCode {
         Ok(config) => {
             let problems = config.problems();
             if problems.is_empty() {
-                println!("{}: ok ({} connector(s): {})", path.display(), config.connectors.len(), config.connectors.keys().cloned().collect::<Vec<_>>().join(", "));
+                println!(
+                    "{}: ok ({} connector(s): {})",
+                    path.display(),
+                    config.connectors.len(),
+                    config
+                        .connectors
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 ExitCode::SUCCESS
             } else {
                 print_problems(&problems);

@@ -34,10 +34,22 @@ async fn bulk_with_references(app: TestApp) {
     assert_eq!(ops[4]["status"], "404");
     let user_location = ops[1]["location"].as_str().expect("location");
     let user_id = user_location.rsplit('/').next().expect("id");
-    let group_id = ops[0]["location"].as_str().expect("location").rsplit('/').next().expect("id").to_owned();
+    let group_id = ops[0]["location"]
+        .as_str()
+        .expect("location")
+        .rsplit('/')
+        .next()
+        .expect("id")
+        .to_owned();
     let group = app.get(&format!("/Groups/{group_id}")).await;
-    assert_eq!(group.body["members"][0]["value"], user_id, "bulkId:u1 resolved to the created id");
-    assert_eq!(app.get(&format!("/Users/{user_id}")).await.body["title"], "Bulk");
+    assert_eq!(
+        group.body["members"][0]["value"], user_id,
+        "bulkId:u1 resolved to the created id"
+    );
+    assert_eq!(
+        app.get(&format!("/Users/{user_id}")).await.body["title"],
+        "Bulk"
+    );
 
     // Circular references are refused with 409; failOnErrors stops processing.
     let circular = app
@@ -51,12 +63,26 @@ async fn bulk_with_references(app: TestApp) {
         )
         .await;
     let ops = circular.body["Operations"].as_array().expect("operations");
-    assert_eq!(ops.len(), 1, "stopped after the first error: {:?}", circular.body);
+    assert_eq!(
+        ops.len(),
+        1,
+        "stopped after the first error: {:?}",
+        circular.body
+    );
     assert_eq!(ops[0]["status"], "409");
-    assert_eq!(app.get("/Users?filter=userName%20eq%20%22never-created%22").await.body["totalResults"], 0);
+    assert_eq!(
+        app.get("/Users?filter=userName%20eq%20%22never-created%22")
+            .await
+            .body["totalResults"],
+        0
+    );
 
     // Over the configured limits: 413.
-    let many: Vec<_> = (0..51).map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")})).collect();
-    app.post("/Bulk", json!({"Operations": many})).await.assert_error(413, None);
+    let many: Vec<_> = (0..51)
+        .map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")}))
+        .collect();
+    app.post("/Bulk", json!({"Operations": many}))
+        .await
+        .assert_error(413, None);
     app.finish().await;
 }

@@ -74,19 +74,37 @@ impl Reply {
 
     /// `Resources[*].id` of a ListResponse.
     pub fn ids(&self) -> Vec<String> {
-        self.body["Resources"].as_array().map(|r| r.iter().filter_map(|x| x["id"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        self.body["Resources"]
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .filter_map(|x| x["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Asserts a SCIM error body with this status (and `scimType`, when given).
     pub fn assert_error(&self, status: u16, scim_type: Option<&str>) {
         assert_eq!(self.status, status, "{:?}", self.body);
-        assert_eq!(self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error", "{:?}", self.body);
+        assert_eq!(
+            self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+            "{:?}",
+            self.body
+        );
         assert_eq!(self.body["status"], status.to_string(), "{:?}", self.body);
-        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "a detail a human can act on: {:?}", self.body);
+        assert!(
+            self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "a detail a human can act on: {:?}",
+            self.body
+        );
         if let Some(t) = scim_type {
             assert_eq!(self.body["scimType"], t, "{:?}", self.body);
         }
-        assert!(self.header("content-type").is_some_and(|c| c.starts_with("application/scim+json")));
+        assert!(
+            self.header("content-type")
+                .is_some_and(|c| c.starts_with("application/scim+json"))
+        );
     }
 }
 
@@ -117,18 +135,26 @@ impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         let (db, store_url) = match backend {
             Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("scim-bridge-e2e-{}.db", uuid::Uuid::new_v4()));
+                let path = std::env::temp_dir()
+                    .join(format!("scim-bridge-e2e-{}.db", uuid::Uuid::new_v4()));
                 let url = format!("sqlite://{}", path.display());
                 (Db::Sqlite(path), url)
             }
             Backend::Postgres => {
                 let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-                    eprintln!("skipped: TEST_DATABASE_URL is not set, so the PostgreSQL variant does not run here");
+                    eprintln!(
+                        "skipped: TEST_DATABASE_URL is not set, so the PostgreSQL variant does not run here"
+                    );
                     return None;
                 };
                 let name = format!("scim_e2e_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("TEST_DATABASE_URL must be reachable");
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+                let mut admin = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("TEST_DATABASE_URL must be reachable");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create database");
                 let _ = admin.close().await;
                 let url = database_url(&admin_url, &name);
                 (Db::Postgres { admin_url, name }, url)
@@ -140,7 +166,10 @@ impl TestApp {
             server: None,
             db,
             store_url,
-            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
             root: String::new(),
             base: String::new(),
             token: token.token,
@@ -153,7 +182,12 @@ impl TestApp {
     }
 
     fn config(&self) -> Config {
-        Config::from_toml(&config_toml(&self.store_url, &self.token_hash, &self.other_hash)).expect("test config parses")
+        Config::from_toml(&config_toml(
+            &self.store_url,
+            &self.token_hash,
+            &self.other_hash,
+        ))
+        .expect("test config parses")
     }
 
     async fn start(&mut self) {
@@ -164,7 +198,8 @@ impl TestApp {
         config.server.public_url = Some(format!("http://{addr}"));
         let state = AppState::new(&config).await.expect("state");
         state.recover().await.expect("recovery");
-        let server = gateway::server::start(state, listener, Some(2), Duration::from_secs(5)).expect("server");
+        let server = gateway::server::start(state, listener, Some(2), Duration::from_secs(5))
+            .expect("server");
         self.root = server.url();
         self.base = format!("{}/scim/v2/test", server.url());
         self.server = Some(server);
@@ -196,7 +231,11 @@ impl TestApp {
             }
             Db::Postgres { admin_url, name } => {
                 if let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
                     let _ = admin.close().await;
                 }
             }
@@ -205,9 +244,14 @@ impl TestApp {
 
     /// A request with our token; `path` is relative to the connector's base URL.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        let request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        let request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
         let request = match body {
-            Some(body) => request.header("content-type", "application/scim+json").body(body.to_string()),
+            Some(body) => request
+                .header("content-type", "application/scim+json")
+                .body(body.to_string()),
             None => request,
         };
         send(request).await
@@ -228,6 +272,11 @@ impl TestApp {
     pub async fn patch(&self, path: &str, operations: Value) -> Reply {
         let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations});
         self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    /// `{base}{path}` with these query parameters, percent-encoded.
+    pub fn url_with(&self, path: &str, params: &[(&str, &str)]) -> reqwest::Url {
+        reqwest::Url::parse_with_params(&format!("{}{path}", self.base), params).expect("valid URL")
     }
 
     pub async fn delete(&self, path: &str) -> Reply {
@@ -259,13 +308,23 @@ pub async fn send(request: reqwest::RequestBuilder) -> Reply {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-    Reply { status, headers, body }
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// `admin_url` with its database name replaced.
 fn database_url(admin_url: &str, name: &str) -> String {
-    let (head, query) = admin_url.split_once('?').map_or((admin_url, None), |(h, q)| (h, Some(q)));
+    let (head, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url, None), |(h, q)| (h, Some(q)));
     let base = match head.rfind('/') {
         Some(i) if head[..i].contains("//") && i > head.find("//").unwrap_or(0) + 1 => &head[..i],
         _ => head,

@@ -12,14 +12,25 @@ async fn okta_user_lifecycle(app: TestApp) {
     // Test API credentials.
     let probe = app.get("/Users?startIndex=1&count=2").await;
     assert_eq!(probe.status, 200);
-    assert!(probe.body["totalResults"].is_u64() && probe.body["startIndex"].is_u64() && probe.body["itemsPerPage"].is_u64());
-    let bad = send(app.client.get(format!("{}/Users", app.base)).header("Authorization", "non-token")).await;
+    assert!(
+        probe.body["totalResults"].is_u64()
+            && probe.body["startIndex"].is_u64()
+            && probe.body["itemsPerPage"].is_u64()
+    );
+    let bad = send(
+        app.client
+            .get(format!("{}/Users", app.base))
+            .header("Authorization", "non-token"),
+    )
+    .await;
     bad.assert_error(401, None);
     assert!(bad.header("www-authenticate").is_some());
     app.get("/Users/010101010101").await.assert_error(404, None);
 
     // Assign: match (upper case) finds nothing, then create with application/json.
-    let none = app.get("/Users?filter=userName%20eq%20%22TEST.USER%40OKTA.LOCAL%22&startIndex=1&count=100").await;
+    let none = app
+        .get("/Users?filter=userName%20eq%20%22TEST.USER%40OKTA.LOCAL%22&startIndex=1&count=100")
+        .await;
     assert_eq!(none.body["totalResults"], 0);
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -30,14 +41,28 @@ async fn okta_user_lifecycle(app: TestApp) {
         "groups": [], "password": "1mz050nq", "active": true,
         "title": "Engineer"
     });
-    let created = send(app.client.post(format!("{}/Users", app.base)).bearer_auth(&app.token).header("content-type", "application/json").body(body.to_string())).await;
+    let created = send(
+        app.client
+            .post(format!("{}/Users", app.base))
+            .bearer_auth(&app.token)
+            .header("content-type", "application/json")
+            .body(body.to_string()),
+    )
+    .await;
     assert_eq!(created.status, 201, "{:?}", created.body);
     assert_eq!(created.body["userName"], "test.user@okta.local");
-    assert!(created.body.get("password").is_none(), "password is never returned");
+    assert!(
+        created.body.get("password").is_none(),
+        "password is never returned"
+    );
     let id = created.body["id"].as_str().expect("id").to_owned();
-    let found = app.get("/Users?filter=userName%20eq%20%22TEST.USER%40OKTA.LOCAL%22&startIndex=1&count=100").await;
+    let found = app
+        .get("/Users?filter=userName%20eq%20%22TEST.USER%40OKTA.LOCAL%22&startIndex=1&count=100")
+        .await;
     assert_eq!(found.ids(), [id.clone()]);
-    app.post("/Users", body.clone()).await.assert_error(409, Some("uniqueness"));
+    app.post("/Users", body.clone())
+        .await
+        .assert_error(409, Some("uniqueness"));
 
     // Profile update: GET, then PUT the whole object (id, meta, groups included); absent
     // attributes (title) are cleared.
@@ -47,21 +72,40 @@ async fn okta_user_lifecycle(app: TestApp) {
     let replaced = app.put(&format!("/Users/{id}"), user.clone()).await;
     assert_eq!(replaced.status, 200, "{:?}", replaced.body);
     assert_eq!(replaced.body["name"]["givenName"], "Changed");
-    assert!(replaced.body.get("title").is_none(), "absent from the PUT, so cleared");
+    assert!(
+        replaced.body.get("title").is_none(),
+        "absent from the PUT, so cleared"
+    );
     assert_eq!(replaced.body["id"], id.as_str());
 
     // Deactivate (OIN PATCH), then AIW-style PUT active:false; the user stays readable.
-    let deactivated = app.patch(&format!("/Users/{id}"), json!([{"op": "replace", "value": {"active": false}}])).await;
+    let deactivated = app
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "value": {"active": false}}]),
+        )
+        .await;
     assert_eq!(deactivated.status, 200);
     assert_eq!(deactivated.body["active"], false);
     user["active"] = json!(true);
-    assert_eq!(app.put(&format!("/Users/{id}"), user.clone()).await.body["active"], true);
+    assert_eq!(
+        app.put(&format!("/Users/{id}"), user.clone()).await.body["active"],
+        true
+    );
     user["active"] = json!(false);
-    assert_eq!(app.put(&format!("/Users/{id}"), user).await.body["active"], false);
+    assert_eq!(
+        app.put(&format!("/Users/{id}"), user).await.body["active"],
+        false
+    );
     assert_eq!(app.get(&format!("/Users/{id}")).await.status, 200);
 
     // Password sync: accepted, never returned.
-    let password = app.patch(&format!("/Users/{id}"), json!([{"op": "replace", "value": {"password": "n3w-Passw0rd"}}])).await;
+    let password = app
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "value": {"password": "n3w-Passw0rd"}}]),
+        )
+        .await;
     assert_eq!(password.status, 200);
     assert!(password.body.get("password").is_none());
     app.finish().await;
@@ -77,7 +121,12 @@ async fn okta_group_push(app: TestApp) {
     let gid = created.body["id"].as_str().expect("id").to_owned();
 
     // Rename with the id inside the value (re-sent before each membership update).
-    let rename = app.patch(&format!("/Groups/{gid}"), json!([{"op": "replace", "value": {"id": gid, "displayName": "Push Renamed"}}])).await;
+    let rename = app
+        .patch(
+            &format!("/Groups/{gid}"),
+            json!([{"op": "replace", "value": {"id": gid, "displayName": "Push Renamed"}}]),
+        )
+        .await;
     assert_eq!(rename.status, 204, "{:?}", rename.body);
     let add = app.patch(&format!("/Groups/{gid}"), json!([{"op": "add", "path": "members", "value": [{"value": u1, "display": "push-1"}, {"value": u2, "display": "push-2"}]}])).await;
     assert_eq!(add.status, 204);
@@ -92,13 +141,34 @@ async fn okta_group_push(app: TestApp) {
         .await;
     assert_eq!(swap.status, 204);
     let members = |body: &serde_json::Value| -> Vec<String> {
-        body["members"].as_array().map(|m| m.iter().filter_map(|x| x["value"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        body["members"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|x| x["value"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
-    assert_eq!(members(&app.get(&format!("/Groups/{gid}")).await.body), [u2.clone(), u3.clone()]);
+    assert_eq!(
+        members(&app.get(&format!("/Groups/{gid}")).await.body),
+        [u2.clone(), u3.clone()]
+    );
 
     // Full push, then AIW's PUT.
-    assert_eq!(app.patch(&format!("/Groups/{gid}"), json!([{"op": "replace", "path": "members", "value": [{"value": u1}]}])).await.status, 204);
-    assert_eq!(members(&app.get(&format!("/Groups/{gid}")).await.body), [u1.clone()]);
+    assert_eq!(
+        app.patch(
+            &format!("/Groups/{gid}"),
+            json!([{"op": "replace", "path": "members", "value": [{"value": u1}]}])
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        members(&app.get(&format!("/Groups/{gid}")).await.body),
+        [u1.clone()]
+    );
     let put = app.put(&format!("/Groups/{gid}"), json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": gid, "displayName": "Push Renamed", "members": [{"value": u2}, {"value": u3}]})).await;
     assert_eq!(put.status, 200, "{:?}", put.body);
     assert_eq!(members(&put.body), [u2, u3]);
@@ -118,7 +188,9 @@ async fn okta_import_paging(app: TestApp) {
         let mut seen = Vec::new();
         let mut start = 1;
         loop {
-            let page = app.get(&format!("/Users?startIndex={start}&count={count}")).await;
+            let page = app
+                .get(&format!("/Users?startIndex={start}&count={count}"))
+                .await;
             let ids = page.ids();
             if start + count <= 25 {
                 assert_eq!(ids.len(), count, "a non-final page is full");
@@ -129,7 +201,10 @@ async fn okta_import_paging(app: TestApp) {
             seen.extend(ids);
             start += count;
         }
-        assert_eq!(seen, created, "count={count}: every user once, in creation order");
+        assert_eq!(
+            seen, created,
+            "count={count}: every user once, in creation order"
+        );
     }
     app.finish().await;
 }

@@ -12,7 +12,11 @@ on_both_backends!(restart_finishes_pending_writes);
 async fn restart_finishes_pending_writes(mut app: TestApp) {
     let id = app.create_user("survivor").await;
     let store = app.store();
-    let current = store.get("test", ResourceKind::User, &id).await.expect("get").expect("exists");
+    let current = store
+        .get("test", ResourceKind::User, &id)
+        .await
+        .expect("get")
+        .expect("exists");
 
     // As if the process died after journalling these, before committing them.
     let mut renamed = current.attributes.clone();
@@ -21,7 +25,11 @@ async fn restart_finishes_pending_writes(mut app: TestApp) {
         .journal_append(NewJournalEntry {
             connector: "test".into(),
             kind: ResourceKind::User,
-            change: Change::Replace { id: id.clone(), expected_version: current.version, attributes: renamed },
+            change: Change::Replace {
+                id: id.clone(),
+                expected_version: current.version,
+                attributes: renamed,
+            },
             before: Some(current.clone()),
             request_id: Some("crashed-request".into()),
         })
@@ -29,12 +37,18 @@ async fn restart_finishes_pending_writes(mut app: TestApp) {
         .expect("journal");
     let mut fresh = serde_json::Map::new();
     fresh.insert("userName".into(), json!("born-in-the-crash"));
-    fresh.insert("schemas".into(), json!(["urn:ietf:params:scim:schemas:core:2.0:User"]));
+    fresh.insert(
+        "schemas".into(),
+        json!(["urn:ietf:params:scim:schemas:core:2.0:User"]),
+    );
     store
         .journal_append(NewJournalEntry {
             connector: "test".into(),
             kind: ResourceKind::User,
-            change: Change::Create { id: "crash-created".into(), attributes: fresh },
+            change: Change::Create {
+                id: "crash-created".into(),
+                attributes: fresh,
+            },
             before: None,
             request_id: None,
         })
@@ -45,7 +59,10 @@ async fn restart_finishes_pending_writes(mut app: TestApp) {
         .journal_append(NewJournalEntry {
             connector: "test".into(),
             kind: ResourceKind::User,
-            change: Change::Delete { id: id.clone(), expected_version: current.version + 7 },
+            change: Change::Delete {
+                id: id.clone(),
+                expected_version: current.version + 7,
+            },
             before: Some(current),
             request_id: None,
         })
@@ -54,8 +71,21 @@ async fn restart_finishes_pending_writes(mut app: TestApp) {
     drop(store);
 
     app.restart().await;
-    assert_eq!(app.get(&format!("/Users/{id}")).await.body["displayName"], "After Restart");
-    assert_eq!(app.get("/Users/crash-created").await.body["userName"], "born-in-the-crash");
-    assert!(app.store().journal_pending().await.expect("pending").is_empty(), "nothing left pending");
+    assert_eq!(
+        app.get(&format!("/Users/{id}")).await.body["displayName"],
+        "After Restart"
+    );
+    assert_eq!(
+        app.get("/Users/crash-created").await.body["userName"],
+        "born-in-the-crash"
+    );
+    assert!(
+        app.store()
+            .journal_pending()
+            .await
+            .expect("pending")
+            .is_empty(),
+        "nothing left pending"
+    );
     app.finish().await;
 }

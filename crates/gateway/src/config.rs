@@ -79,7 +79,9 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { url: "sqlite://scim-bridge.db".into() }
+        StoreConfig {
+            url: "sqlite://scim-bridge.db".into(),
+        }
     }
 }
 
@@ -170,25 +172,51 @@ impl Config {
     }
 
     fn extract(figment: Figment) -> Result<Config, Vec<Problem>> {
-        figment.extract::<Config>().map_err(|errors| errors.into_iter().map(problem_from_figment).collect())
+        figment
+            .extract::<Config>()
+            .map_err(|errors| errors.into_iter().map(problem_from_figment).collect())
     }
 
     /// The base URL resources are addressed under, without a trailing slash.
     pub fn public_url(&self) -> String {
-        self.server.public_url.clone().unwrap_or_else(|| format!("http://{}", self.server.listen)).trim_end_matches('/').to_owned()
+        self.server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.server.listen))
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     /// Everything wrong with a configuration that parsed.
     pub fn problems(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
-        let push = |problems: &mut Vec<Problem>, key: String, problem: String, fix: &str| problems.push(Problem { key, problem, fix: fix.into() });
+        let push = |problems: &mut Vec<Problem>, key: String, problem: String, fix: &str| {
+            problems.push(Problem {
+                key,
+                problem,
+                fix: fix.into(),
+            })
+        };
         if self.connectors.is_empty() {
-            push(&mut problems, "connectors".into(), "no connector is configured".into(), "add a [connectors.<name>] table with kind = \"directory\"");
+            push(
+                &mut problems,
+                "connectors".into(),
+                "no connector is configured".into(),
+                "add a [connectors.<name>] table with kind = \"directory\"",
+            );
         }
         for (name, connector) in &self.connectors {
-            let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            let valid_name = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if !valid_name {
-                push(&mut problems, format!("connectors.{name}"), "the connector name must be usable in a URL".into(), "use letters, digits, '-' and '_' only");
+                push(
+                    &mut problems,
+                    format!("connectors.{name}"),
+                    "the connector name must be usable in a URL".into(),
+                    "use letters, digits, '-' and '_' only",
+                );
             }
             if !CONNECTOR_KINDS.contains(&connector.kind.as_str()) {
                 push(
@@ -208,7 +236,11 @@ impl Config {
                 );
             }
             for p in crate::auth::check(auth) {
-                problems.push(Problem { key: format!("connectors.{name}.auth.{}", p.key), problem: p.message, fix: p.fix });
+                problems.push(Problem {
+                    key: format!("connectors.{name}.auth.{}", p.key),
+                    problem: p.message,
+                    fix: p.fix,
+                });
             }
         }
         if let Some(url) = &self.server.public_url
@@ -220,11 +252,16 @@ impl Config {
                 fix: "write the URL clients use, e.g. https://bridge.example.edu".into(),
             });
         }
-        let scheme_ok = ["sqlite:", "postgres://", "postgresql://"].iter().any(|s| self.store.url.starts_with(s));
+        let scheme_ok = ["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|s| self.store.url.starts_with(s));
         if !scheme_ok {
             problems.push(Problem {
                 key: "store.url".into(),
-                problem: format!("\"{}\" is neither a SQLite nor a PostgreSQL URL", self.store.url),
+                problem: format!(
+                    "\"{}\" is neither a SQLite nor a PostgreSQL URL",
+                    self.store.url
+                ),
                 fix: "use sqlite://scim-bridge.db or postgres://user@host:5432/db".into(),
             });
         }
@@ -238,13 +275,20 @@ impl Config {
             ("server.max_body_bytes", self.server.max_body_bytes),
         ] {
             if value == 0 {
-                problems.push(Problem { key: key.into(), problem: "must be greater than 0".into(), fix: "remove the key to use the default".into() });
+                problems.push(Problem {
+                    key: key.into(),
+                    problem: "must be greater than 0".into(),
+                    fix: "remove the key to use the default".into(),
+                });
             }
         }
         if limits.default_count > limits.max_results {
             problems.push(Problem {
                 key: "scim.default_count".into(),
-                problem: format!("{} is larger than scim.max_results ({})", limits.default_count, limits.max_results),
+                problem: format!(
+                    "{} is larger than scim.max_results ({})",
+                    limits.default_count, limits.max_results
+                ),
                 fix: "make default_count at most max_results".into(),
             });
         }
@@ -254,16 +298,31 @@ impl Config {
 
 fn problem_from_figment(e: figment::Error) -> Problem {
     use figment::error::Kind;
-    let key = if e.path.is_empty() { "(top level)".to_owned() } else { e.path.join(".") };
+    let key = if e.path.is_empty() {
+        "(top level)".to_owned()
+    } else {
+        e.path.join(".")
+    };
     let fix = match &e.kind {
-        Kind::UnknownField(_, expected) => format!("remove it or fix its spelling; expected one of: {}", expected.join(", ")),
+        Kind::UnknownField(_, expected) => format!(
+            "remove it or fix its spelling; expected one of: {}",
+            expected.join(", ")
+        ),
         Kind::MissingField(field) => format!("add `{field} = …`"),
         Kind::InvalidType(_, expected) => format!("give it {expected}"),
         Kind::InvalidValue(_, expected) => format!("give it {expected}"),
         _ => "see examples/ for a complete configuration".to_owned(),
     };
-    let source = e.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
-    Problem { key, problem: format!("{}{source}", e.kind), fix }
+    let source = e
+        .metadata
+        .as_ref()
+        .map(|m| format!(" (from {})", m.name))
+        .unwrap_or_default();
+    Problem {
+        key,
+        problem: format!("{}{source}", e.kind),
+        fix,
+    }
 }
 
 #[cfg(test)]
@@ -286,15 +345,20 @@ mod tests {
         let config = Config::from_toml(GOOD).expect("parses");
         assert!(config.problems().is_empty(), "{:?}", config.problems());
         assert_eq!(config.public_url(), "https://bridge.example.edu");
-        assert_eq!(config.connectors["hr"].unknown_attributes, UnknownAttributesPolicy::Reject);
+        assert_eq!(
+            config.connectors["hr"].unknown_attributes,
+            UnknownAttributesPolicy::Reject
+        );
     }
 
     #[test]
     fn unknown_keys_and_wrong_types_are_named() {
-        let problems = Config::from_toml("[server]\nlisten = \"127.0.0.1:9000\"\nlistne = 1\n").expect_err("unknown key");
+        let problems = Config::from_toml("[server]\nlisten = \"127.0.0.1:9000\"\nlistne = 1\n")
+            .expect_err("unknown key");
         assert_eq!(problems[0].key, "server.listne");
         assert!(problems[0].fix.contains("listen"), "{}", problems[0]);
-        let problems = Config::from_toml("[scim]\nmax_results = \"many\"\n").expect_err("wrong type");
+        let problems =
+            Config::from_toml("[scim]\nmax_results = \"many\"\n").expect_err("wrong type");
         assert_eq!(problems[0].key, "scim.max_results");
     }
 
@@ -312,8 +376,17 @@ mod tests {
         )
         .expect("parses");
         let keys: Vec<String> = config.problems().into_iter().map(|p| p.key).collect();
-        for expected in ["connectors.bad name", "connectors.bad name.kind", "connectors.bad name.auth", "store.url", "scim.default_count"] {
-            assert!(keys.iter().any(|k| k == expected), "{expected} missing from {keys:?}");
+        for expected in [
+            "connectors.bad name",
+            "connectors.bad name.kind",
+            "connectors.bad name.auth",
+            "store.url",
+            "scim.default_count",
+        ] {
+            assert!(
+                keys.iter().any(|k| k == expected),
+                "{expected} missing from {keys:?}"
+            );
         }
     }
 
@@ -323,9 +396,13 @@ mod tests {
             jail.create_file("bridge.toml", GOOD)?;
             jail.set_env("SCIM_BRIDGE_SERVER__LISTEN", "0.0.0.0:7000");
             jail.set_env("SCIM_BRIDGE_CONNECTORS__HR__UNKNOWN_ATTRIBUTES", "ignore");
-            let config = Config::load(Some(Path::new("bridge.toml"))).map_err(|p| format!("{p:?}"))?;
+            let config =
+                Config::load(Some(Path::new("bridge.toml"))).map_err(|p| format!("{p:?}"))?;
             assert_eq!(config.server.listen.port(), 7000);
-            assert_eq!(config.connectors["hr"].unknown_attributes, UnknownAttributesPolicy::Ignore);
+            assert_eq!(
+                config.connectors["hr"].unknown_attributes,
+                UnknownAttributesPolicy::Ignore
+            );
             Ok(())
         });
     }

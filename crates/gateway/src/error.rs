@@ -27,7 +27,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(error: ScimError) -> Self {
-        ApiError { error, retry_after: None, www_authenticate: None }
+        ApiError {
+            error,
+            retry_after: None,
+            www_authenticate: None,
+        }
     }
 
     pub fn bad_request(scim_type: ScimType, detail: impl Into<String>) -> Self {
@@ -43,7 +47,11 @@ impl ApiError {
     }
 
     fn unavailable(detail: impl Into<String>, retry_after: Option<Duration>) -> Self {
-        ApiError { error: ScimError::unavailable(detail), retry_after: Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER)), www_authenticate: None }
+        ApiError {
+            error: ScimError::unavailable(detail),
+            retry_after: Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER)),
+            www_authenticate: None,
+        }
     }
 }
 
@@ -86,7 +94,10 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(crate::SCIM_CONTENT_TYPE)));
+        response.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::SCIM_CONTENT_TYPE),
+        ));
         if let Some(after) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, after.as_secs().max(1).to_string()));
         }
@@ -100,16 +111,26 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound { kind, id } => ApiError::not_found(format!("{kind} {id} not found")),
-            StoreError::Uniqueness { kind, attribute, value } => ApiError::new(ScimError::uniqueness(format!(
+            StoreError::NotFound { kind, id } => {
+                ApiError::not_found(format!("{kind} {id} not found"))
+            }
+            StoreError::Uniqueness {
+                kind,
+                attribute,
+                value,
+            } => ApiError::new(ScimError::uniqueness(format!(
                 "{attribute} \"{value}\" is already used by another {kind}; {attribute} must be unique (case-insensitively)"
             ))),
-            StoreError::VersionConflict { kind, id, .. } => ApiError::new(ScimError::precondition_failed(format!(
-                "{kind} {id} was changed by another request; read it again and retry"
-            ))),
+            StoreError::VersionConflict { kind, id, .. } => {
+                ApiError::new(ScimError::precondition_failed(format!(
+                    "{kind} {id} was changed by another request; read it again and retry"
+                )))
+            }
             StoreError::NoSuchEntry(seq) => {
                 tracing::error!(seq, "journal entry vanished during a write");
-                ApiError::new(ScimError::internal("the write could not be completed; retry it"))
+                ApiError::new(ScimError::internal(
+                    "the write could not be completed; retry it",
+                ))
             }
             StoreError::Backend(reason) => {
                 tracing::error!(%reason, "store unavailable");
@@ -122,17 +143,33 @@ impl From<StoreError> for ApiError {
 impl From<ConnectorError> for ApiError {
     fn from(e: ConnectorError) -> Self {
         match e {
-            ConnectorError::Rejected { reason } => ApiError::bad_request(ScimType::InvalidValue, format!("the application refused the change: {reason}")),
-            ConnectorError::Conflict { reason } => ApiError::new(ScimError::uniqueness(format!("the application already has a conflicting account: {reason}"))),
-            ConnectorError::Unavailable { reason, retry_after } => {
+            ConnectorError::Rejected { reason } => ApiError::bad_request(
+                ScimType::InvalidValue,
+                format!("the application refused the change: {reason}"),
+            ),
+            ConnectorError::Conflict { reason } => ApiError::new(ScimError::uniqueness(format!(
+                "the application already has a conflicting account: {reason}"
+            ))),
+            ConnectorError::Unavailable {
+                reason,
+                retry_after,
+            } => {
                 tracing::warn!(%reason, "vendor unavailable");
-                ApiError::unavailable(format!("the application is unavailable: {reason}"), retry_after)
+                ApiError::unavailable(
+                    format!("the application is unavailable: {reason}"),
+                    retry_after,
+                )
             }
             ConnectorError::Unauthorized { reason } => {
                 tracing::error!(%reason, "the vendor refused scim-bridge's credentials: check the connector configuration");
-                ApiError::status(502, "the application refused scim-bridge's credentials; an administrator must fix the connector configuration")
+                ApiError::status(
+                    502,
+                    "the application refused scim-bridge's credentials; an administrator must fix the connector configuration",
+                )
             }
-            ConnectorError::Unsupported(reason) => ApiError::new(ScimError::not_implemented(reason)),
+            ConnectorError::Unsupported(reason) => {
+                ApiError::new(ScimError::not_implemented(reason))
+            }
         }
     }
 }
@@ -140,6 +177,10 @@ impl From<ConnectorError> for ApiError {
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         let challenge = e.www_authenticate();
-        ApiError { error: ScimError::unauthorized(e.to_string()), retry_after: None, www_authenticate: Some(challenge) }
+        ApiError {
+            error: ScimError::unauthorized(e.to_string()),
+            retry_after: None,
+            www_authenticate: Some(challenge),
+        }
     }
 }

@@ -52,42 +52,76 @@ impl FromRequest for Scim {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let name = req.match_info().get("connector").unwrap_or_default().to_owned();
-        let authorization = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().map(str::to_owned));
+        let name = req
+            .match_info()
+            .get("connector")
+            .unwrap_or_default()
+            .to_owned();
+        let authorization = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().map(str::to_owned));
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::status(500, "the service is not initialised"))?;
-            let runtime = state
-                .connectors
-                .get(&name)
-                .cloned()
-                .ok_or_else(|| ApiError::not_found(format!("there is no connector named \"{name}\"")))?;
+            let state =
+                state.ok_or_else(|| ApiError::status(500, "the service is not initialised"))?;
+            let runtime = state.connectors.get(&name).cloned().ok_or_else(|| {
+                ApiError::not_found(format!("there is no connector named \"{name}\""))
+            })?;
             let authorization = match authorization {
                 None => None,
                 Some(Ok(value)) => Some(value),
-                Some(Err(_)) => return Err(ApiError::from(crate::auth::AuthError::MalformedBearer)),
+                Some(Err(_)) => {
+                    return Err(ApiError::from(crate::auth::AuthError::MalformedBearer));
+                }
             };
-            let principal = runtime.authenticator.authenticate(authorization.as_deref()).await?;
-            Ok(Scim { state, runtime, principal, request_id })
+            let principal = runtime
+                .authenticator
+                .authenticate(authorization.as_deref())
+                .await?;
+            Ok(Scim {
+                state,
+                runtime,
+                principal,
+                request_id,
+            })
         })
     }
 }
 
 /// Reads a JSON body: `application/scim+json` or `application/json` (a missing type is
 /// tolerated), at most `limit` bytes.
-pub async fn json_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Value, ApiError> {
+pub async fn json_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Value, ApiError> {
     if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
-        let essence = content_type.to_str().unwrap_or_default().split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let essence = content_type
+            .to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         if essence != "application/scim+json" && essence != "application/json" {
             return Err(ApiError::status(
                 415,
-                format!("the body must be application/scim+json or application/json, not \"{essence}\""),
+                format!(
+                    "the body must be application/scim+json or application/json, not \"{essence}\""
+                ),
             ));
         }
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(ScimType::InvalidSyntax, format!("the request body could not be read: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(
+                ScimType::InvalidSyntax,
+                format!("the request body could not be read: {e}"),
+            )
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::new(scim::ScimError::payload_too_large(format!(
                 "the request body is larger than {limit} bytes, the most this service accepts"
@@ -96,16 +130,29 @@ pub async fn json_body(req: &HttpRequest, mut payload: web::Payload, limit: usiz
         body.extend_from_slice(&chunk);
     }
     if body.is_empty() {
-        return Err(ApiError::bad_request(ScimType::InvalidSyntax, "the request body is empty; a JSON object is expected"));
+        return Err(ApiError::bad_request(
+            ScimType::InvalidSyntax,
+            "the request body is empty; a JSON object is expected",
+        ));
     }
-    serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(ScimType::InvalidSyntax, format!("the request body is not valid JSON: {e}")))
+    serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            ScimType::InvalidSyntax,
+            format!("the request body is not valid JSON: {e}"),
+        )
+    })
 }
 
 /// The raw body bytes, at most `limit` (for Bulk, whose own limit decides the error).
 pub async fn raw_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(ScimType::InvalidSyntax, format!("the request body could not be read: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(
+                ScimType::InvalidSyntax,
+                format!("the request body could not be read: {e}"),
+            )
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::new(scim::ScimError::payload_too_large(format!(
                 "the request body is larger than {limit} bytes, the most this service accepts"
@@ -120,7 +167,12 @@ pub async fn raw_body(mut payload: web::Payload, limit: usize) -> Result<web::By
 pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
     web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(web::Query::into_inner)
-        .map_err(|e| ApiError::bad_request(ScimType::InvalidSyntax, format!("the query string cannot be decoded: {e}")))
+        .map_err(|e| {
+            ApiError::bad_request(
+                ScimType::InvalidSyntax,
+                format!("the query string cannot be decoded: {e}"),
+            )
+        })
 }
 
 /// A header's value as text, if present and readable.

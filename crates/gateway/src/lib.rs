@@ -24,11 +24,16 @@ use crate::handlers::{bulk, discovery, health, resources};
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
 async fn no_such_endpoint() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found("there is no such SCIM endpoint; see /ServiceProviderConfig, /ResourceTypes and /Schemas"))
+    Err(ApiError::not_found(
+        "there is no such SCIM endpoint; see /ServiceProviderConfig, /ResourceTypes and /Schemas",
+    ))
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::status(StatusCode::METHOD_NOT_ALLOWED.as_u16(), "this endpoint does not take that HTTP method"))
+    Err(ApiError::status(
+        StatusCode::METHOD_NOT_ALLOWED.as_u16(),
+        "this endpoint does not take that HTTP method",
+    ))
 }
 
 /// Registers the routes of one resource kind under its endpoint.
@@ -42,7 +47,11 @@ fn resource_kind(cfg: &mut web::ServiceConfig, kind: ResourceKind) {
                     .route(web::post().to(resources::create))
                     .default_service(web::to(method_not_allowed)),
             )
-            .service(web::resource("/.search").route(web::post().to(resources::search)).default_service(web::to(method_not_allowed)))
+            .service(
+                web::resource("/.search")
+                    .route(web::post().to(resources::search))
+                    .default_service(web::to(method_not_allowed)),
+            )
             .service(
                 web::resource("/{id}")
                     .route(web::get().to(resources::get))
@@ -60,16 +69,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(crate::telemetry::metrics))
         .service(
-        web::scope("/scim/v2/{connector}")
-            .configure(|cfg| resource_kind(cfg, ResourceKind::User))
-            .configure(|cfg| resource_kind(cfg, ResourceKind::Group))
-            .route("/.search", web::post().to(resources::search_all))
-            .route("/Bulk", web::post().to(bulk::bulk))
-            .route("/ServiceProviderConfig", web::get().to(discovery::service_provider_config))
-            .route("/ResourceTypes", web::get().to(discovery::resource_types))
-            .route("/ResourceTypes/{name}", web::get().to(discovery::resource_type))
-            .route("/Schemas", web::get().to(discovery::schemas))
-            .route("/Schemas/{id}", web::get().to(discovery::schema))
-            .default_service(web::to(no_such_endpoint)),
-    );
+            web::scope("/scim/v2/{connector}")
+                .configure(|cfg| resource_kind(cfg, ResourceKind::User))
+                .configure(|cfg| resource_kind(cfg, ResourceKind::Group))
+                .route("/.search", web::post().to(resources::search_all))
+                .route("/Bulk", web::post().to(bulk::bulk))
+                .route(
+                    "/ServiceProviderConfig",
+                    web::get().to(discovery::service_provider_config),
+                )
+                .route("/ResourceTypes", web::get().to(discovery::resource_types))
+                .route(
+                    "/ResourceTypes/{name}",
+                    web::get().to(discovery::resource_type),
+                )
+                .route("/Schemas", web::get().to(discovery::schemas))
+                .route("/Schemas/{id}", web::get().to(discovery::schema))
+                .default_service(web::to(no_such_endpoint)),
+        );
 }

@@ -20,7 +20,11 @@ pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
 }
 
 /// The full resource as SCIM shows it, before projection.
-pub fn resource_json(base_url: &str, stored: &StoredResource, groups: Option<&[(String, String)]>) -> Map<String, Value> {
+pub fn resource_json(
+    base_url: &str,
+    stored: &StoredResource,
+    groups: Option<&[(String, String)]>,
+) -> Map<String, Value> {
     let meta = Meta {
         resource_type: stored.kind.as_str().to_owned(),
         created: stored.created.format(&Rfc3339).unwrap_or_default(),
@@ -40,17 +44,31 @@ pub fn resource_json(base_url: &str, stored: &StoredResource, groups: Option<&[(
 }
 
 /// A resource response: the projected body, `ETag`, and `Location` for a 201.
-pub fn resource_response(status: StatusCode, base_url: &str, schema: &ResourceSchema, stored: &StoredResource, groups: Option<&[(String, String)]>, projection: &Projection) -> HttpResponse {
+pub fn resource_response(
+    status: StatusCode,
+    base_url: &str,
+    schema: &ResourceSchema,
+    stored: &StoredResource,
+    groups: Option<&[(String, String)]>,
+    projection: &Projection,
+) -> HttpResponse {
     let body = projection.apply(schema, &resource_json(base_url, stored, groups));
     let mut response = HttpResponse::build(status);
     response.insert_header((header::ETAG, etag(&stored.version.to_string())));
     if status == StatusCode::CREATED {
-        response.insert_header((header::LOCATION, location(base_url, stored.kind, &stored.id)));
+        response.insert_header((
+            header::LOCATION,
+            location(base_url, stored.kind, &stored.id),
+        ));
     }
-    response.content_type(HeaderValue::from_static(SCIM_CONTENT_TYPE)).body(Value::Object(body).to_string())
+    response
+        .content_type(HeaderValue::from_static(SCIM_CONTENT_TYPE))
+        .body(Value::Object(body).to_string())
 }
 
 /// Any other SCIM JSON body.
 pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status).content_type(HeaderValue::from_static(SCIM_CONTENT_TYPE)).body(body.to_string())
+    HttpResponse::build(status)
+        .content_type(HeaderValue::from_static(SCIM_CONTENT_TYPE))
+        .body(body.to_string())
 }

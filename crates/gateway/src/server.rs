@@ -26,7 +26,10 @@ fn request_id(req: &ServiceRequest) -> String {
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
 }
 
-async fn observe(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+async fn observe(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let id = request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path(), connector = tracing::field::Empty);
@@ -35,15 +38,27 @@ async fn observe(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceResp
         let mut response = next.call(req).await?;
         // Routing has run now, so the route pattern and the connector are known.
         let request = response.request();
-        let connector = request.match_info().get("connector").unwrap_or_default().to_owned();
-        let operation = format!("{} {}", request.method(), request.match_pattern().unwrap_or_else(|| "(no route)".into()));
+        let connector = request
+            .match_info()
+            .get("connector")
+            .unwrap_or_default()
+            .to_owned();
+        let operation = format!(
+            "{} {}",
+            request.method(),
+            request
+                .match_pattern()
+                .unwrap_or_else(|| "(no route)".into())
+        );
         tracing::Span::current().record("connector", connector.as_str());
         let status = response.status().as_u16();
         let elapsed = started.elapsed();
         tracing::info!(status, elapsed_ms = elapsed.as_secs_f64() * 1e3, "request");
         crate::telemetry::record_request(&connector, &operation, status, elapsed);
         if let Ok(value) = HeaderValue::from_str(&id) {
-            response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
         }
         Ok(response)
     }
@@ -60,7 +75,12 @@ pub struct RunningServer {
 }
 
 /// Serves `state` on `listener` (bind `127.0.0.1:0` in tests).
-pub fn start(state: AppState, listener: TcpListener, workers: Option<usize>, shutdown_timeout: Duration) -> std::io::Result<RunningServer> {
+pub fn start(
+    state: AppState,
+    listener: TcpListener,
+    workers: Option<usize>,
+    shutdown_timeout: Duration,
+) -> std::io::Result<RunningServer> {
     let addr = listener.local_addr()?;
     crate::telemetry::handle();
     let state = web::Data::new(state);
@@ -70,7 +90,11 @@ pub fn start(state: AppState, listener: TcpListener, workers: Option<usize>, shu
             .app_data(app_state.clone())
             .wrap(from_fn(observe))
             .configure(crate::configure)
-            .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(crate::error::ApiError::not_found("no such endpoint; SCIM lives under /scim/v2/{connector}")) }))
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(crate::error::ApiError::not_found(
+                    "no such endpoint; SCIM lives under /scim/v2/{connector}",
+                ))
+            }))
     })
     .disable_signals()
     .shutdown_timeout(shutdown_timeout.as_secs());
@@ -80,7 +104,12 @@ pub fn start(state: AppState, listener: TcpListener, workers: Option<usize>, shu
     let server = server.listen(listener)?.run();
     let handle = server.handle();
     let task = tokio::spawn(server);
-    Ok(RunningServer { addr, handle, task, state })
+    Ok(RunningServer {
+        addr,
+        handle,
+        task,
+        state,
+    })
 }
 
 impl RunningServer {

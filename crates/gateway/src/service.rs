@@ -23,9 +23,15 @@ const PATCH_RETRIES: usize = 3;
 /// The precondition a write carries (`If-Match`, or a Bulk operation's `version`).
 pub type Precondition<'a> = Option<&'a str>;
 
-fn check_precondition(precondition: Precondition<'_>, current: &StoredResource) -> Result<(), ApiError> {
-    let Some(header) = precondition else { return Ok(()) };
-    let tags = TagList::parse(header).map_err(|e| ApiError::bad_request(ScimType::InvalidValue, e.to_string()))?;
+fn check_precondition(
+    precondition: Precondition<'_>,
+    current: &StoredResource,
+) -> Result<(), ApiError> {
+    let Some(header) = precondition else {
+        return Ok(());
+    };
+    let tags = TagList::parse(header)
+        .map_err(|e| ApiError::bad_request(ScimType::InvalidValue, e.to_string()))?;
     if tags.matches(Some(&current.version.to_string())) {
         Ok(())
     } else {
@@ -53,20 +59,50 @@ impl Scim {
     }
 
     /// Refuses early (before any vendor call) a unique value another resource holds.
-    async fn check_unique(&self, kind: ResourceKind, attributes: &Map<String, Value>, own_id: Option<&str>) -> Result<(), ApiError> {
+    async fn check_unique(
+        &self,
+        kind: ResourceKind,
+        attributes: &Map<String, Value>,
+        own_id: Option<&str>,
+    ) -> Result<(), ApiError> {
         let attribute = kind.unique_attribute();
-        let Some(value) = attributes.get(attribute).and_then(Value::as_str) else { return Ok(()) };
-        match self.state.store.find_by_unique_key(&self.runtime.name, kind, value).await? {
-            Some(holder) if Some(holder.as_str()) != own_id => Err(ApiError::from(StoreError::Uniqueness { kind, attribute, value: value.to_owned() })),
+        let Some(value) = attributes.get(attribute).and_then(Value::as_str) else {
+            return Ok(());
+        };
+        match self
+            .state
+            .store
+            .find_by_unique_key(&self.runtime.name, kind, value)
+            .await?
+        {
+            Some(holder) if Some(holder.as_str()) != own_id => {
+                Err(ApiError::from(StoreError::Uniqueness {
+                    kind,
+                    attribute,
+                    value: value.to_owned(),
+                }))
+            }
             _ => Ok(()),
         }
     }
 
     /// Journal, connector, commit. On a vendor refusal the entry is marked failed and the
     /// store is untouched.
-    async fn write(&self, kind: ResourceKind, change: Change, before: Option<StoredResource>, after_for_vendor: Option<&Map<String, Value>>) -> Result<Option<StoredResource>, ApiError> {
+    async fn write(
+        &self,
+        kind: ResourceKind,
+        change: Change,
+        before: Option<StoredResource>,
+        after_for_vendor: Option<&Map<String, Value>>,
+    ) -> Result<Option<StoredResource>, ApiError> {
         let id = change.id().to_owned();
-        let entry = NewJournalEntry { connector: self.runtime.name.clone(), kind, change, before: before.clone(), request_id: self.request_id.clone() };
+        let entry = NewJournalEntry {
+            connector: self.runtime.name.clone(),
+            kind,
+            change,
+            before: before.clone(),
+            request_id: self.request_id.clone(),
+        };
         let seq = self.state.store.journal_append(entry).await?;
         let empty = Value::Object(Map::new());
         let vendor_change = ResourceChange {
@@ -97,19 +133,32 @@ impl Scim {
     }
 
     /// POST: a new resource.
-    pub async fn create(&self, kind: ResourceKind, body: &Value) -> Result<StoredResource, ApiError> {
+    pub async fn create(
+        &self,
+        kind: ResourceKind,
+        body: &Value,
+    ) -> Result<StoredResource, ApiError> {
         let schema = self.schema(kind)?;
         let attributes = validate_resource(schema, body, self.runtime.unknown_attributes)?;
         self.check_unique(kind, &attributes, None).await?;
         let id = uuid::Uuid::new_v4().to_string();
-        let change = Change::Create { id, attributes: without_password(&attributes) };
+        let change = Change::Create {
+            id,
+            attributes: without_password(&attributes),
+        };
         self.write(kind, change, None, Some(&attributes))
             .await?
             .ok_or_else(|| ApiError::status(500, "the created resource was not returned"))
     }
 
     /// PUT: replaces every attribute (absent ones are cleared), keeps `id`.
-    pub async fn replace(&self, kind: ResourceKind, id: &str, body: &Value, precondition: Precondition<'_>) -> Result<StoredResource, ApiError> {
+    pub async fn replace(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        body: &Value,
+        precondition: Precondition<'_>,
+    ) -> Result<StoredResource, ApiError> {
         let schema = self.schema(kind)?;
         let attributes = validate_resource(schema, body, self.runtime.unknown_attributes)?;
         let _guard = self.runtime.lock_resource(kind, id).await;
@@ -121,7 +170,11 @@ impl Scim {
             return Ok(current);
         }
         self.check_unique(kind, &attributes, Some(id)).await?;
-        let change = Change::Replace { id: id.to_owned(), expected_version: current.version, attributes: stored };
+        let change = Change::Replace {
+            id: id.to_owned(),
+            expected_version: current.version,
+            attributes: stored,
+        };
         self.write(kind, change, Some(current), Some(&attributes))
             .await?
             .ok_or_else(|| ApiError::status(500, "the replaced resource was not returned"))
@@ -129,7 +182,13 @@ impl Scim {
 
     /// PATCH: applies the operations to the current version; re-applied if another process
     /// wrote in between (unless the client pinned a version with If-Match).
-    pub async fn patch(&self, kind: ResourceKind, id: &str, body: &Value, precondition: Precondition<'_>) -> Result<StoredResource, ApiError> {
+    pub async fn patch(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        body: &Value,
+        precondition: Precondition<'_>,
+    ) -> Result<StoredResource, ApiError> {
         let schema = self.schema(kind)?;
         let request = PatchRequest::from_json(body)?;
         let _guard = self.runtime.lock_resource(kind, id).await;
@@ -145,22 +204,47 @@ impl Scim {
             attributes.shift_remove("id");
             attributes.shift_remove("meta");
             self.check_unique(kind, &attributes, Some(id)).await?;
-            let change = Change::Replace { id: id.to_owned(), expected_version: current.version, attributes: without_password(&attributes) };
-            match self.write(kind, change, Some(current), Some(&attributes)).await {
-                Err(e) if e.error.status == 412 && precondition.is_none() && attempt < PATCH_RETRIES => attempt += 1,
+            let change = Change::Replace {
+                id: id.to_owned(),
+                expected_version: current.version,
+                attributes: without_password(&attributes),
+            };
+            match self
+                .write(kind, change, Some(current), Some(&attributes))
+                .await
+            {
+                Err(e)
+                    if e.error.status == 412
+                        && precondition.is_none()
+                        && attempt < PATCH_RETRIES =>
+                {
+                    attempt += 1
+                }
                 Err(e) => return Err(e),
-                Ok(stored) => return stored.ok_or_else(|| ApiError::status(500, "the patched resource was not returned")),
+                Ok(stored) => {
+                    return stored.ok_or_else(|| {
+                        ApiError::status(500, "the patched resource was not returned")
+                    });
+                }
             }
         }
     }
 
     /// DELETE.
-    pub async fn delete(&self, kind: ResourceKind, id: &str, precondition: Precondition<'_>) -> Result<(), ApiError> {
+    pub async fn delete(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        precondition: Precondition<'_>,
+    ) -> Result<(), ApiError> {
         self.schema(kind)?;
         let _guard = self.runtime.lock_resource(kind, id).await;
         let current = self.current(kind, id).await?;
         check_precondition(precondition, &current)?;
-        let change = Change::Delete { id: id.to_owned(), expected_version: current.version };
+        let change = Change::Delete {
+            id: id.to_owned(),
+            expected_version: current.version,
+        };
         self.write(kind, change, Some(current), None).await?;
         Ok(())
     }

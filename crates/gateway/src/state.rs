@@ -56,37 +56,61 @@ pub enum StartError {
 
 impl ConnectorRuntime {
     /// Builds a connector's runtime from its configuration.
-    pub async fn new(name: &str, config: &ConnectorConfig, limits: &crate::config::ScimConfig) -> Result<ConnectorRuntime, StartError> {
+    pub async fn new(
+        name: &str,
+        config: &ConnectorConfig,
+        limits: &crate::config::ScimConfig,
+    ) -> Result<ConnectorRuntime, StartError> {
         let connector: Arc<dyn Connector> = match config.kind.as_str() {
             "directory" => Arc::new(Directory),
             other => {
-                return Err(StartError::Connector { name: name.into(), reason: format!("unknown connector kind \"{other}\"") });
+                return Err(StartError::Connector {
+                    name: name.into(),
+                    reason: format!("unknown connector kind \"{other}\""),
+                });
             }
         };
-        let error = |reason: String| StartError::Connector { name: name.into(), reason };
+        let error = |reason: String| StartError::Connector {
+            name: name.into(),
+            reason,
+        };
         let capabilities = connector.capabilities();
         let mut registry = SchemaRegistry::standard();
         if !capabilities.groups {
             registry.retain_resource_types(&["User"]);
         }
         for (kind, schema) in connector.extensions() {
-            registry.register_extension(kind.as_str(), schema, false).map_err(|e| error(e.to_string()))?;
+            registry
+                .register_extension(kind.as_str(), schema, false)
+                .map_err(|e| error(e.to_string()))?;
         }
-        let users = registry.resource_schema("User").ok_or_else(|| error("the User resource type is missing".into()))?;
+        let users = registry
+            .resource_schema("User")
+            .ok_or_else(|| error("the User resource type is missing".into()))?;
         let groups = registry.resource_schema("Group");
-        let authenticator = Authenticator::new(&config.auth).await.map_err(|e| error(e.to_string()))?;
+        let authenticator = Authenticator::new(&config.auth)
+            .await
+            .map_err(|e| error(e.to_string()))?;
         let page_limits = QueryLimits {
             default_count: limits.default_count,
             max_count: limits.max_results,
-            filter: FilterLimits { max_len: limits.max_filter_bytes, ..FilterLimits::default() },
+            filter: FilterLimits {
+                max_len: limits.max_filter_bytes,
+                ..FilterLimits::default()
+            },
         };
-        let bulk_limits = BulkLimits { max_operations: limits.bulk_max_operations, max_payload_size: limits.bulk_max_payload_bytes };
+        let bulk_limits = BulkLimits {
+            max_operations: limits.bulk_max_operations,
+            max_payload_size: limits.bulk_max_payload_bytes,
+        };
         let mut schemes = Vec::new();
         if !config.auth.bearer_token_hashes.is_empty() || config.auth.jwt.is_some() {
             schemes.push(AuthenticationScheme {
                 kind: "oauthbearertoken".into(),
                 name: "Bearer token".into(),
-                description: "A token minted by `scim-bridge token`, or a JWT, in the Authorization header".into(),
+                description:
+                    "A token minted by `scim-bridge token`, or a JWT, in the Authorization header"
+                        .into(),
                 primary: true,
             });
         }
@@ -148,19 +172,36 @@ impl AppState {
     pub async fn new(config: &Config) -> Result<AppState, StartError> {
         let problems = config.problems();
         if !problems.is_empty() {
-            return Err(StartError::Config(problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
+            return Err(StartError::Config(
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ));
         }
         let store = store::open_store(&config.store.url).await?;
         Self::with_store(config, store).await
     }
 
     /// Builds the connectors over an already opened store (tests share one).
-    pub async fn with_store(config: &Config, store: Arc<dyn Store>) -> Result<AppState, StartError> {
+    pub async fn with_store(
+        config: &Config,
+        store: Arc<dyn Store>,
+    ) -> Result<AppState, StartError> {
         let mut connectors = HashMap::new();
         for (name, connector) in &config.connectors {
-            connectors.insert(name.clone(), Arc::new(ConnectorRuntime::new(name, connector, &config.scim).await?));
+            connectors.insert(
+                name.clone(),
+                Arc::new(ConnectorRuntime::new(name, connector, &config.scim).await?),
+            );
         }
-        Ok(AppState { store, connectors, public_url: config.public_url(), max_body_bytes: config.server.max_body_bytes })
+        Ok(AppState {
+            store,
+            connectors,
+            public_url: config.public_url(),
+            max_body_bytes: config.server.max_body_bytes,
+        })
     }
 
     /// `{public_url}/scim/v2/{connector}`.
@@ -196,13 +237,17 @@ impl AppState {
                     Ok(_) => report.committed += 1,
                     Err(e @ store::StoreError::Backend(_)) => return Err(e),
                     Err(e) => {
-                        self.store.journal_fail(entry.seq, &format!("recovery: {e}")).await?;
+                        self.store
+                            .journal_fail(entry.seq, &format!("recovery: {e}"))
+                            .await?;
                         report.failed += 1;
                     }
                 },
                 Err(reason) => {
                     tracing::warn!(seq = entry.seq, %reason, "a pending write could not be finished");
-                    self.store.journal_fail(entry.seq, &format!("recovery: {reason}")).await?;
+                    self.store
+                        .journal_fail(entry.seq, &format!("recovery: {reason}"))
+                        .await?;
                     report.failed += 1;
                 }
             }
@@ -211,9 +256,13 @@ impl AppState {
     }
 
     async fn replay(&self, entry: &store::JournalEntry) -> Result<serde_json::Value, String> {
-        let runtime = self.connectors.get(&entry.connector).ok_or_else(|| format!("connector \"{}\" is no longer configured", entry.connector))?;
+        let runtime = self
+            .connectors
+            .get(&entry.connector)
+            .ok_or_else(|| format!("connector \"{}\" is no longer configured", entry.connector))?;
         let after = match &entry.change {
-            store::Change::Create { attributes, .. } | store::Change::Replace { attributes, .. } => Some(attributes),
+            store::Change::Create { attributes, .. }
+            | store::Change::Replace { attributes, .. } => Some(attributes),
             store::Change::Delete { .. } => None,
         };
         let empty = serde_json::Value::Object(serde_json::Map::new());
@@ -225,6 +274,10 @@ impl AppState {
             vendor_keys: entry.before.as_ref().map_or(&empty, |b| &b.vendor_keys),
             request_id: entry.request_id.as_deref(),
         };
-        runtime.connector.apply(change).await.map_err(|e| e.to_string())
+        runtime
+            .connector
+            .apply(change)
+            .await
+            .map_err(|e| e.to_string())
     }
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 use actix_web::HttpResponse;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -30,15 +32,28 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 /// Records one answered request. `operation` is the method and route pattern
 /// (`GET /scim/v2/{connector}/Users/{id}`): bounded, unlike raw paths.
 pub fn record_request(connector: &str, operation: &str, status: u16, elapsed: Duration) {
-    let labels = [("connector", connector.to_owned()), ("operation", operation.to_owned())];
-    metrics::counter!("scim_requests_total", &[("connector", connector.to_owned()), ("operation", operation.to_owned()), ("status", status.to_string())]).increment(1);
+    let labels = [
+        ("connector", connector.to_owned()),
+        ("operation", operation.to_owned()),
+    ];
+    metrics::counter!(
+        "scim_requests_total",
+        &[
+            ("connector", connector.to_owned()),
+            ("operation", operation.to_owned()),
+            ("status", status.to_string())
+        ]
+    )
+    .increment(1);
     metrics::histogram!("scim_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
 }
 
 /// `GET /metrics`.
 pub async fn metrics() -> HttpResponse {
     match handle() {
-        Some(handle) => HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(handle.render()),
+        Some(handle) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4")
+            .body(handle.render()),
         None => HttpResponse::ServiceUnavailable().body("metrics recorder unavailable"),
     }
 }

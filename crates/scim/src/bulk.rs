@@ -254,6 +254,25 @@ fn substitute(value: &mut Value, ids: &HashMap<String, String>) {
     }
 }
 
+/// The operations that lie on a cycle of dependencies (each can reach itself).
+fn on_cycles(dependencies: &[Vec<usize>]) -> Vec<usize> {
+    (0..dependencies.len())
+        .filter(|&start| {
+            let mut seen = vec![false; dependencies.len()];
+            let mut stack: Vec<usize> = dependencies[start].clone();
+            while let Some(node) = stack.pop() {
+                if node == start {
+                    return true;
+                }
+                if !std::mem::replace(&mut seen[node], true) {
+                    stack.extend(&dependencies[node]);
+                }
+            }
+            false
+        })
+        .collect()
+}
+
 /// An operation ready to run, with `bulkId` references replaced by the ids created earlier.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadyOperation {
@@ -319,13 +338,35 @@ impl BulkRun {
                 }
             }
         }
-        // Kahn's algorithm, lowest request index first, so a request without forward
-        // references runs in its own order.
-        let mut waiting: Vec<usize> = dependencies.iter().map(Vec::len).collect();
+        // Operations on a cycle of references can never run (RFC 7644 §3.7.1 lets the service
+        // provider refuse them with 409).
+        for i in on_cycles(&dependencies) {
+            blocked.entry(i).or_insert_with(|| {
+                BulkError::Circular(format!(
+                    "operation {i} is part of a cycle of bulkId references; create the resources first and link them in a later operation"
+                ))
+            });
+        }
+        // Kahn's algorithm, lowest request index first, so a request without forward references
+        // runs in its own order. A blocked operation waits for nothing: it fails at its own
+        // place, and releases its dependents, which then fail because its bulkId is missing.
+        let mut waiting: Vec<usize> = dependencies
+            .iter()
+            .enumerate()
+            .map(|(i, deps)| {
+                if blocked.contains_key(&i) {
+                    0
+                } else {
+                    deps.len()
+                }
+            })
+            .collect();
         let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); operations.len()];
         for (i, deps) in dependencies.iter().enumerate() {
-            for &j in deps {
-                dependents[j].push(i);
+            if !blocked.contains_key(&i) {
+                for &j in deps {
+                    dependents[j].push(i);
+                }
             }
         }
         let mut ready: BinaryHeap<Reverse<usize>> = (0..operations.len())
@@ -342,18 +383,6 @@ impl BulkRun {
                 }
             }
         }
-        let stuck: Vec<usize> = (0..operations.len())
-            .filter(|i| !order.contains(i))
-            .collect();
-        // RFC 7644 §3.7.1 lets the service provider refuse circular references with 409.
-        for &i in &stuck {
-            blocked.entry(i).or_insert_with(|| {
-                BulkError::Circular(format!(
-                    "operations {stuck:?} refer to each other's bulkIds in a cycle; create the resources first and link them in a later operation"
-                ))
-            });
-        }
-        order.extend(stuck);
         let results = vec![None; operations.len()];
         BulkRun {
             operations,
@@ -558,6 +587,35 @@ mod tests {
                 .contains("'nowhere'")
         );
         assert_eq!(results[3]["status"], "201");
+    }
+
+    /// An operation that only depends on a cycle is not on it: it fails because the bulkId it
+    /// needs was never created, and operations after the cycle still run in request order.
+    #[test]
+    fn dependents_of_a_cycle_fail_in_request_order() {
+        let (ops, response) = execute(
+            run(json!({"Operations": [
+                {"method": "POST", "path": "/Users", "bulkId": "first", "data": {"userName": "first"}},
+                {"method": "POST", "path": "/Groups", "bulkId": "a", "data": {"displayName": "A", "members": [{"value": "bulkId:b"}]}},
+                {"method": "POST", "path": "/Groups", "bulkId": "b", "data": {"displayName": "B", "members": [{"value": "bulkId:a"}]}},
+                {"method": "PATCH", "path": "/Groups/bulkId:a", "data": {}},
+                {"method": "POST", "path": "/Users", "bulkId": "last", "data": {"userName": "last"}}
+            ]})),
+            &[],
+        );
+        assert_eq!(ops.iter().map(|o| o.index).collect::<Vec<_>>(), [0, 4]);
+        let results = response["Operations"].as_array().expect("operations");
+        let statuses: Vec<&str> = results
+            .iter()
+            .map(|r| r["status"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(statuses, ["201", "409", "409", "409", "201"]);
+        assert!(
+            results[3]["response"]["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("bulkId 'a' was not created")
+        );
     }
 
     #[test]

@@ -67,10 +67,7 @@ mod tests {
         );
         assert_eq!(target("sqlite://data/x.db").ok(), file("data/x.db").ok());
         assert_eq!(target("sqlite::memory:").ok(), Some(Target::SqliteMemory));
-        assert_eq!(
-            target("postgres://u:p@h/db").ok(),
-            Some(Target::Postgres)
-        );
+        assert_eq!(target("postgres://u:p@h/db").ok(), Some(Target::Postgres));
         assert_eq!(target("postgresql://h/db").ok(), Some(Target::Postgres));
     }
 

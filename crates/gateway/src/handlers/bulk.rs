@@ -17,8 +17,17 @@ fn target(path: &str) -> Result<(ResourceKind, Option<&str>), ScimError> {
     let endpoint = parts.next().unwrap_or_default();
     let kind = [ResourceKind::User, ResourceKind::Group]
         .into_iter()
-        .find(|k| k.endpoint().trim_start_matches('/').eq_ignore_ascii_case(endpoint))
-        .ok_or_else(|| ScimError::bad_request(ScimType::InvalidPath, format!("\"{path}\" is not /Users or /Groups (optionally /{{id}})")))?;
+        .find(|k| {
+            k.endpoint()
+                .trim_start_matches('/')
+                .eq_ignore_ascii_case(endpoint)
+        })
+        .ok_or_else(|| {
+            ScimError::bad_request(
+                ScimType::InvalidPath,
+                format!("\"{path}\" is not /Users or /Groups (optionally /{{id}})"),
+            )
+        })?;
     let id = parts.next().filter(|id| !id.is_empty());
     Ok((kind, id))
 }
@@ -28,11 +37,21 @@ async fn run(scim: &Scim, op: &ReadyOperation) -> Result<BulkSuccess, ApiError> 
     let base = scim.base_url();
     let data = op.data.clone().unwrap_or(Value::Null);
     let precondition = op.version.as_deref();
-    let need_id = || id.ok_or_else(|| ApiError::bad_request(ScimType::InvalidPath, format!("{} needs a resource id in its path", op.method.as_str())));
+    let need_id = || {
+        id.ok_or_else(|| {
+            ApiError::bad_request(
+                ScimType::InvalidPath,
+                format!("{} needs a resource id in its path", op.method.as_str()),
+            )
+        })
+    };
     let stored = match op.method {
         BulkMethod::Post => {
             if id.is_some() {
-                return Err(ApiError::bad_request(ScimType::InvalidPath, "POST goes to /Users or /Groups, without an id"));
+                return Err(ApiError::bad_request(
+                    ScimType::InvalidPath,
+                    "POST goes to /Users or /Groups, without an id",
+                ));
             }
             Some(scim.create(kind, &data).await?)
         }
@@ -45,17 +64,28 @@ async fn run(scim: &Scim, op: &ReadyOperation) -> Result<BulkSuccess, ApiError> 
     };
     Ok(match stored {
         Some(stored) => BulkSuccess {
-            status: if op.method == BulkMethod::Post { 201 } else { 200 },
+            status: if op.method == BulkMethod::Post {
+                201
+            } else {
+                200
+            },
             id: Some(stored.id.clone()),
             location: Some(location(&base, kind, &stored.id)),
             version: Some(scim::etag::etag(&stored.version.to_string())),
         },
-        None => BulkSuccess { status: 204, ..BulkSuccess::default() },
+        None => BulkSuccess {
+            status: 204,
+            ..BulkSuccess::default()
+        },
     })
 }
 
 /// `POST /Bulk`: 200 with a BulkResponse (each operation has its own status).
-pub async fn bulk(_req: HttpRequest, payload: web::Payload, scim: Scim) -> Result<HttpResponse, ApiError> {
+pub async fn bulk(
+    _req: HttpRequest,
+    payload: web::Payload,
+    scim: Scim,
+) -> Result<HttpResponse, ApiError> {
     let limits = scim.runtime.bulk_limits;
     // Read a little past the limit so an oversized body gets the Bulk-specific 413.
     let body = raw_body(payload, limits.max_payload_size.saturating_add(1)).await?;

@@ -11,33 +11,75 @@ use crate::render::json_response;
 
 pub async fn service_provider_config(scim: Scim) -> HttpResponse {
     let location = format!("{}/ServiceProviderConfig", scim.base_url());
-    json_response(StatusCode::OK, &scim.runtime.service_provider_config.to_json(&location))
+    json_response(
+        StatusCode::OK,
+        &scim.runtime.service_provider_config.to_json(&location),
+    )
 }
 
 pub async fn resource_types(scim: Scim) -> HttpResponse {
     let base = scim.base_url();
     let registry = &scim.runtime.registry;
-    let resources: Vec<_> = registry.resource_types().iter().map(|rt| registry.resource_type_json(rt, &base)).collect();
-    json_response(StatusCode::OK, &ListResponse { total_results: resources.len(), start_index: 1, resources }.to_json())
+    let resources: Vec<_> = registry
+        .resource_types()
+        .iter()
+        .map(|rt| registry.resource_type_json(rt, &base))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &ListResponse {
+            total_results: resources.len(),
+            start_index: 1,
+            resources,
+        }
+        .to_json(),
+    )
 }
 
-pub async fn resource_type(scim: Scim, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn resource_type(
+    scim: Scim,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (_, name) = path.into_inner();
     let registry = &scim.runtime.registry;
-    let rt = registry.resource_type(&name).ok_or_else(|| ApiError::not_found(format!("no resource type named \"{name}\"")))?;
-    Ok(json_response(StatusCode::OK, &registry.resource_type_json(rt, &scim.base_url())))
+    let rt = registry
+        .resource_type(&name)
+        .ok_or_else(|| ApiError::not_found(format!("no resource type named \"{name}\"")))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &registry.resource_type_json(rt, &scim.base_url()),
+    ))
 }
 
 pub async fn schemas(scim: Scim) -> HttpResponse {
     let base = scim.base_url();
     let registry = &scim.runtime.registry;
-    let resources: Vec<_> = registry.schemas().map(|s| registry.schema_json(s, &base)).collect();
-    json_response(StatusCode::OK, &ListResponse { total_results: resources.len(), start_index: 1, resources }.to_json())
+    let resources: Vec<_> = registry
+        .schemas()
+        .map(|s| registry.schema_json(s, &base))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &ListResponse {
+            total_results: resources.len(),
+            start_index: 1,
+            resources,
+        }
+        .to_json(),
+    )
 }
 
-pub async fn schema(scim: Scim, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn schema(
+    scim: Scim,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
     let registry = &scim.runtime.registry;
-    let schema = registry.schema(&id).ok_or_else(|| ApiError::not_found(format!("no schema with id \"{id}\"")))?;
-    Ok(json_response(StatusCode::OK, &registry.schema_json(schema, &scim.base_url())))
+    let schema = registry
+        .schema(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no schema with id \"{id}\"")))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &registry.schema_json(schema, &scim.base_url()),
+    ))
 }

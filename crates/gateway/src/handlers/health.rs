@@ -14,7 +14,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
         Err(e) => {
             tracing::warn!(error = %e, "not ready: the store does not answer");
-            HttpResponse::ServiceUnavailable().insert_header(("Retry-After", "5")).json(json!({"status": "store unavailable"}))
+            HttpResponse::ServiceUnavailable()
+                .insert_header(("Retry-After", "5"))
+                .json(json!({"status": "store unavailable"}))
         }
     }
 }

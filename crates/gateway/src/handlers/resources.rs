@@ -18,27 +18,61 @@ pub type Kind = web::Data<ResourceKind>;
 
 fn projection(req: &HttpRequest) -> Result<Projection, ApiError> {
     let pairs = query_pairs(req)?;
-    let get = |name: &str| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
-    Ok(Projection::parse(get("attributes"), get("excludedAttributes"))?)
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    Ok(Projection::parse(
+        get("attributes"),
+        get("excludedAttributes"),
+    )?)
 }
 
 /// The `groups` of a User, for single-resource answers (lists carry them only when asked,
 /// since each costs a lookup).
-async fn groups_of(scim: &Scim, stored: &StoredResource) -> Result<Option<Vec<(String, String)>>, ApiError> {
+async fn groups_of(
+    scim: &Scim,
+    stored: &StoredResource,
+) -> Result<Option<Vec<(String, String)>>, ApiError> {
     if stored.kind != ResourceKind::User || scim.runtime.schema(ResourceKind::Group).is_none() {
         return Ok(None);
     }
-    Ok(Some(scim.state.store.groups_of(&scim.runtime.name, &stored.id).await?))
+    Ok(Some(
+        scim.state
+            .store
+            .groups_of(&scim.runtime.name, &stored.id)
+            .await?,
+    ))
 }
 
-async fn respond(scim: &Scim, status: StatusCode, stored: &StoredResource, projection: &Projection) -> Result<HttpResponse, ApiError> {
+async fn respond(
+    scim: &Scim,
+    status: StatusCode,
+    stored: &StoredResource,
+    projection: &Projection,
+) -> Result<HttpResponse, ApiError> {
     let schema = scim.schema(stored.kind)?;
     let groups = groups_of(scim, stored).await?;
-    Ok(resource_response(status, &scim.base_url(), schema, stored, groups.as_deref(), projection))
+    Ok(resource_response(
+        status,
+        &scim.base_url(),
+        schema,
+        stored,
+        groups.as_deref(),
+        projection,
+    ))
 }
 
 /// One page of one kind, rendered.
-async fn page(scim: &Scim, kind: ResourceKind, query: &ListQuery, offset: usize, limit: usize) -> Result<(usize, Vec<Value>), ApiError> {
+async fn page(
+    scim: &Scim,
+    kind: ResourceKind,
+    query: &ListQuery,
+    offset: usize,
+    limit: usize,
+) -> Result<(usize, Vec<Value>), ApiError> {
     let schema = scim.schema(kind)?;
     let page = scim
         .state
@@ -55,31 +89,64 @@ async fn page(scim: &Scim, kind: ResourceKind, query: &ListQuery, offset: usize,
             },
         )
         .await?;
-    let wants_groups = query.projection.attributes.iter().any(|a| a.name.eq_ignore_ascii_case("groups"));
+    let wants_groups = query
+        .projection
+        .attributes
+        .iter()
+        .any(|a| a.name.eq_ignore_ascii_case("groups"));
     let base = scim.base_url();
     let mut resources = Vec::with_capacity(page.resources.len());
     for stored in &page.resources {
-        let groups = if wants_groups { groups_of(scim, stored).await? } else { None };
-        resources.push(Value::Object(query.projection.apply(schema, &resource_json(&base, stored, groups.as_deref()))));
+        let groups = if wants_groups {
+            groups_of(scim, stored).await?
+        } else {
+            None
+        };
+        resources.push(Value::Object(
+            query
+                .projection
+                .apply(schema, &resource_json(&base, stored, groups.as_deref())),
+        ));
     }
     Ok((page.total, resources))
 }
 
-async fn list_kind(scim: &Scim, kind: ResourceKind, query: ListQuery) -> Result<HttpResponse, ApiError> {
+async fn list_kind(
+    scim: &Scim,
+    kind: ResourceKind,
+    query: ListQuery,
+) -> Result<HttpResponse, ApiError> {
     let (total, resources) = page(scim, kind, &query, query.start_index - 1, query.count).await?;
-    Ok(json_response(StatusCode::OK, &ListResponse { total_results: total, start_index: query.start_index, resources }.to_json()))
+    Ok(json_response(
+        StatusCode::OK,
+        &ListResponse {
+            total_results: total,
+            start_index: query.start_index,
+            resources,
+        }
+        .to_json(),
+    ))
 }
 
 /// `GET /Users?filter=…&startIndex=…&count=…`
 pub async fn list(req: HttpRequest, scim: Scim, kind: Kind) -> Result<HttpResponse, ApiError> {
     let schema = scim.schema(**kind)?;
     let pairs = query_pairs(&req)?;
-    let query = ListQuery::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), schema, scim.runtime.query_limits)?;
+    let query = ListQuery::from_params(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        schema,
+        scim.runtime.query_limits,
+    )?;
     list_kind(&scim, **kind, query).await
 }
 
 /// `POST /Users/.search`
-pub async fn search(req: HttpRequest, payload: web::Payload, scim: Scim, kind: Kind) -> Result<HttpResponse, ApiError> {
+pub async fn search(
+    req: HttpRequest,
+    payload: web::Payload,
+    scim: Scim,
+    kind: Kind,
+) -> Result<HttpResponse, ApiError> {
     let schema = scim.schema(**kind)?;
     let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
     let query = ListQuery::from_search_request(&body, schema, scim.runtime.query_limits)?;
@@ -87,66 +154,119 @@ pub async fn search(req: HttpRequest, payload: web::Payload, scim: Scim, kind: K
 }
 
 /// `POST /.search`: every resource type this connector offers, Users first, paged as one list.
-pub async fn search_all(req: HttpRequest, payload: web::Payload, scim: Scim) -> Result<HttpResponse, ApiError> {
+pub async fn search_all(
+    req: HttpRequest,
+    payload: web::Payload,
+    scim: Scim,
+) -> Result<HttpResponse, ApiError> {
     let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
-    let kinds: Vec<ResourceKind> = [ResourceKind::User, ResourceKind::Group].into_iter().filter(|k| scim.runtime.schema(*k).is_some()).collect();
+    let kinds: Vec<ResourceKind> = [ResourceKind::User, ResourceKind::Group]
+        .into_iter()
+        .filter(|k| scim.runtime.schema(*k).is_some())
+        .collect();
     let (mut total, mut resources) = (0, Vec::new());
     let first = kinds.first().copied().unwrap_or(ResourceKind::User);
-    let anchor = ListQuery::from_search_request(&body, scim.schema(first)?, scim.runtime.query_limits)?;
+    let anchor =
+        ListQuery::from_search_request(&body, scim.schema(first)?, scim.runtime.query_limits)?;
     let mut skip = anchor.start_index - 1;
     for kind in kinds {
-        let query = ListQuery::from_search_request(&body, scim.schema(kind)?, scim.runtime.query_limits)?;
+        let query =
+            ListQuery::from_search_request(&body, scim.schema(kind)?, scim.runtime.query_limits)?;
         let room = anchor.count - resources.len();
         let (kind_total, page) = page(&scim, kind, &query, skip, room).await?;
         skip = skip.saturating_sub(kind_total);
         total += kind_total;
         resources.extend(page);
     }
-    Ok(json_response(StatusCode::OK, &ListResponse { total_results: total, start_index: anchor.start_index, resources }.to_json()))
+    Ok(json_response(
+        StatusCode::OK,
+        &ListResponse {
+            total_results: total,
+            start_index: anchor.start_index,
+            resources,
+        }
+        .to_json(),
+    ))
 }
 
 /// `GET /Users/{id}`; 304 when `If-None-Match` names the current version.
-pub async fn get(req: HttpRequest, scim: Scim, kind: Kind, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    req: HttpRequest,
+    scim: Scim,
+    kind: Kind,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
     let stored = scim.fetch(**kind, &id).await?;
     if let Some(header) = header_text(&req, header::IF_NONE_MATCH)
         && TagList::parse(header).is_ok_and(|tags| tags.matches(Some(&stored.version.to_string())))
     {
-        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, scim::etag::etag(&stored.version.to_string()))).finish());
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, scim::etag::etag(&stored.version.to_string())))
+            .finish());
     }
     respond(&scim, StatusCode::OK, &stored, &projection(&req)?).await
 }
 
 /// `POST /Users`: 201 with the resource, `Location` and `ETag`.
-pub async fn create(req: HttpRequest, payload: web::Payload, scim: Scim, kind: Kind) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    req: HttpRequest,
+    payload: web::Payload,
+    scim: Scim,
+    kind: Kind,
+) -> Result<HttpResponse, ApiError> {
     let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
     let stored = scim.create(**kind, &body).await?;
     respond(&scim, StatusCode::CREATED, &stored, &projection(&req)?).await
 }
 
 /// `PUT /Users/{id}`: 200 with the replaced resource.
-pub async fn replace(req: HttpRequest, payload: web::Payload, scim: Scim, kind: Kind, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn replace(
+    req: HttpRequest,
+    payload: web::Payload,
+    scim: Scim,
+    kind: Kind,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
     let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
-    let stored = scim.replace(**kind, &id, &body, header_text(&req, header::IF_MATCH)).await?;
+    let stored = scim
+        .replace(**kind, &id, &body, header_text(&req, header::IF_MATCH))
+        .await?;
     respond(&scim, StatusCode::OK, &stored, &projection(&req)?).await
 }
 
 /// `PATCH /Users/{id}`: 200 with the User; 204 for a Group (shared/IDP.md §1.5: Entra prefers
 /// it, and a large member list need not travel back).
-pub async fn patch(req: HttpRequest, payload: web::Payload, scim: Scim, kind: Kind, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn patch(
+    req: HttpRequest,
+    payload: web::Payload,
+    scim: Scim,
+    kind: Kind,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
     let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
-    let stored = scim.patch(**kind, &id, &body, header_text(&req, header::IF_MATCH)).await?;
+    let stored = scim
+        .patch(**kind, &id, &body, header_text(&req, header::IF_MATCH))
+        .await?;
     if stored.kind == ResourceKind::Group {
-        return Ok(HttpResponse::NoContent().insert_header((header::ETAG, scim::etag::etag(&stored.version.to_string()))).finish());
+        return Ok(HttpResponse::NoContent()
+            .insert_header((header::ETAG, scim::etag::etag(&stored.version.to_string())))
+            .finish());
     }
     respond(&scim, StatusCode::OK, &stored, &projection(&req)?).await
 }
 
 /// `DELETE /Users/{id}`: 204.
-pub async fn delete(req: HttpRequest, scim: Scim, kind: Kind, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    req: HttpRequest,
+    scim: Scim,
+    kind: Kind,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
-    scim.delete(**kind, &id, header_text(&req, header::IF_MATCH)).await?;
+    scim.delete(**kind, &id, header_text(&req, header::IF_MATCH))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
