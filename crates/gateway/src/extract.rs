@@ -114,21 +114,7 @@ pub async fn json_body(
             ));
         }
     }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad_request(
-                ScimType::InvalidSyntax,
-                format!("the request body could not be read: {e}"),
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::new(scim::ScimError::payload_too_large(format!(
-                "the request body is larger than {limit} bytes, the most this service accepts"
-            ))));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = raw_body(payload, limit).await?;
     if body.is_empty() {
         return Err(ApiError::bad_request(
             ScimType::InvalidSyntax,
