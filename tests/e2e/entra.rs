@@ -99,13 +99,13 @@ async fn entra_user_lifecycle(app: TestApp) {
             user_name.to_uppercase()
         ))
         .await;
-    assert_eq!(upper.ids(), [id.clone()]);
+    assert_eq!(upper.ids(), [id.as_str()]);
     let by_external = app
         .get("/Users?filter=externalId%20eq%20%220a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef%22")
         .await;
-    assert_eq!(by_external.ids(), [id.clone()]);
+    assert_eq!(by_external.ids(), [id.as_str()]);
     let by_mail = app.get("/Users?filter=emails%5Btype%20eq%20%22work%22%5D.value%20eq%20%22Test_User_fd0ea19b%40testuser.com%22").await;
-    assert_eq!(by_mail.ids(), [id.clone()]);
+    assert_eq!(by_mail.ids(), [id.as_str()]);
 
     // A second create of the same userName: 409 uniqueness.
     app.post("/Users", entra_user(&user_name.to_lowercase()))
@@ -149,7 +149,7 @@ async fn entra_user_lifecycle(app: TestApp) {
         app.get(&format!("/Users?filter=userName%20eq%20%22{user_name}%22"))
             .await
             .ids(),
-        [id.clone()]
+        [id.as_str()]
     );
 
     // aadOptscim062020: one path-less replace with dotted and URN keys, JSON booleans.
@@ -264,7 +264,7 @@ async fn entra_groups(app: TestApp) {
     let matched = app
         .get("/Groups?excludedAttributes=members&filter=displayName%20eq%20%22Group1%22")
         .await;
-    assert_eq!(matched.ids(), [gid.clone()]);
+    assert_eq!(matched.ids(), [gid.as_str()]);
     assert!(matched.body["Resources"][0].get("members").is_none());
 
     // The member sees the group.

@@ -59,7 +59,7 @@ async fn okta_user_lifecycle(app: TestApp) {
     let found = app
         .get("/Users?filter=userName%20eq%20%22TEST.USER%40OKTA.LOCAL%22&startIndex=1&count=100")
         .await;
-    assert_eq!(found.ids(), [id.clone()]);
+    assert_eq!(found.ids(), [id.as_str()]);
     app.post("/Users", body.clone())
         .await
         .assert_error(409, Some("uniqueness"));
@@ -167,7 +167,7 @@ async fn okta_group_push(app: TestApp) {
     );
     assert_eq!(
         members(&app.get(&format!("/Groups/{gid}")).await.body),
-        [u1.clone()]
+        [u1.as_str()]
     );
     let put = app.put(&format!("/Groups/{gid}"), json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": gid, "displayName": "Push Renamed", "members": [{"value": u2}, {"value": u3}]})).await;
     assert_eq!(put.status, 200, "{:?}", put.body);

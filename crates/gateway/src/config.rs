@@ -391,6 +391,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure returns figment::Error.
     fn environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("bridge.toml", GOOD)?;

@@ -93,7 +93,7 @@ impl FromRequest for Scim {
 /// tolerated), at most `limit` bytes.
 pub async fn json_body(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<Value, ApiError> {
     if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
@@ -162,6 +162,6 @@ pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError>
 }
 
 /// A header's value as text, if present and readable.
-pub fn header_text<'r>(req: &'r HttpRequest, name: header::HeaderName) -> Option<&'r str> {
+pub fn header_text(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
