@@ -302,9 +302,16 @@ impl TestApp {
     }
 }
 
-/// Sends a prepared request and collects the reply.
+/// Sends a prepared request and collects the reply (recording it for the OpenAPI check when
+/// `SCIM_BRIDGE_RECORD_RESPONSES` names a directory).
 pub async fn send(request: reqwest::RequestBuilder) -> Reply {
-    let response = request.send().await.expect("the gateway answers");
+    let (client, request) = request.build_split();
+    let request = request.expect("a valid request");
+    let (method, path) = (
+        request.method().to_string(),
+        request.url().path().to_owned(),
+    );
+    let response = client.execute(request).await.expect("the gateway answers");
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
@@ -313,10 +320,40 @@ pub async fn send(request: reqwest::RequestBuilder) -> Reply {
     } else {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
-    Reply {
+    let reply = Reply {
         status,
         headers,
         body,
+    };
+    record(&method, &path, &reply);
+    reply
+}
+
+/// Appends one exchange to `$SCIM_BRIDGE_RECORD_RESPONSES/responses.jsonl`, which
+/// `openapi/check.py` validates against `openapi/scim-bridge.yaml`.
+fn record(method: &str, path: &str, reply: &Reply) {
+    static FILE: std::sync::OnceLock<Option<std::sync::Mutex<std::fs::File>>> =
+        std::sync::OnceLock::new();
+    let file = FILE.get_or_init(|| {
+        let dir = std::env::var_os("SCIM_BRIDGE_RECORD_RESPONSES")?;
+        std::fs::create_dir_all(&dir).ok()?;
+        let path = std::path::Path::new(&dir).join("responses.jsonl");
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+            .map(std::sync::Mutex::new)
+    });
+    if let Some(file) = file {
+        use std::io::Write;
+        let line = serde_json::json!({
+            "method": method, "path": path, "status": reply.status,
+            "content_type": reply.header("content-type"), "body": reply.body,
+        });
+        if let Ok(mut file) = file.lock() {
+            let _ = writeln!(file, "{line}");
+        }
     }
 }
 
