@@ -11,9 +11,8 @@ use time::{OffsetDateTime, UtcOffset};
 use crate::{Change, JournalState, StoreError, StoredResource};
 
 /// Fixed width, so that text order is time order (SQLite stores timestamps as text).
-const TIMESTAMP: &[BorrowedFormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-);
+const TIMESTAMP: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
 /// The current time in UTC, to the microsecond: what both backends store exactly, so a
 /// resource returned by a commit equals the one read back later.

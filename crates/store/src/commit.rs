@@ -157,8 +157,9 @@ async fn remove_from_groups<T: Tx>(
     let member = [user_id.to_owned()];
     for group_id in tx.groups_listing(connector, user_id).await? {
         // The Group's row first, then its memberships: the order a Group replace locks them in.
-        let Some(Fetched { seq, resource }) =
-            tx.current(connector, ResourceKind::Group, &group_id).await?
+        let Some(Fetched { seq, resource }) = tx
+            .current(connector, ResourceKind::Group, &group_id)
+            .await?
         else {
             continue;
         };
@@ -173,8 +174,12 @@ async fn remove_from_groups<T: Tx>(
             attributes,
             ..resource
         };
-        tx.update(seq, &next, &IndexKeys::of(ResourceKind::Group, &next.attributes))
-            .await?;
+        tx.update(
+            seq,
+            &next,
+            &IndexKeys::of(ResourceKind::Group, &next.attributes),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -161,7 +161,9 @@ mod tests {
     fn group_keys_and_members() {
         let keys = IndexKeys::of(
             ResourceKind::Group,
-            &object(json!({"displayName": "Sales", "members": [{"value": "u1"}, {"value": "u2"}, {"value": "u1"}]})),
+            &object(
+                json!({"displayName": "Sales", "members": [{"value": "u1"}, {"value": "u2"}, {"value": "u1"}]}),
+            ),
         );
         assert_eq!(keys.unique_key.as_deref(), Some("sales"));
         assert_eq!(keys.display_name.as_deref(), Some("Sales"));
@@ -185,6 +187,9 @@ mod tests {
         assert_eq!(group["members"], json!([{"value": "u2"}]));
         assert!(!remove_member(&mut group, "u1"));
         assert!(remove_member(&mut group, "u2"));
-        assert!(!group.contains_key("members"), "an empty members list is dropped");
+        assert!(
+            !group.contains_key("members"),
+            "an empty members list is dropped"
+        );
     }
 }

@@ -29,13 +29,13 @@ mod sqlite;
 mod tx;
 
 pub use error::StoreError;
-pub use open::open_store;
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
 pub use model::{
     Change, JournalEntry, JournalState, ListQuery, NewJournalEntry, Operation, Page, StoredResource,
 };
+pub use open::open_store;
+pub use postgres::PgStore;
 pub use scim::ResourceKind;
+pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 

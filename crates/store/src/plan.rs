@@ -101,16 +101,14 @@ pub(crate) fn sql_order(
             _ => return None,
         },
         (_, Some(_)) => return None,
-        (name, None) if is_single_string(attr) => {
-            match (name, kind, attr.compares_case_exact()) {
-                ("userName", ResourceKind::User, false) => SortColumn::UniqueKey,
-                ("displayName", ResourceKind::Group, false) => SortColumn::UniqueKey,
-                ("displayName", ResourceKind::User, false) => SortColumn::DisplayName,
-                ("externalId", _, true) => SortColumn::ExternalId,
-                ("id", _, true) => SortColumn::Id,
-                _ => return None,
-            }
-        }
+        (name, None) if is_single_string(attr) => match (name, kind, attr.compares_case_exact()) {
+            ("userName", ResourceKind::User, false) => SortColumn::UniqueKey,
+            ("displayName", ResourceKind::Group, false) => SortColumn::UniqueKey,
+            ("displayName", ResourceKind::User, false) => SortColumn::DisplayName,
+            ("externalId", _, true) => SortColumn::ExternalId,
+            ("id", _, true) => SortColumn::Id,
+            _ => return None,
+        },
         _ => return None,
     };
     Some(SqlOrder {
@@ -300,7 +298,10 @@ mod tests {
             expected,
             "Entra's shape"
         );
-        assert_eq!(user(r#"emails[type eq "work" and value eq "B@x.org"]"#), expected);
+        assert_eq!(
+            user(r#"emails[type eq "work" and value eq "B@x.org"]"#),
+            expected
+        );
         assert_eq!(user(r#"emails[type eq "work"]"#), Plan::Scan);
         assert_eq!(user(r#"emails.type eq "work""#), Plan::Scan);
     }

@@ -56,7 +56,11 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
-        migrations::postgres().run(&pool).await?;
+        let mut conn = pool.acquire().await?;
+        migrations::postgres()
+            .run_direct(None, &mut *conn, false)
+            .await?;
+        drop(conn);
         Ok(PgStore { pool })
     }
 }

@@ -115,7 +115,9 @@ impl SqliteStore {
 async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    migrations::sqlite().run(&mut *tx).await?;
+    migrations::sqlite()
+        .run_direct(None, &mut *tx, false)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
