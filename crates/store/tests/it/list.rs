@@ -101,7 +101,7 @@ async fn user_filters_are_answered_exactly(env: Env) {
         (r#"externalId eq "Ext-1""#, &["u1"]),
         (r#"externalId eq "EXT-1""#, &[]),
         (r#"emails.value eq "SHARED@example.com""#, &["u2", "u3"]),
-        (r#"emails eq "babs@jensen.org""#, &["u1"]),
+        (r#"emails eq "BABS@jensen.org""#, &["u1"]),
         // Entra ID's shape: only a work address counts.
         (
             r#"emails[type eq "work"].value eq "bjensen@example.com""#,
