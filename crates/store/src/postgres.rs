@@ -11,7 +11,7 @@ use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
 use crate::codec::{self, parse_json, parse_object};
 use crate::keys::{IndexKeys, write_error};
 use crate::plan::{Lookup, SqlOrder};
-use crate::tx::{Fetched, Tx, order_by};
+use crate::tx::{Fetched, ReadTx, WriteTx, order_by};
 use crate::{
     JournalEntry, ListQuery, NewJournalEntry, Page, Store, StoreError, StoredResource, commit,
     list, migrations,
@@ -108,7 +108,7 @@ fn sql_count(n: usize) -> i64 {
 struct PgTx(Transaction<'static, Postgres>);
 
 #[async_trait]
-impl Tx for PgTx {
+impl ReadTx for PgTx {
     async fn count(&mut self, connector: &str, kind: ResourceKind) -> Result<usize, StoreError> {
         let total: Option<i64> =
             sqlx::query_scalar("SELECT total FROM counters WHERE connector = $1 AND kind = $2")
@@ -219,7 +219,10 @@ impl Tx for PgTx {
         .await?;
         all_fetched(&rows, kind)
     }
+}
 
+#[async_trait]
+impl WriteTx for PgTx {
     async fn pending_entry(&mut self, seq: i64) -> Result<Option<JournalEntry>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",
