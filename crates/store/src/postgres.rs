@@ -376,6 +376,18 @@ impl WriteTx for PgTx {
         group_id: &str,
         member_ids: &[String],
     ) -> Result<(), StoreError> {
+        // Lock the member Users against a concurrent delete: without it, a delete that has not
+        // yet seen this commit's membership rows and this commit that has not yet seen the
+        // delete could both succeed, leaving a deleted User in the Group. With it, the delete
+        // waits and then finds the rows (SQLite needs nothing: it runs one writer at a time).
+        sqlx::query(
+            "SELECT count(*) FROM (SELECT 1 FROM resources WHERE connector = $1 \
+             AND kind = 'User' AND id = ANY($2) FOR KEY SHARE) AS locked",
+        )
+        .bind(connector)
+        .bind(member_ids)
+        .execute(&mut *self.0)
+        .await?;
         sqlx::query(
             "INSERT INTO memberships (connector, group_id, member_id) \
              SELECT $1, $2, member FROM unnest($3::text[]) AS member ON CONFLICT DO NOTHING",
