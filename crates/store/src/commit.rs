@@ -10,10 +10,10 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::keys::{IndexKeys, remove_member};
-use crate::tx::{Fetched, Tx};
+use crate::tx::{Fetched, WriteTx};
 use crate::{Change, StoreError, StoredResource};
 
-pub(crate) async fn commit<T: Tx>(
+pub(crate) async fn commit<T: WriteTx>(
     tx: &mut T,
     seq: i64,
     vendor_keys: Value,
@@ -78,7 +78,7 @@ pub(crate) async fn commit<T: Tx>(
 }
 
 /// The resource, which must exist and be at `expected` version.
-async fn at_version<T: Tx>(
+async fn at_version<T: WriteTx>(
     tx: &mut T,
     connector: &str,
     kind: ResourceKind,
@@ -104,7 +104,7 @@ async fn at_version<T: Tx>(
 }
 
 /// Writes new attributes as the next version, keeping index rows in step.
-async fn replace<T: Tx>(
+async fn replace<T: WriteTx>(
     tx: &mut T,
     connector: &str,
     current: Fetched,
@@ -148,7 +148,7 @@ async fn replace<T: Tx>(
 
 /// Removes a deleted User from the `members` of every Group listing it; each such Group moves
 /// to its next version.
-async fn remove_from_groups<T: Tx>(
+async fn remove_from_groups<T: WriteTx>(
     tx: &mut T,
     connector: &str,
     user_id: &str,

@@ -14,6 +14,9 @@
 //!    records why the vendor refused, leaving the resources unchanged.
 //!
 //! After a crash, [`Store::journal_pending`] lists the entries to finish.
+//!
+//! [`open_store`] picks the backend from the database URL; [`SqliteStore`] and [`PgStore`] can
+//! also be opened directly.
 
 mod codec;
 mod commit;

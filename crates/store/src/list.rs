@@ -8,17 +8,27 @@ use scim::query::{SortKey, SortOrder, sort_key};
 use serde_json::{Map, Value};
 
 use crate::plan::{self, Plan};
-use crate::tx::Tx;
+use crate::tx::ReadTx;
 use crate::{ListQuery, Page, StoreError, StoredResource};
 
 /// Rows read per statement when every resource must be evaluated.
 const SCAN_BATCH: usize = 1000;
 
-pub(crate) async fn list<T: Tx>(
+pub(crate) async fn list<T: ReadTx>(
     tx: &mut T,
     connector: &str,
     kind: ResourceKind,
     query: &ListQuery<'_>,
+) -> Result<Page, StoreError> {
+    list_in_batches(tx, connector, kind, query, SCAN_BATCH).await
+}
+
+async fn list_in_batches<T: ReadTx>(
+    tx: &mut T,
+    connector: &str,
+    kind: ResourceKind,
+    query: &ListQuery<'_>,
+    batch_size: usize,
 ) -> Result<Page, StoreError> {
     match plan::plan(kind, query) {
         Plan::Ordered(order) => {
@@ -60,7 +70,7 @@ pub(crate) async fn list<T: Tx>(
             };
             Ok(Page { total, resources })
         }
-        Plan::Scan => scan(tx, connector, kind, query).await,
+        Plan::Scan => scan(tx, connector, kind, query, batch_size).await,
     }
 }
 
@@ -95,19 +105,20 @@ fn sorted_window<T>(
 /// Evaluates every resource of the connector and kind, a batch at a time. Only what the page
 /// needs is kept: the page itself when unsorted, else the sort keys, and the page is read again
 /// by sequence number once sorted.
-async fn scan<T: Tx>(
+async fn scan<T: ReadTx>(
     tx: &mut T,
     connector: &str,
     kind: ResourceKind,
     query: &ListQuery<'_>,
+    batch_size: usize,
 ) -> Result<Page, StoreError> {
     let mut total = 0;
     let mut page = Vec::new();
     let mut keyed: Vec<(SortKey, i64)> = Vec::new();
     let mut after = 0;
     loop {
-        let batch = tx.batch(connector, kind, after, SCAN_BATCH).await?;
-        let complete = batch.len() < SCAN_BATCH;
+        let batch = tx.batch(connector, kind, after, batch_size).await?;
+        let complete = batch.len() < batch_size;
         for fetched in batch {
             after = fetched.seq;
             let view = fetched.resource.view();
@@ -141,4 +152,232 @@ async fn scan<T: Tx>(
         total,
         resources: page,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use scim::query::SortOrder;
+    use scim::{AttrPath, Filter, SchemaRegistry};
+    use serde_json::json;
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::plan::{Lookup, SortColumn, SqlOrder};
+    use crate::tx::Fetched;
+
+    /// Users in memory, recording the statements a list runs.
+    #[derive(Default)]
+    struct FakeTx {
+        rows: Vec<Fetched>,
+        statements: Vec<String>,
+    }
+
+    impl FakeTx {
+        /// Users `u1`… with seq 10, 20, …; `title` on every other one.
+        fn with_users(names: &[&str]) -> FakeTx {
+            let rows = names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    let mut attributes = json!({"userName": name});
+                    if i % 2 == 0 {
+                        attributes["title"] = json!("t");
+                    }
+                    Fetched {
+                        seq: (i as i64 + 1) * 10,
+                        resource: StoredResource {
+                            kind: ResourceKind::User,
+                            id: format!("u{}", i + 1),
+                            version: 1,
+                            created: OffsetDateTime::UNIX_EPOCH,
+                            last_modified: OffsetDateTime::UNIX_EPOCH,
+                            attributes: attributes.as_object().cloned().unwrap_or_default(),
+                            vendor_keys: json!({}),
+                        },
+                    }
+                })
+                .collect();
+            FakeTx {
+                rows,
+                statements: Vec::new(),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl ReadTx for FakeTx {
+        async fn count(&mut self, _: &str, _: ResourceKind) -> Result<usize, StoreError> {
+            self.statements.push("count".into());
+            Ok(self.rows.len())
+        }
+
+        async fn page(
+            &mut self,
+            _: &str,
+            _: ResourceKind,
+            order: SqlOrder,
+            offset: usize,
+            limit: usize,
+        ) -> Result<Vec<Fetched>, StoreError> {
+            assert_eq!(order.column, SortColumn::Seq, "the fake pages by seq only");
+            self.statements.push(format!("page {offset} {limit}"));
+            Ok(self.rows.iter().skip(offset).take(limit).cloned().collect())
+        }
+
+        async fn lookup(
+            &mut self,
+            _: &str,
+            _: ResourceKind,
+            lookup: &Lookup,
+        ) -> Result<Vec<Fetched>, StoreError> {
+            self.statements.push(format!("lookup {lookup:?}"));
+            let Lookup::UniqueKey(key) = lookup else {
+                panic!("the fake looks up userName only");
+            };
+            Ok(self
+                .rows
+                .iter()
+                .filter(|f| {
+                    f.resource.attributes["userName"]
+                        .as_str()
+                        .is_some_and(|n| n.to_lowercase() == *key)
+                })
+                .cloned()
+                .collect())
+        }
+
+        async fn batch(
+            &mut self,
+            _: &str,
+            _: ResourceKind,
+            after_seq: i64,
+            limit: usize,
+        ) -> Result<Vec<Fetched>, StoreError> {
+            self.statements.push(format!("batch {after_seq}"));
+            Ok(self
+                .rows
+                .iter()
+                .filter(|f| f.seq > after_seq)
+                .take(limit)
+                .cloned()
+                .collect())
+        }
+
+        async fn by_seqs(
+            &mut self,
+            _: ResourceKind,
+            seqs: &[i64],
+        ) -> Result<Vec<Fetched>, StoreError> {
+            self.statements.push(format!("by_seqs {seqs:?}"));
+            Ok(self
+                .rows
+                .iter()
+                .filter(|f| seqs.contains(&f.seq))
+                .cloned()
+                .collect())
+        }
+    }
+
+    async fn run(
+        tx: &mut FakeTx,
+        filter: Option<&str>,
+        sort: Option<(&str, SortOrder)>,
+        offset: usize,
+        limit: usize,
+    ) -> (usize, Vec<String>) {
+        let schema = SchemaRegistry::standard()
+            .resource_schema("User")
+            .unwrap_or_else(|| panic!("User schema"));
+        let filter = filter.map(|f| Filter::parse(f).unwrap_or_else(|e| panic!("{f}: {e}")));
+        let path = sort.map(|(p, _)| AttrPath::parse(p).unwrap_or_else(|e| panic!("{e}")));
+        let query = ListQuery {
+            filter: filter.as_ref(),
+            schema: &schema,
+            sort: path.as_ref().zip(sort.map(|(_, o)| o)),
+            offset,
+            limit,
+        };
+        let page = list_in_batches(tx, "c", ResourceKind::User, &query, 2)
+            .await
+            .unwrap_or_else(|e| panic!("list: {e}"));
+        (
+            page.total,
+            page.resources.into_iter().map(|r| r.id).collect(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_scan_reads_every_batch_and_keeps_only_the_page() {
+        let mut tx = FakeTx::with_users(&["e", "d", "c", "b", "a"]);
+        let (total, ids) = run(&mut tx, Some("title pr"), None, 1, 1).await;
+        assert_eq!((total, ids), (3, vec!["u3".to_owned()]));
+        assert_eq!(tx.statements, ["batch 0", "batch 20", "batch 40"]);
+
+        let mut even = FakeTx::with_users(&["a", "b", "c", "d"]);
+        let (total, _) = run(&mut even, Some("title pr"), None, 0, 10).await;
+        assert_eq!(total, 2);
+        assert_eq!(
+            even.statements,
+            ["batch 0", "batch 20", "batch 40"],
+            "a full last batch needs one more, empty, read"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sorted_scan_reads_back_only_the_page() {
+        let mut tx = FakeTx::with_users(&["e", "D", "c", "b", "A"]);
+        let (total, ids) = run(
+            &mut tx,
+            Some(r#"userName ne "c""#),
+            Some(("userName", SortOrder::Descending)),
+            1,
+            2,
+        )
+        .await;
+        assert_eq!((total, ids), (4, vec!["u2".to_owned(), "u4".to_owned()]));
+        assert_eq!(
+            tx.statements.last().map(String::as_str),
+            Some("by_seqs [20, 40]")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unfiltered_list_pages_in_sql_and_counts_from_the_counters() {
+        let mut tx = FakeTx::with_users(&["a", "b", "c"]);
+        let (total, ids) = run(&mut tx, None, None, 1, 5).await;
+        assert_eq!((total, ids), (3, vec!["u2".to_owned(), "u3".to_owned()]));
+        assert_eq!(tx.statements, ["count", "page 1 5"]);
+        let mut past = FakeTx::with_users(&["a"]);
+        assert_eq!(run(&mut past, None, None, 1, 5).await, (1, vec![]));
+        assert_eq!(past.statements, ["count"], "no page read past the end");
+    }
+
+    #[tokio::test]
+    async fn lookups_are_deduplicated_and_the_whole_filter_is_checked() {
+        let mut tx = FakeTx::with_users(&["a", "b", "c"]);
+        let (total, ids) = run(
+            &mut tx,
+            Some(r#"(userName eq "C" or userName eq "a" or userName eq "A") and title pr"#),
+            None,
+            0,
+            10,
+        )
+        .await;
+        assert_eq!(
+            (total, ids),
+            (2, vec!["u1".to_owned(), "u3".to_owned()]),
+            "insertion order, each once"
+        );
+        assert_eq!(tx.statements.len(), 2, "{:?}", tx.statements);
+        let (total, _) = run(
+            &mut tx,
+            Some(r#"userName eq "b" and title pr"#),
+            None,
+            0,
+            10,
+        )
+        .await;
+        assert_eq!(total, 0, "u2 has no title: the candidate is dropped");
+    }
 }

@@ -1,6 +1,11 @@
 //! The schema of each backend, embedded in the binary and applied at start by sqlx's migrator
 //! (which records what it applied in `_sqlx_migrations` and, on PostgreSQL, holds an advisory
 //! lock meanwhile, so replicas starting together apply each migration once).
+//!
+//! The backends call `Migrator::run_direct` on one connection rather than `run(&pool)`: the
+//! latter's `Acquire` bound makes every future that awaits it fail to be `Send` ("implementation
+//! of `Acquire` is not general enough"), which `tokio::spawn` needs; sqlx provides `run_direct`
+//! for exactly this.
 
 use std::borrow::Cow;
 

@@ -59,13 +59,10 @@ mod tests {
 
     #[test]
     fn schemes_pick_the_backend() {
-        let file = |p: &str| Ok(Target::SqliteFile(PathBuf::from(p)));
-        assert_eq!(target("sqlite:store.db").ok(), file("store.db").ok());
-        assert_eq!(
-            target("sqlite:///var/lib/x.db").ok(),
-            file("/var/lib/x.db").ok()
-        );
-        assert_eq!(target("sqlite://data/x.db").ok(), file("data/x.db").ok());
+        let file = |p: &str| Some(Target::SqliteFile(PathBuf::from(p)));
+        assert_eq!(target("sqlite:store.db").ok(), file("store.db"));
+        assert_eq!(target("sqlite:///var/lib/x.db").ok(), file("/var/lib/x.db"));
+        assert_eq!(target("sqlite://data/x.db").ok(), file("data/x.db"));
         assert_eq!(target("sqlite::memory:").ok(), Some(Target::SqliteMemory));
         assert_eq!(target("postgres://u:p@h/db").ok(), Some(Target::Postgres));
         assert_eq!(target("postgresql://h/db").ok(), Some(Target::Postgres));

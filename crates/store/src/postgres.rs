@@ -11,7 +11,7 @@ use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
 use crate::codec::{self, parse_json, parse_object};
 use crate::keys::{IndexKeys, write_error};
 use crate::plan::{Lookup, SqlOrder};
-use crate::tx::{Fetched, Tx, order_by};
+use crate::tx::{Fetched, ReadTx, WriteTx, order_by};
 use crate::{
     JournalEntry, ListQuery, NewJournalEntry, Page, Store, StoreError, StoredResource, commit,
     list, migrations,
@@ -56,7 +56,11 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
-        migrations::postgres().run(&pool).await?;
+        let mut conn = pool.acquire().await?;
+        migrations::postgres()
+            .run_direct(None, &mut *conn, false)
+            .await?;
+        drop(conn);
         Ok(PgStore { pool })
     }
 }
@@ -104,7 +108,7 @@ fn sql_count(n: usize) -> i64 {
 struct PgTx(Transaction<'static, Postgres>);
 
 #[async_trait]
-impl Tx for PgTx {
+impl ReadTx for PgTx {
     async fn count(&mut self, connector: &str, kind: ResourceKind) -> Result<usize, StoreError> {
         let total: Option<i64> =
             sqlx::query_scalar("SELECT total FROM counters WHERE connector = $1 AND kind = $2")
@@ -215,7 +219,10 @@ impl Tx for PgTx {
         .await?;
         all_fetched(&rows, kind)
     }
+}
 
+#[async_trait]
+impl WriteTx for PgTx {
     async fn pending_entry(&mut self, seq: i64) -> Result<Option<JournalEntry>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",
@@ -369,6 +376,18 @@ impl Tx for PgTx {
         group_id: &str,
         member_ids: &[String],
     ) -> Result<(), StoreError> {
+        // Lock the member Users against a concurrent delete: without it, a delete that has not
+        // yet seen this commit's membership rows and this commit that has not yet seen the
+        // delete could both succeed, leaving a deleted User in the Group. With it, the delete
+        // waits and then finds the rows (SQLite needs nothing: it runs one writer at a time).
+        sqlx::query(
+            "SELECT count(*) FROM (SELECT 1 FROM resources WHERE connector = $1 \
+             AND kind = 'User' AND id = ANY($2) FOR KEY SHARE) AS locked",
+        )
+        .bind(connector)
+        .bind(member_ids)
+        .execute(&mut *self.0)
+        .await?;
         sqlx::query(
             "INSERT INTO memberships (connector, group_id, member_id) \
              SELECT $1, $2, member FROM unnest($3::text[]) AS member ON CONFLICT DO NOTHING",

@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 use crate::codec::{self, parse_json, parse_object, parse_timestamp, timestamp_text};
 use crate::keys::{IndexKeys, write_error};
 use crate::plan::{Lookup, SqlOrder};
-use crate::tx::{Fetched, Tx, order_by};
+use crate::tx::{Fetched, ReadTx, WriteTx, order_by};
 use crate::{
     JournalEntry, ListQuery, NewJournalEntry, Page, Store, StoreError, StoredResource, commit,
     list, migrations,
@@ -115,7 +115,9 @@ impl SqliteStore {
 async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    migrations::sqlite().run(&mut *tx).await?;
+    migrations::sqlite()
+        .run_direct(None, &mut *tx, false)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -168,7 +170,7 @@ fn json_list<T: serde::Serialize>(items: &[T]) -> Result<String, StoreError> {
 struct SqliteTx(Transaction<'static, Sqlite>);
 
 #[async_trait]
-impl Tx for SqliteTx {
+impl ReadTx for SqliteTx {
     async fn count(&mut self, connector: &str, kind: ResourceKind) -> Result<usize, StoreError> {
         let total: Option<i64> =
             sqlx::query_scalar("SELECT total FROM counters WHERE connector = ?1 AND kind = ?2")
@@ -279,7 +281,10 @@ impl Tx for SqliteTx {
         .await?;
         all_fetched(&rows, kind)
     }
+}
 
+#[async_trait]
+impl WriteTx for SqliteTx {
     async fn pending_entry(&mut self, seq: i64) -> Result<Option<JournalEntry>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",

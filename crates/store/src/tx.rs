@@ -16,9 +16,9 @@ pub(crate) struct Fetched {
     pub resource: StoredResource,
 }
 
-/// One open transaction. Reads see one snapshot; writes are applied together or not at all.
+/// An open transaction that reads resources for a list; all reads see one snapshot.
 #[async_trait]
-pub(crate) trait Tx: Send {
+pub(crate) trait ReadTx: Send {
     /// The number of resources of a connector and kind, from the counters.
     async fn count(&mut self, connector: &str, kind: ResourceKind) -> Result<usize, StoreError>;
 
@@ -55,7 +55,11 @@ pub(crate) trait Tx: Send {
         kind: ResourceKind,
         seqs: &[i64],
     ) -> Result<Vec<Fetched>, StoreError>;
+}
 
+/// An open transaction that applies a journal entry; its writes happen together or not at all.
+#[async_trait]
+pub(crate) trait WriteTx: Send {
     /// Journal entry `seq` if it is pending, locked until the transaction ends.
     async fn pending_entry(&mut self, seq: i64) -> Result<Option<JournalEntry>, StoreError>;
 

@@ -1,0 +1,12 @@
+//! Integration tests of the store, each run on SQLite and on PostgreSQL (see `support`).
+
+#[macro_use]
+mod support;
+
+mod crud;
+mod journal;
+mod list;
+mod membership;
+mod open;
+mod paging;
+mod uniqueness;

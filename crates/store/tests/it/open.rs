@@ -1,0 +1,101 @@
+//! Choosing the backend from a URL, starting twice at once, and the in-memory SQLite store.
+
+use std::sync::Arc;
+
+use scim::ResourceKind::User;
+use serde_json::json;
+use store::{SqliteStore, Store, open_store};
+
+use crate::support::*;
+
+on_both!(open_store_picks_the_backend_from_the_url);
+on_both_unopened!(two_stores_starting_at_once_both_migrate_safely);
+
+async fn open_store_picks_the_backend_from_the_url(env: Env) {
+    create(env.store.as_ref(), User, "u1", user("a")).await;
+    let other = open_store(&env.location.url()).await.expect("open_store");
+    other.ping().await.expect("ping");
+    assert!(
+        other
+            .get(CONNECTOR, User, "u1")
+            .await
+            .expect("get")
+            .is_some(),
+        "the same database"
+    );
+    other.close().await;
+}
+
+async fn two_stores_starting_at_once_both_migrate_safely(location: Location) {
+    let (a, b) = tokio::join!(location.open(), location.open());
+    let (a, b) = (a.expect("first start"), b.expect("second start"));
+    create(a.as_ref(), User, "u1", user("a")).await;
+    assert!(b.get(CONNECTOR, User, "u1").await.expect("get").is_some());
+    let again = location
+        .open()
+        .await
+        .expect("a restart finds the migrations applied");
+    assert_eq!(list(again.as_ref(), User, None, None, 0, 10).await.total, 1);
+    for store in [a, b, again] {
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_schemes_are_refused_without_echoing_secrets() {
+    for url in ["mysql://root:hunter2@db/scim", "", "sqlite:"] {
+        let error = open_store(url)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{url} must be refused"))
+            .to_string();
+        assert!(!error.contains("hunter2"), "{error}");
+        assert!(!error.is_empty());
+    }
+    let error = open_store("mysql://root:hunter2@db/scim")
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.contains("\"mysql\""), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_memory_stores_are_private_and_work_with_concurrent_callers() {
+    let a: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.expect("in memory"));
+    let b = open_store("sqlite::memory:")
+        .await
+        .expect("in memory by URL");
+    let commits: Vec<_> = (0..20)
+        .map(|i| {
+            let a = a.clone();
+            tokio::spawn(async move {
+                let seq = a
+                    .journal_append(entry(
+                        User,
+                        store::Change::Create {
+                            id: format!("u{i}"),
+                            attributes: user(&format!("n{i}")),
+                        },
+                    ))
+                    .await?;
+                a.commit(seq, json!({})).await
+            })
+        })
+        .collect();
+    for commit in commits {
+        commit.await.expect("task").expect("commit");
+    }
+    assert_eq!(list(a.as_ref(), User, None, None, 0, 0).await.total, 20);
+    assert_eq!(
+        list(a.as_ref(), User, Some(r#"userName eq "N7""#), None, 0, 10)
+            .await
+            .total,
+        1
+    );
+    assert_eq!(
+        list(b.as_ref(), User, None, None, 0, 0).await.total,
+        0,
+        "each in-memory store is its own database"
+    );
+}
