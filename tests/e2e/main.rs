@@ -6,7 +6,9 @@ mod common;
 
 mod auth_and_input;
 mod bulk;
+mod cli;
 mod concurrency;
+mod discovery;
 mod entra;
 mod okta;
 mod restart;
