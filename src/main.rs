@@ -52,9 +52,13 @@ kind = "directory"
 fn init_logging(format: LogFormat) {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // Logs go to stderr (stdout carries what the commands print), coloured only on a terminal.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -82,7 +86,7 @@ async fn serve(path: Option<PathBuf>) -> ExitCode {
         },
         None => {
             let token = gateway::auth::token::mint();
-            let mut config = match Config::from_toml(DEFAULT_CONFIG) {
+            let mut config = match Config::from_default(DEFAULT_CONFIG) {
                 Ok(config) => config,
                 Err(problems) => {
                     print_problems(&problems);

@@ -166,9 +166,18 @@ impl Config {
         Self::extract(figment.merge(Env::prefixed(ENV_PREFIX).split("__")))
     }
 
-    /// Parses a TOML string (tests, and the built-in default).
+    /// Parses a TOML string, without the environment (tests).
     pub fn from_toml(text: &str) -> Result<Config, Vec<Problem>> {
         Self::extract(Figment::new().merge(Toml::string(text)))
+    }
+
+    /// A built-in configuration, overridable from the environment like a file.
+    pub fn from_default(text: &str) -> Result<Config, Vec<Problem>> {
+        Self::extract(
+            Figment::new()
+                .merge(Toml::string(text))
+                .merge(Env::prefixed(ENV_PREFIX).split("__")),
+        )
     }
 
     fn extract(figment: Figment) -> Result<Config, Vec<Problem>> {
