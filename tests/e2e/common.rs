@@ -218,6 +218,11 @@ impl TestApp {
         self.start().await;
     }
 
+    /// Hands the running server to the test (to stop it while a request is in flight).
+    pub fn take_server(&mut self) -> RunningServer {
+        self.server.take().expect("running")
+    }
+
     /// Stops the gateway and drops the test database.
     pub async fn finish(mut self) {
         if let Some(server) = self.server.take() {

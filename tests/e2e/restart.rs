@@ -7,7 +7,10 @@ use store::{Change, NewJournalEntry, ResourceKind};
 use crate::common::TestApp;
 use crate::on_both_backends;
 
-on_both_backends!(restart_finishes_pending_writes);
+on_both_backends!(
+    restart_finishes_pending_writes,
+    graceful_shutdown_finishes_in_flight_requests
+);
 
 async fn restart_finishes_pending_writes(mut app: TestApp) {
     let id = app.create_user("survivor").await;
@@ -86,6 +89,69 @@ async fn restart_finishes_pending_writes(mut app: TestApp) {
             .expect("pending")
             .is_empty(),
         "nothing left pending"
+    );
+    app.finish().await;
+}
+
+/// Stopping lets a request that is already being received finish; new connections are refused.
+async fn graceful_shutdown_finishes_in_flight_requests(mut app: TestApp) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let addr = app.root.trim_start_matches("http://").to_owned();
+    let body = json!({"userName": "in-flight"}).to_string();
+    let head = format!(
+        "POST /scim/v2/test/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        app.token,
+        body.len()
+    );
+    // The server answers `100 Continue` once it is processing the request: from then on the
+    // request is in flight (a race-free point to start the shutdown).
+    let stream = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+        stream.write_all(head.as_bytes()).expect("headers");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("interim answer");
+        assert!(line.starts_with("HTTP/1.1 100"), "{line}");
+        while line != "\r\n" {
+            line.clear();
+            reader.read_line(&mut line).expect("interim headers");
+        }
+        stream
+    })
+    .await
+    .expect("client");
+
+    let addr = app.root.trim_start_matches("http://").to_owned();
+    let server = app.take_server();
+    let stopping = tokio::spawn(server.stop());
+    // Shutdown has begun once new connections are refused.
+    let refused = async {
+        while tokio::net::TcpStream::connect(&addr).await.is_ok() {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), refused)
+        .await
+        .expect("the server stops accepting");
+
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = stream;
+        stream.write_all(body.as_bytes()).expect("body");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer");
+        answer
+    })
+    .await
+    .expect("client");
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    stopping.await.expect("stopped");
+
+    app.restart().await;
+    assert_eq!(
+        app.get("/Users?filter=userName%20eq%20%22in-flight%22")
+            .await
+            .body["totalResults"],
+        1
     );
     app.finish().await;
 }
