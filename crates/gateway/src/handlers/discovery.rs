@@ -9,6 +9,16 @@ use crate::error::ApiError;
 use crate::extract::Scim;
 use crate::render::json_response;
 
+/// A ListResponse holding every item (discovery lists are small and unpaged).
+fn complete_list(resources: Vec<serde_json::Value>) -> HttpResponse {
+    let list = ListResponse {
+        total_results: resources.len(),
+        start_index: 1,
+        resources,
+    };
+    json_response(StatusCode::OK, &list.to_json())
+}
+
 pub async fn service_provider_config(scim: Scim) -> HttpResponse {
     let location = format!("{}/ServiceProviderConfig", scim.base_url());
     json_response(
@@ -25,15 +35,7 @@ pub async fn resource_types(scim: Scim) -> HttpResponse {
         .iter()
         .map(|rt| registry.resource_type_json(rt, &base))
         .collect();
-    json_response(
-        StatusCode::OK,
-        &ListResponse {
-            total_results: resources.len(),
-            start_index: 1,
-            resources,
-        }
-        .to_json(),
-    )
+    complete_list(resources)
 }
 
 pub async fn resource_type(
@@ -58,15 +60,7 @@ pub async fn schemas(scim: Scim) -> HttpResponse {
         .schemas()
         .map(|s| registry.schema_json(s, &base))
         .collect();
-    json_response(
-        StatusCode::OK,
-        &ListResponse {
-            total_results: resources.len(),
-            start_index: 1,
-            resources,
-        }
-        .to_json(),
-    )
+    complete_list(resources)
 }
 
 pub async fn schema(
