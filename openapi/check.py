@@ -2,7 +2,7 @@
 """Checks real gateway responses against openapi/scim-bridge.yaml.
 
 The end-to-end tests record every exchange (method, path, status, content type, body) to
-responses.jsonl when SCIM_BRIDGE_RECORD_RESPONSES names a directory. Each recorded response must
+responses.jsonl when E2E_RECORD_RESPONSES names a directory. Each recorded response must
 be documented for its route and method, with the recorded status, and its JSON body must validate
 against the documented schema.
 

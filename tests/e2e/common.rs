@@ -308,7 +308,7 @@ impl TestApp {
 }
 
 /// Sends a prepared request and collects the reply (recording it for the OpenAPI check when
-/// `SCIM_BRIDGE_RECORD_RESPONSES` names a directory).
+/// `E2E_RECORD_RESPONSES` names a directory).
 pub async fn send(request: reqwest::RequestBuilder) -> Reply {
     let (client, request) = request.build_split();
     let request = request.expect("a valid request");
@@ -334,13 +334,13 @@ pub async fn send(request: reqwest::RequestBuilder) -> Reply {
     reply
 }
 
-/// Appends one exchange to `$SCIM_BRIDGE_RECORD_RESPONSES/responses.jsonl`, which
+/// Appends one exchange to `$E2E_RECORD_RESPONSES/responses.jsonl`, which
 /// `openapi/check.py` validates against `openapi/scim-bridge.yaml`.
 fn record(method: &str, path: &str, reply: &Reply) {
     static FILE: std::sync::OnceLock<Option<std::sync::Mutex<std::fs::File>>> =
         std::sync::OnceLock::new();
     let file = FILE.get_or_init(|| {
-        let dir = std::env::var_os("SCIM_BRIDGE_RECORD_RESPONSES")?;
+        let dir = std::env::var_os("E2E_RECORD_RESPONSES")?;
         std::fs::create_dir_all(&dir).ok()?;
         let path = std::path::Path::new(&dir).join("responses.jsonl");
         std::fs::OpenOptions::new()

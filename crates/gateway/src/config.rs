@@ -16,6 +16,14 @@ use crate::auth::AuthConfig;
 /// Environment variables with this prefix override the file; `__` separates keys.
 pub const ENV_PREFIX: &str = "SCIM_BRIDGE_";
 
+/// Variables with the prefix that are not configuration keys (`SCIM_BRIDGE_CONFIG` names the
+/// file itself); any other unknown one is reported, so a typo does not pass silently.
+const ENV_NOT_CONFIG: &[&str] = &["CONFIG"];
+
+fn environment() -> Env {
+    Env::prefixed(ENV_PREFIX).ignore(ENV_NOT_CONFIG).split("__")
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,7 +171,7 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        Self::extract(figment.merge(Env::prefixed(ENV_PREFIX).split("__")))
+        Self::extract(figment.merge(environment()))
     }
 
     /// Parses a TOML string, without the environment (tests).
@@ -176,7 +184,7 @@ impl Config {
         Self::extract(
             Figment::new()
                 .merge(Toml::string(text))
-                .merge(Env::prefixed(ENV_PREFIX).split("__")),
+                .merge(environment()),
         )
     }
 
@@ -406,6 +414,7 @@ mod tests {
             jail.create_file("bridge.toml", GOOD)?;
             jail.set_env("SCIM_BRIDGE_SERVER__LISTEN", "0.0.0.0:7000");
             jail.set_env("SCIM_BRIDGE_CONNECTORS__HR__UNKNOWN_ATTRIBUTES", "ignore");
+            jail.set_env("SCIM_BRIDGE_CONFIG", "bridge.toml");
             let config =
                 Config::load(Some(Path::new("bridge.toml"))).map_err(|p| format!("{p:?}"))?;
             assert_eq!(config.server.listen.port(), 7000);
