@@ -83,12 +83,31 @@ pub enum LogFormat {
 pub struct StoreConfig {
     /// `sqlite://path/to/file.db` (the embedded default) or `postgres://user@host/db`.
     pub url: String,
+    /// A file holding the URL instead (it may carry a password), e.g. a mounted secret.
+    pub url_file: Option<std::path::PathBuf>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             url: "sqlite://scim-bridge.db".into(),
+            url_file: None,
+        }
+    }
+}
+
+impl StoreConfig {
+    /// The URL to open: the file's content (trimmed) when `url_file` is set.
+    pub fn resolved_url(&self) -> Result<String, Problem> {
+        match &self.url_file {
+            None => Ok(self.url.clone()),
+            Some(path) => std::fs::read_to_string(path)
+                .map(|s| s.trim().to_owned())
+                .map_err(|e| Problem {
+                    key: "store.url_file".into(),
+                    problem: format!("cannot read {}: {e}", path.display()),
+                    fix: "point it at a readable file holding the database URL".into(),
+                }),
         }
     }
 }
@@ -269,18 +288,27 @@ impl Config {
                 fix: "write the URL clients use, e.g. https://bridge.example.edu".into(),
             });
         }
-        let scheme_ok = ["sqlite:", "postgres://", "postgresql://"]
-            .iter()
-            .any(|s| self.store.url.starts_with(s));
-        if !scheme_ok {
-            problems.push(Problem {
-                key: "store.url".into(),
-                problem: format!(
-                    "\"{}\" is neither a SQLite nor a PostgreSQL URL",
-                    self.store.url
-                ),
-                fix: "use sqlite://scim-bridge.db or postgres://user@host:5432/db".into(),
-            });
+        match self.store.resolved_url() {
+            Err(problem) => problems.push(problem),
+            Ok(url) => {
+                if !["sqlite:", "postgres://", "postgresql://"]
+                    .iter()
+                    .any(|s| url.starts_with(s))
+                {
+                    // The URL itself is not echoed: it may hold a password.
+                    let scheme = url.split(':').next().unwrap_or_default();
+                    let key = if self.store.url_file.is_some() {
+                        "store.url_file"
+                    } else {
+                        "store.url"
+                    };
+                    problems.push(Problem {
+                        key: key.into(),
+                        problem: format!("a \"{scheme}:\" URL is neither SQLite nor PostgreSQL"),
+                        fix: "use sqlite://scim-bridge.db or postgres://user@host:5432/db".into(),
+                    });
+                }
+            }
         }
         let limits = &self.scim;
         for (key, value) in [
@@ -405,6 +433,32 @@ mod tests {
                 "{expected} missing from {keys:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_store_url_can_come_from_a_file() {
+        let path = std::env::temp_dir().join(format!("scim-bridge-url-{}", std::process::id()));
+        std::fs::write(&path, "postgres://scim:s3cret@db/scim\n").expect("write");
+        let text = GOOD.replace(
+            "url = \"sqlite://state.db\"",
+            &format!("url_file = \"{}\"", path.display()),
+        );
+        let config = Config::from_toml(&text).expect("parses");
+        assert_eq!(
+            config.store.resolved_url().expect("reads"),
+            "postgres://scim:s3cret@db/scim"
+        );
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        std::fs::write(&path, "mysql://root:hunter2@db/x").expect("write");
+        let problems = config.problems();
+        assert_eq!(problems[0].key, "store.url_file");
+        assert!(
+            !problems[0].to_string().contains("hunter2"),
+            "the URL is not echoed: {}",
+            problems[0]
+        );
+        std::fs::remove_file(&path).expect("remove");
+        assert!(config.problems()[0].problem.contains("cannot read"));
     }
 
     #[test]

@@ -180,7 +180,11 @@ impl AppState {
                     .join("\n"),
             ));
         }
-        let store = store::open_store(&config.store.url).await?;
+        let url = config
+            .store
+            .resolved_url()
+            .map_err(|p| StartError::Config(p.to_string()))?;
+        let store = store::open_store(&url).await?;
         Self::with_store(config, store).await
     }
 
