@@ -3,7 +3,7 @@
 //! journal entry marked committed. Any error leaves everything as it was (the caller rolls
 //! back), so the entry stays pending.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use scim::ResourceKind;
 use serde_json::{Map, Value};
@@ -36,15 +36,7 @@ pub(crate) async fn commit<T: WriteTx>(
                 attributes,
                 vendor_keys,
             };
-            let keys = IndexKeys::of(kind, &resource.attributes);
-            let resource_seq = tx.insert(connector, &resource, &keys).await?;
-            if !keys.emails.is_empty() {
-                tx.set_emails(connector, resource_seq, &keys.emails).await?;
-            }
-            if !keys.members.is_empty() {
-                tx.add_members(connector, &resource.id, &keys.members)
-                    .await?;
-            }
+            insert(tx, connector, &resource).await?;
             tx.add_to_count(connector, kind, 1).await?;
             Some(resource)
         }
@@ -75,6 +67,42 @@ pub(crate) async fn commit<T: WriteTx>(
     };
     tx.mark_committed(seq).await?;
     Ok(stored)
+}
+
+/// Writes resources as the commits of their creation would have (rows, index columns, e-mail
+/// rows, memberships, counters), without journal entries.
+pub(crate) async fn load<T: WriteTx>(
+    tx: &mut T,
+    connector: &str,
+    resources: &[StoredResource],
+) -> Result<(), StoreError> {
+    let mut added: BTreeMap<ResourceKind, i64> = BTreeMap::new();
+    for resource in resources {
+        insert(tx, connector, resource).await?;
+        *added.entry(resource.kind).or_default() += 1;
+    }
+    for (kind, count) in added {
+        tx.add_to_count(connector, kind, count).await?;
+    }
+    Ok(())
+}
+
+/// A new resource's row and the rows indexing it.
+async fn insert<T: WriteTx>(
+    tx: &mut T,
+    connector: &str,
+    resource: &StoredResource,
+) -> Result<(), StoreError> {
+    let keys = IndexKeys::of(resource.kind, &resource.attributes);
+    let resource_seq = tx.insert(connector, resource, &keys).await?;
+    if !keys.emails.is_empty() {
+        tx.set_emails(connector, resource_seq, &keys.emails).await?;
+    }
+    if !keys.members.is_empty() {
+        tx.add_members(connector, &resource.id, &keys.members)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The resource, which must exist and be at `expected` version.

@@ -18,6 +18,7 @@
 //! [`open_store`] picks the backend from the database URL; [`SqliteStore`] and [`PgStore`] can
 //! also be opened directly.
 
+mod anchors;
 mod codec;
 mod commit;
 mod error;
@@ -31,6 +32,7 @@ mod postgres;
 mod sqlite;
 mod tx;
 
+pub use anchors::PagingStats;
 pub use error::StoreError;
 pub use model::{
     Change, JournalEntry, JournalState, ListQuery, NewJournalEntry, Operation, Page, StoredResource,

@@ -7,8 +7,9 @@ use scim::ResourceKind;
 use scim::query::{SortKey, SortOrder, sort_key};
 use serde_json::{Map, Value};
 
-use crate::plan::{self, Plan};
-use crate::tx::ReadTx;
+use crate::anchors::{Anchor, Anchors};
+use crate::plan::{self, Plan, SortColumn, SqlOrder};
+use crate::tx::{Counters, Fetched, ReadTx};
 use crate::{ListQuery, Page, StoreError, StoredResource};
 
 /// Rows read per statement when every resource must be evaluated.
@@ -16,15 +17,17 @@ const SCAN_BATCH: usize = 1000;
 
 pub(crate) async fn list<T: ReadTx>(
     tx: &mut T,
+    anchors: &Anchors,
     connector: &str,
     kind: ResourceKind,
     query: &ListQuery<'_>,
 ) -> Result<Page, StoreError> {
-    list_in_batches(tx, connector, kind, query, SCAN_BATCH).await
+    list_in_batches(tx, anchors, connector, kind, query, SCAN_BATCH).await
 }
 
 async fn list_in_batches<T: ReadTx>(
     tx: &mut T,
+    anchors: &Anchors,
     connector: &str,
     kind: ResourceKind,
     query: &ListQuery<'_>,
@@ -32,17 +35,19 @@ async fn list_in_batches<T: ReadTx>(
 ) -> Result<Page, StoreError> {
     match plan::plan(kind, query) {
         Plan::Ordered(order) => {
-            let total = tx.count(connector, kind).await?;
-            let resources = if query.limit == 0 || query.offset >= total {
+            let counters = tx.counters(connector, kind).await?;
+            let resources = if query.limit == 0 || query.offset >= counters.total {
                 Vec::new()
+            } else if order.column == SortColumn::Seq {
+                seq_page(tx, anchors, connector, kind, order, counters, query).await?
             } else {
                 tx.page(connector, kind, order, query.offset, query.limit)
                     .await?
-                    .into_iter()
-                    .map(|f| f.resource)
-                    .collect()
             };
-            Ok(Page { total, resources })
+            Ok(Page {
+                total: counters.total,
+                resources: resources.into_iter().map(|f| f.resource).collect(),
+            })
         }
         Plan::Lookup(lookups) => {
             // By sequence number: deduplicated and in insertion order, as a scan would see them.
@@ -72,6 +77,54 @@ async fn list_in_batches<T: ReadTx>(
         }
         Plan::Scan => scan(tx, connector, kind, query, batch_size).await,
     }
+}
+
+/// A page in insertion order: from the anchor of its offset when one was computed at the
+/// generation this snapshot reads (see [`crate::anchors`] for why it is then exact), else with
+/// OFFSET. Either way the anchor of the next page is remembered.
+///
+/// Only ascending: the planner yields insertion order only without `sortBy`, and SCIM's
+/// `sortOrder` means nothing without it. A descending one would still be right, with OFFSET.
+async fn seq_page<T: ReadTx>(
+    tx: &mut T,
+    anchors: &Anchors,
+    connector: &str,
+    kind: ResourceKind,
+    order: SqlOrder,
+    counters: Counters,
+    query: &ListQuery<'_>,
+) -> Result<Vec<Fetched>, StoreError> {
+    if order.descending {
+        return tx
+            .page(connector, kind, order, query.offset, query.limit)
+            .await;
+    }
+    let anchor = match query.offset {
+        // OFFSET 0 costs nothing to skip.
+        0 => None,
+        offset => anchors
+            .get(connector, kind, offset)
+            .filter(|a| a.generation == counters.generation),
+    };
+    let rows = match anchor {
+        Some(anchor) => {
+            anchors.count_keyset();
+            tx.batch(connector, kind, anchor.seq, query.limit).await?
+        }
+        None => {
+            anchors.count_offset();
+            tx.page(connector, kind, order, query.offset, query.limit)
+                .await?
+        }
+    };
+    if let Some(last) = rows.last() {
+        let next = Anchor {
+            generation: counters.generation,
+            seq: last.seq,
+        };
+        anchors.put(connector, kind, query.offset + rows.len(), next);
+    }
+    Ok(rows)
 }
 
 fn matches(query: &ListQuery<'_>, view: &Map<String, Value>) -> bool {
@@ -170,6 +223,7 @@ mod tests {
     #[derive(Default)]
     struct FakeTx {
         rows: Vec<Fetched>,
+        generation: i64,
         statements: Vec<String>,
     }
 
@@ -200,6 +254,7 @@ mod tests {
                 .collect();
             FakeTx {
                 rows,
+                generation: 1,
                 statements: Vec::new(),
             }
         }
@@ -207,9 +262,12 @@ mod tests {
 
     #[async_trait]
     impl ReadTx for FakeTx {
-        async fn count(&mut self, _: &str, _: ResourceKind) -> Result<usize, StoreError> {
+        async fn counters(&mut self, _: &str, _: ResourceKind) -> Result<Counters, StoreError> {
             self.statements.push("count".into());
-            Ok(self.rows.len())
+            Ok(Counters {
+                total: self.rows.len(),
+                generation: self.generation,
+            })
         }
 
         async fn page(
@@ -286,6 +344,17 @@ mod tests {
         offset: usize,
         limit: usize,
     ) -> (usize, Vec<String>) {
+        run_with(tx, &Anchors::default(), filter, sort, offset, limit).await
+    }
+
+    async fn run_with(
+        tx: &mut FakeTx,
+        anchors: &Anchors,
+        filter: Option<&str>,
+        sort: Option<(&str, SortOrder)>,
+        offset: usize,
+        limit: usize,
+    ) -> (usize, Vec<String>) {
         let schema = SchemaRegistry::standard()
             .resource_schema("User")
             .unwrap_or_else(|| panic!("User schema"));
@@ -298,7 +367,7 @@ mod tests {
             offset,
             limit,
         };
-        let page = list_in_batches(tx, "c", ResourceKind::User, &query, 2)
+        let page = list_in_batches(tx, anchors, "c", ResourceKind::User, &query, 2)
             .await
             .unwrap_or_else(|e| panic!("list: {e}"));
         (
@@ -351,6 +420,53 @@ mod tests {
         let mut past = FakeTx::with_users(&["a"]);
         assert_eq!(run(&mut past, None, None, 1, 5).await, (1, vec![]));
         assert_eq!(past.statements, ["count"], "no page read past the end");
+    }
+
+    #[tokio::test]
+    async fn a_walk_in_insertion_order_continues_from_anchors() {
+        let mut tx = FakeTx::with_users(&["a", "b", "c", "d", "e"]);
+        let anchors = Anchors::default();
+        let mut walked = Vec::new();
+        for offset in [0, 2, 4] {
+            walked.extend(run_with(&mut tx, &anchors, None, None, offset, 2).await.1);
+        }
+        assert_eq!(walked, ["u1", "u2", "u3", "u4", "u5"]);
+        assert_eq!(
+            tx.statements,
+            [
+                "count", "page 0 2", "count", "batch 20", "count", "batch 40"
+            ]
+        );
+        assert_eq!(anchors.stats().keyset, 2);
+    }
+
+    #[tokio::test]
+    async fn an_anchor_of_another_generation_is_not_used() {
+        let mut tx = FakeTx::with_users(&["a", "b", "c", "d", "e"]);
+        let anchors = Anchors::default();
+        run_with(&mut tx, &anchors, None, None, 0, 2).await;
+        // The second user is deleted: what was at position 2 is now at 1.
+        tx.rows.remove(1);
+        tx.generation += 1;
+        tx.statements.clear();
+        let (total, ids) = run_with(&mut tx, &anchors, None, None, 2, 2).await;
+        assert_eq!((total, ids), (4, vec!["u4".to_owned(), "u5".to_owned()]));
+        assert_eq!(tx.statements, ["count", "page 2 2"]);
+        assert_eq!(
+            anchors.stats(),
+            crate::PagingStats {
+                keyset: 0,
+                offset: 2
+            }
+        );
+        // The page read with OFFSET left a fresh anchor for the next one.
+        assert_eq!(
+            anchors.get("c", ResourceKind::User, 4),
+            Some(Anchor {
+                generation: 2,
+                seq: 50
+            })
+        );
     }
 
     #[tokio::test]

@@ -8,13 +8,14 @@ use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
 
+use crate::anchors::Anchors;
 use crate::codec::{self, parse_json, parse_object};
 use crate::keys::{IndexKeys, write_error};
 use crate::plan::{Lookup, SqlOrder};
-use crate::tx::{Fetched, ReadTx, WriteTx, order_by};
+use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
 use crate::{
-    JournalEntry, ListQuery, NewJournalEntry, Page, Store, StoreError, StoredResource, commit,
-    list, migrations,
+    JournalEntry, ListQuery, NewJournalEntry, Page, PagingStats, Store, StoreError, StoredResource,
+    commit, list, migrations,
 };
 
 /// Connections per replica.
@@ -39,6 +40,8 @@ macro_rules! journal_columns {
 /// The store on PostgreSQL.
 pub struct PgStore {
     pool: PgPool,
+    /// Where the pages of walks in progress continue.
+    anchors: Anchors,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -61,7 +64,29 @@ impl PgStore {
             .run_direct(None, &mut *conn, false)
             .await?;
         drop(conn);
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            anchors: Anchors::default(),
+        })
+    }
+
+    /// How unfiltered pages in insertion order were read since the store was opened.
+    pub fn paging_stats(&self) -> PagingStats {
+        self.anchors.stats()
+    }
+
+    /// Writes resources known to exist at the vendor (an initial import, a measurement) as the
+    /// commits of their creation would have, in one transaction, without journal entries. A
+    /// taken id or unique key fails the whole load.
+    pub async fn load(
+        &self,
+        connector: &str,
+        resources: &[StoredResource],
+    ) -> Result<(), StoreError> {
+        let mut tx = PgTx(self.pool.begin().await?);
+        commit::load(&mut tx, connector, resources).await?;
+        tx.0.commit().await?;
+        Ok(())
     }
 }
 
@@ -109,14 +134,24 @@ struct PgTx(Transaction<'static, Postgres>);
 
 #[async_trait]
 impl ReadTx for PgTx {
-    async fn count(&mut self, connector: &str, kind: ResourceKind) -> Result<usize, StoreError> {
-        let total: Option<i64> =
-            sqlx::query_scalar("SELECT total FROM counters WHERE connector = $1 AND kind = $2")
-                .bind(connector)
-                .bind(kind.as_str())
-                .fetch_optional(&mut *self.0)
-                .await?;
-        Ok(usize::try_from(total.unwrap_or(0)).unwrap_or(0))
+    async fn counters(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+    ) -> Result<Counters, StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT total, generation FROM counters WHERE connector = $1 AND kind = $2",
+        )
+        .bind(connector)
+        .bind(kind.as_str())
+        .fetch_optional(&mut *self.0)
+        .await?;
+        Ok(
+            row.map_or_else(Counters::default, |(total, generation)| Counters {
+                total: usize::try_from(total).unwrap_or(0),
+                generation,
+            }),
+        )
     }
 
     async fn page(
@@ -440,8 +475,9 @@ impl WriteTx for PgTx {
         delta: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO counters (connector, kind, total) VALUES ($1, $2, $3) \
-             ON CONFLICT (connector, kind) DO UPDATE SET total = counters.total + excluded.total",
+            "INSERT INTO counters (connector, kind, total, generation) VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (connector, kind) DO UPDATE \
+             SET total = counters.total + excluded.total, generation = counters.generation + 1",
         )
         .bind(connector)
         .bind(kind.as_str())
@@ -488,7 +524,7 @@ impl Store for PgStore {
                 .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 .await?,
         );
-        let page = list::list(&mut tx, connector, kind, &query).await?;
+        let page = list::list(&mut tx, &self.anchors, connector, kind, &query).await?;
         tx.0.commit().await?;
         Ok(page)
     }

@@ -14,13 +14,14 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, Transaction};
 use tokio::sync::Mutex;
 
+use crate::anchors::Anchors;
 use crate::codec::{self, parse_json, parse_object, parse_timestamp, timestamp_text};
 use crate::keys::{IndexKeys, write_error};
 use crate::plan::{Lookup, SqlOrder};
-use crate::tx::{Fetched, ReadTx, WriteTx, order_by};
+use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
 use crate::{
-    JournalEntry, ListQuery, NewJournalEntry, Page, Store, StoreError, StoredResource, commit,
-    list, migrations,
+    JournalEntry, ListQuery, NewJournalEntry, Page, PagingStats, Store, StoreError, StoredResource,
+    commit, list, migrations,
 };
 
 /// Connections of a file store: SQLite runs one writer at a time and readers beside it, and the
@@ -46,6 +47,8 @@ macro_rules! journal_columns {
 /// The store on SQLite.
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Where the pages of walks in progress continue.
+    anchors: Anchors,
     /// Keeps an in-memory database alive while the pool replaces its connections.
     _keeper: Option<Mutex<SqliteConnection>>,
 }
@@ -75,6 +78,7 @@ impl SqliteStore {
         migrate(&pool).await?;
         Ok(SqliteStore {
             pool,
+            anchors: Anchors::default(),
             _keeper: None,
         })
     }
@@ -104,8 +108,28 @@ impl SqliteStore {
         migrate(&pool).await?;
         Ok(SqliteStore {
             pool,
+            anchors: Anchors::default(),
             _keeper: Some(Mutex::new(keeper)),
         })
+    }
+
+    /// How unfiltered pages in insertion order were read since the store was opened.
+    pub fn paging_stats(&self) -> PagingStats {
+        self.anchors.stats()
+    }
+
+    /// Writes resources known to exist at the vendor (an initial import, a measurement) as the
+    /// commits of their creation would have, in one transaction, without journal entries. A
+    /// taken id or unique key fails the whole load.
+    pub async fn load(
+        &self,
+        connector: &str,
+        resources: &[StoredResource],
+    ) -> Result<(), StoreError> {
+        let mut tx = SqliteTx(self.pool.begin_with("BEGIN IMMEDIATE").await?);
+        commit::load(&mut tx, connector, resources).await?;
+        tx.0.commit().await?;
+        Ok(())
     }
 }
 
@@ -171,14 +195,24 @@ struct SqliteTx(Transaction<'static, Sqlite>);
 
 #[async_trait]
 impl ReadTx for SqliteTx {
-    async fn count(&mut self, connector: &str, kind: ResourceKind) -> Result<usize, StoreError> {
-        let total: Option<i64> =
-            sqlx::query_scalar("SELECT total FROM counters WHERE connector = ?1 AND kind = ?2")
-                .bind(connector)
-                .bind(kind.as_str())
-                .fetch_optional(&mut *self.0)
-                .await?;
-        Ok(usize::try_from(total.unwrap_or(0)).unwrap_or(0))
+    async fn counters(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+    ) -> Result<Counters, StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT total, generation FROM counters WHERE connector = ?1 AND kind = ?2",
+        )
+        .bind(connector)
+        .bind(kind.as_str())
+        .fetch_optional(&mut *self.0)
+        .await?;
+        Ok(
+            row.map_or_else(Counters::default, |(total, generation)| Counters {
+                total: usize::try_from(total).unwrap_or(0),
+                generation,
+            }),
+        )
     }
 
     async fn page(
@@ -491,8 +525,9 @@ impl WriteTx for SqliteTx {
         delta: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO counters (connector, kind, total) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (connector, kind) DO UPDATE SET total = total + excluded.total",
+            "INSERT INTO counters (connector, kind, total, generation) VALUES (?1, ?2, ?3, 1) \
+             ON CONFLICT (connector, kind) DO UPDATE \
+             SET total = total + excluded.total, generation = generation + 1",
         )
         .bind(connector)
         .bind(kind.as_str())
@@ -535,7 +570,7 @@ impl Store for SqliteStore {
     ) -> Result<Page, StoreError> {
         // One read transaction: every batch of a scan sees the same snapshot.
         let mut tx = SqliteTx(self.pool.begin().await?);
-        let page = list::list(&mut tx, connector, kind, &query).await?;
+        let page = list::list(&mut tx, &self.anchors, connector, kind, &query).await?;
         tx.0.commit().await?;
         Ok(page)
     }

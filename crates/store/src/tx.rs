@@ -16,11 +16,24 @@ pub(crate) struct Fetched {
     pub resource: StoredResource,
 }
 
+/// The counters row of a connector and kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counters {
+    /// The number of resources.
+    pub total: usize,
+    /// Advanced by every commit that inserts or deletes one (see [`crate::anchors`]).
+    pub generation: i64,
+}
+
 /// An open transaction that reads resources for a list; all reads see one snapshot.
 #[async_trait]
 pub(crate) trait ReadTx: Send {
-    /// The number of resources of a connector and kind, from the counters.
-    async fn count(&mut self, connector: &str, kind: ResourceKind) -> Result<usize, StoreError>;
+    /// The counters of a connector and kind (zero when it has never had a resource).
+    async fn counters(
+        &mut self,
+        connector: &str,
+        kind: ResourceKind,
+    ) -> Result<Counters, StoreError>;
 
     /// One page of all resources of a connector and kind, in `order`, ties in insertion order.
     async fn page(
@@ -129,7 +142,8 @@ pub(crate) trait WriteTx: Send {
         member_id: &str,
     ) -> Result<Vec<String>, StoreError>;
 
-    /// Adds `delta` to the counter of a connector and kind.
+    /// Adds `delta` to the counter of a connector and kind and advances its generation: called
+    /// by every commit that inserts or deletes a resource, since those shift list positions.
     async fn add_to_count(
         &mut self,
         connector: &str,

@@ -49,11 +49,14 @@ CREATE TABLE memberships (
 );
 CREATE INDEX memberships_member ON memberships (connector, member_id);
 
--- Resources per connector and kind, so an unfiltered list costs no count scan.
+-- Resources per connector and kind, so an unfiltered list costs no count scan. `generation`
+-- moves on with every commit that inserts or deletes one of them (each shifts list positions):
+-- a page anchor computed at one generation is valid exactly while it lasts (src/anchors.rs).
 CREATE TABLE counters (
-    connector TEXT   NOT NULL,
-    kind      TEXT   NOT NULL,
-    total     BIGINT NOT NULL,
+    connector  TEXT   NOT NULL,
+    kind       TEXT   NOT NULL,
+    total      BIGINT NOT NULL,
+    generation BIGINT NOT NULL,
     PRIMARY KEY (connector, kind)
 );
 

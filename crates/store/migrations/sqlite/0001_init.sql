@@ -46,11 +46,14 @@ CREATE TABLE memberships (
 ) WITHOUT ROWID;
 CREATE INDEX memberships_member ON memberships (connector, member_id);
 
--- Resources per connector and kind, so an unfiltered list costs no count scan.
+-- Resources per connector and kind, so an unfiltered list costs no count scan. `generation`
+-- moves on with every commit that inserts or deletes one of them (each shifts list positions):
+-- a page anchor computed at one generation is valid exactly while it lasts (src/anchors.rs).
 CREATE TABLE counters (
-    connector TEXT    NOT NULL,
-    kind      TEXT    NOT NULL,
-    total     INTEGER NOT NULL,
+    connector  TEXT    NOT NULL,
+    kind       TEXT    NOT NULL,
+    total      INTEGER NOT NULL,
+    generation INTEGER NOT NULL,
     PRIMARY KEY (connector, kind)
 ) WITHOUT ROWID;
 

@@ -5,6 +5,7 @@ mod support;
 
 mod crud;
 mod journal;
+mod keyset;
 mod list;
 mod membership;
 mod open;

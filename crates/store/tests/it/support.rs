@@ -11,7 +11,7 @@ use scim::{AttrPath, Filter, ResourceKind, ResourceSchema, SchemaRegistry};
 use serde_json::{Map, Value, json};
 use sqlx::{Connection, Executor};
 use store::{
-    Change, ListQuery, NewJournalEntry, Page, PgStore, SqliteStore, Store, StoreError,
+    Change, ListQuery, NewJournalEntry, Page, PagingStats, PgStore, SqliteStore, Store, StoreError,
     StoredResource,
 };
 
@@ -48,6 +48,18 @@ impl Location {
             Location::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
             Location::Postgres { url, .. } => Arc::new(PgStore::connect(url).await?),
         })
+    }
+
+    /// A store of its own on this location, as another gateway replica would open.
+    pub async fn replica(&self) -> Replica {
+        match self {
+            Location::Sqlite(path) => Replica::Sqlite(Arc::new(
+                SqliteStore::open(path).await.expect("open the store"),
+            )),
+            Location::Postgres { url, .. } => Replica::Postgres(Arc::new(
+                PgStore::connect(url).await.expect("open the store"),
+            )),
+        }
     }
 
     async fn create(backend: Backend) -> Option<Location> {
@@ -100,6 +112,39 @@ impl Location {
                 }
             }
         }
+    }
+}
+
+/// A store opened as its concrete type, for what only that tells: paging statistics, loads.
+pub enum Replica {
+    Sqlite(Arc<SqliteStore>),
+    Postgres(Arc<PgStore>),
+}
+
+impl Replica {
+    pub fn store(&self) -> &dyn Store {
+        match self {
+            Replica::Sqlite(store) => store.as_ref(),
+            Replica::Postgres(store) => store.as_ref(),
+        }
+    }
+
+    pub fn stats(&self) -> PagingStats {
+        match self {
+            Replica::Sqlite(store) => store.paging_stats(),
+            Replica::Postgres(store) => store.paging_stats(),
+        }
+    }
+
+    pub async fn load(&self, resources: &[StoredResource]) -> Result<(), StoreError> {
+        match self {
+            Replica::Sqlite(store) => store.load(CONNECTOR, resources).await,
+            Replica::Postgres(store) => store.load(CONNECTOR, resources).await,
+        }
+    }
+
+    pub async fn close(&self) {
+        self.store().close().await;
     }
 }
 
