@@ -70,11 +70,25 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .min_connections(1)
-            .connect_with(options)
-            .await?;
+        // Switching a new file to WAL takes an exclusive lock that `busy_timeout` cannot wait
+        // for (sqlx documents this), so two processes creating one database race for it; the
+        // loser retries briefly. Once the file is in WAL mode (a persistent setting) no retry
+        // is needed.
+        let mut attempt = 0;
+        let pool = loop {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(MAX_CONNECTIONS)
+                .min_connections(1)
+                .connect_with(options.clone())
+                .await;
+            match pool {
+                Err(e) if is_busy(&e) && attempt < OPEN_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(OPEN_RETRY_DELAY).await;
+                }
+                other => break other?,
+            }
+        };
         migrate(&pool).await?;
         Ok(SqliteStore {
             pool,
@@ -130,6 +144,22 @@ impl SqliteStore {
         commit::load(&mut tx, connector, resources).await?;
         tx.0.commit().await?;
         Ok(())
+    }
+}
+
+/// How often, and how far apart, opening retries while another process switches a new file
+/// to WAL (about 5 s in all, like the busy timeout).
+const OPEN_RETRIES: u32 = 50;
+const OPEN_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// SQLITE_BUSY, in any of its extended forms (the low byte of the code is 5).
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| c & 0xff == 5),
+        _ => false,
     }
 }
 

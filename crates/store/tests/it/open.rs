@@ -27,8 +27,17 @@ async fn open_store_picks_the_backend_from_the_url(env: Env) {
 }
 
 async fn two_stores_starting_at_once_both_migrate_safely(location: Location) {
-    let (a, b) = tokio::join!(location.open(), location.open());
-    let (a, b) = (a.expect("first start"), b.expect("second start"));
+    // Eight at once on a new database: the race for WAL mode and the first migration is real.
+    let opened = futures_join_all((0..8).map(|_| location.open())).await;
+    let mut stores: Vec<_> = opened
+        .into_iter()
+        .map(|s| s.expect("every start succeeds"))
+        .collect();
+    let b = stores.pop().expect("eight");
+    let a = stores.pop().expect("eight");
+    for store in stores {
+        store.close().await;
+    }
     create(a.as_ref(), User, "u1", user("a")).await;
     assert!(b.get(CONNECTOR, User, "u1").await.expect("get").is_some());
     let again = location
@@ -98,4 +107,34 @@ async fn in_memory_stores_are_private_and_work_with_concurrent_callers() {
         0,
         "each in-memory store is its own database"
     );
+}
+
+/// Awaits every future (a small `join_all`, to keep the test free of extra dependencies).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    let mut pending: Vec<_> = handles.into_iter().map(Some).collect();
+    // Poll all together so the opens really overlap.
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for slot in pending.iter_mut() {
+            if let Some(f) = slot.as_mut() {
+                if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
+                    out.push(v);
+                    *slot = None;
+                } else {
+                    done = false;
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out
 }
