@@ -5,6 +5,7 @@
 //! store. [`directory::Directory`] is the connector without a vendor.
 
 pub mod directory;
+pub mod http;
 
 use std::time::Duration;
 

@@ -1,0 +1,349 @@
+//! The outbound HTTP every vendor connector shares: one client per vendor endpoint (connection
+//! reuse, a connect timeout and a timeout for the whole call), retries with exponential backoff
+//! and full jitter for calls that are safe to repeat, `Retry-After` honoured, and vendor answers
+//! classified once into [`ConnectorError`]. Our request id travels to the vendor in
+//! `X-Request-Id`; the vendor's request id, when it sends one, is logged beside ours.
+
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+use crate::ConnectorError;
+
+/// The header our request id travels in.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Response headers vendors use for their own request ids.
+const VENDOR_REQUEST_ID_HEADERS: &[&str] = &[
+    "x-request-id",
+    "request-id",
+    "x-correlation-id",
+    "x-ms-request-id",
+];
+
+/// At most this much of a vendor's error body goes into a log line or a SCIM `detail`.
+const MAX_REASON_BYTES: usize = 1024;
+
+/// How calls to one vendor endpoint behave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointConfig {
+    /// `https://vendor.example/api` (no trailing slash needed).
+    pub base_url: String,
+    pub connect_timeout: Duration,
+    /// The whole call: connect, send, and read the answer.
+    pub timeout: Duration,
+    /// Retries after the first attempt, for calls that are safe to repeat.
+    pub max_retries: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// A `Retry-After` longer than this is not waited for: the SCIM client gets the 503
+    /// with that `Retry-After` instead.
+    pub max_retry_after: Duration,
+}
+
+impl EndpointConfig {
+    /// Defaults that suit a vendor API answering in well under a second.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        EndpointConfig {
+            base_url: base_url.into(),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Whether a call may be sent again after a failure whose effect is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// Idempotent (GET, PUT-as-ensure, DELETE that tolerates absence): retried.
+    Safe,
+    /// Sending it twice could do it twice: never retried.
+    Unsafe,
+}
+
+/// A vendor's answer with a final HTTP status (after retries, where they applied).
+#[derive(Debug, Clone)]
+pub struct VendorResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl VendorResponse {
+    /// The body as text (lossy), shortened for logs and SCIM `detail`s.
+    pub fn reason(&self) -> String {
+        let end = self.body.len().min(MAX_REASON_BYTES);
+        let text = String::from_utf8_lossy(&self.body[..end]).trim().to_owned();
+        if text.is_empty() {
+            format!("HTTP {}", self.status.as_u16())
+        } else {
+            format!("HTTP {}: {text}", self.status.as_u16())
+        }
+    }
+
+    /// The answer if it is a success, else the [`ConnectorError`] it means (the one place a
+    /// vendor status becomes our error; connectors handle vendor-specific statuses before).
+    pub fn error_for_status(self) -> Result<VendorResponse, ConnectorError> {
+        let status = self.status;
+        if status.is_success() {
+            return Ok(self);
+        }
+        let reason = self.reason();
+        Err(match status.as_u16() {
+            401 | 403 | 407 => ConnectorError::Unauthorized { reason },
+            409 => ConnectorError::Conflict { reason },
+            408 | 429 | 500..=599 => ConnectorError::Unavailable {
+                reason,
+                retry_after: retry_after(&self.headers),
+            },
+            _ => ConnectorError::Rejected { reason },
+        })
+    }
+
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConnectorError> {
+        serde_json::from_slice(&self.body).map_err(|e| ConnectorError::Unavailable {
+            reason: format!(
+                "the vendor answered {} with a body that is not the documented JSON: {e}",
+                self.status.as_u16()
+            ),
+            retry_after: None,
+        })
+    }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare from APIs and read as absent).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+fn vendor_request_id(headers: &HeaderMap) -> Option<String> {
+    VENDOR_REQUEST_ID_HEADERS
+        .iter()
+        .find_map(|h| headers.get(*h))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Statuses worth another attempt for a call that is safe to repeat.
+fn retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// The client of one vendor endpoint. Cheap to clone (the connection pool is shared).
+#[derive(Debug, Clone)]
+pub struct VendorClient {
+    vendor: &'static str,
+    client: reqwest::Client,
+    config: EndpointConfig,
+}
+
+impl VendorClient {
+    /// A client for `vendor` (a short name for logs, e.g. `"mytimetable"`).
+    pub fn new(
+        vendor: &'static str,
+        config: EndpointConfig,
+    ) -> Result<VendorClient, ConnectorError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .user_agent(concat!("scim-bridge/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                ConnectorError::Unsupported(format!(
+                    "cannot build the HTTP client for {vendor}: {e}"
+                ))
+            })?;
+        Ok(VendorClient {
+            vendor,
+            client,
+            config,
+        })
+    }
+
+    /// `{base_url}{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.base_url.trim_end_matches('/'))
+    }
+
+    /// Sends the request `build` makes (once per attempt), retrying transport failures and
+    /// retryable statuses when `repeat` allows, and returns the final answer whatever its status.
+    /// `call` names the operation in logs (`"ensure user"`).
+    pub async fn send(
+        &self,
+        call: &str,
+        repeat: Repeat,
+        request_id: Option<&str>,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<VendorResponse, ConnectorError> {
+        let attempts = match repeat {
+            Repeat::Safe => 1 + self.config.max_retries,
+            Repeat::Unsafe => 1,
+        };
+        let mut backoff = self.config.initial_backoff;
+        for attempt in 1..=attempts {
+            let mut request = build(&self.client);
+            if let Some(id) = request_id {
+                request = request.header(REQUEST_ID_HEADER, id);
+            }
+            let outcome = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    match response.bytes().await {
+                        Ok(body) => Ok(VendorResponse {
+                            status,
+                            headers,
+                            body: body.to_vec(),
+                        }),
+                        Err(e) => Err(transport(self.vendor, call, &e)),
+                    }
+                }
+                Err(e) => Err(transport(self.vendor, call, &e)),
+            };
+            let last = attempt == attempts;
+            let wait = match &outcome {
+                Ok(answer) => {
+                    tracing::debug!(
+                        vendor = self.vendor,
+                        call,
+                        attempt,
+                        status = answer.status.as_u16(),
+                        request_id,
+                        vendor_request_id = vendor_request_id(&answer.headers).as_deref(),
+                        "vendor call"
+                    );
+                    if !retryable(answer.status) || last {
+                        return outcome;
+                    }
+                    match retry_after(&answer.headers) {
+                        // Longer than we will hold the SCIM client: let it retry later instead.
+                        Some(after) if after > self.config.max_retry_after => return outcome,
+                        Some(after) => after.max(jittered(backoff)),
+                        None => jittered(backoff),
+                    }
+                }
+                Err(e) => {
+                    if last {
+                        return outcome;
+                    }
+                    tracing::debug!(vendor = self.vendor, call, attempt, error = %e, request_id, "vendor call failed; retrying");
+                    jittered(backoff)
+                }
+            };
+            tracing::info!(
+                vendor = self.vendor,
+                call,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                request_id,
+                "retrying a vendor call"
+            );
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(self.config.max_backoff);
+        }
+        Err(ConnectorError::Unavailable {
+            reason: format!("{call}: no attempt was made"),
+            retry_after: None,
+        })
+    }
+}
+
+/// A random wait in `[backoff / 2, backoff]`: spreads retries of many callers, never zero.
+fn jittered(backoff: Duration) -> Duration {
+    let half = backoff / 2;
+    half + Duration::from_micros(
+        rand::rng().random_range(0..=half.as_micros().min(u64::MAX as u128) as u64),
+    )
+}
+
+/// A call that got no HTTP answer: the vendor is down, slow or the connection broke.
+fn transport(vendor: &str, call: &str, e: &reqwest::Error) -> ConnectorError {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "the connection failed"
+    };
+    ConnectorError::Unavailable {
+        reason: format!("{vendor} {call}: {what}"),
+        retry_after: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str, retry: Option<&str>) -> VendorResponse {
+        let mut headers = HeaderMap::new();
+        if let Some(r) = retry {
+            headers.insert(RETRY_AFTER, r.parse().expect("header"));
+        }
+        VendorResponse {
+            status: StatusCode::from_u16(status).expect("status"),
+            headers,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn statuses_are_classified_once() {
+        assert!(answer(204, "", None).error_for_status().is_ok());
+        assert!(matches!(
+            answer(401, "", None).error_for_status(),
+            Err(ConnectorError::Unauthorized { .. })
+        ));
+        assert!(matches!(
+            answer(403, "", None).error_for_status(),
+            Err(ConnectorError::Unauthorized { .. })
+        ));
+        assert!(
+            matches!(answer(409, "exists", None).error_for_status(), Err(ConnectorError::Conflict { reason }) if reason == "HTTP 409: exists")
+        );
+        assert_eq!(
+            answer(429, "", Some("7")).error_for_status().err(),
+            Some(ConnectorError::Unavailable {
+                reason: "HTTP 429".into(),
+                retry_after: Some(Duration::from_secs(7))
+            })
+        );
+        assert!(matches!(
+            answer(503, "", None).error_for_status(),
+            Err(ConnectorError::Unavailable { .. })
+        ));
+        assert!(
+            matches!(answer(422, "no such sync", None).error_for_status(), Err(ConnectorError::Rejected { reason }) if reason.contains("no such sync"))
+        );
+        let long = "x".repeat(5000);
+        let Err(ConnectorError::Rejected { reason }) = answer(400, &long, None).error_for_status()
+        else {
+            panic!("rejected")
+        };
+        assert!(reason.len() < 1100, "vendor bodies are shortened");
+    }
+
+    #[test]
+    fn jitter_stays_within_half_and_full() {
+        for _ in 0..1000 {
+            let d = jittered(Duration::from_millis(200));
+            assert!(
+                d >= Duration::from_millis(100) && d <= Duration::from_millis(200),
+                "{d:?}"
+            );
+        }
+    }
+}
