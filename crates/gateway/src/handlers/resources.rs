@@ -160,20 +160,25 @@ pub async fn search_all(
     scim: Scim,
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
-    let kinds: Vec<ResourceKind> = [ResourceKind::User, ResourceKind::Group]
-        .into_iter()
-        .filter(|k| scim.runtime.schema(*k).is_some())
-        .collect();
+    // Each kind reads the body against its own schema (filter checks, sort keys); paging is
+    // one list across them, Users first.
+    let mut queries = Vec::new();
+    for kind in [ResourceKind::User, ResourceKind::Group] {
+        if let Some(schema) = scim.runtime.schema(kind) {
+            queries.push((
+                kind,
+                ListQuery::from_search_request(&body, schema, scim.runtime.query_limits)?,
+            ));
+        }
+    }
+    let (start_index, count) = queries
+        .first()
+        .map_or((1, 0), |(_, q)| (q.start_index, q.count));
     let (mut total, mut resources) = (0, Vec::new());
-    let first = kinds.first().copied().unwrap_or(ResourceKind::User);
-    let anchor =
-        ListQuery::from_search_request(&body, scim.schema(first)?, scim.runtime.query_limits)?;
-    let mut skip = anchor.start_index - 1;
-    for kind in kinds {
-        let query =
-            ListQuery::from_search_request(&body, scim.schema(kind)?, scim.runtime.query_limits)?;
-        let room = anchor.count - resources.len();
-        let (kind_total, page) = page(&scim, kind, &query, skip, room).await?;
+    let mut skip = start_index - 1;
+    for (kind, query) in &queries {
+        let room = count - resources.len();
+        let (kind_total, page) = page(&scim, *kind, query, skip, room).await?;
         skip = skip.saturating_sub(kind_total);
         total += kind_total;
         resources.extend(page);
@@ -182,7 +187,7 @@ pub async fn search_all(
         StatusCode::OK,
         &ListResponse {
             total_results: total,
-            start_index: anchor.start_index,
+            start_index,
             resources,
         }
         .to_json(),
