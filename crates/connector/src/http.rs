@@ -58,6 +58,70 @@ impl EndpointConfig {
     }
 }
 
+/// The `[connectors.<name>.<kind>.http]` settings every vendor connector takes: how long to
+/// wait and how often to retry. Defaults suit a vendor answering in well under a second.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    pub connect_timeout_secs: u64,
+    /// The whole call: connect, send, and read the answer.
+    pub timeout_secs: u64,
+    /// Retries after the first attempt, for calls that are safe to repeat.
+    pub max_retries: u32,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// A vendor's `Retry-After` up to this long is waited for; a longer one is passed on to
+    /// the SCIM client as a 503 with that `Retry-After`.
+    pub max_retry_after_secs: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        let d = EndpointConfig::new("");
+        HttpSettings {
+            connect_timeout_secs: d.connect_timeout.as_secs(),
+            timeout_secs: d.timeout.as_secs(),
+            max_retries: d.max_retries,
+            initial_backoff_ms: d.initial_backoff.as_millis() as u64,
+            max_backoff_ms: d.max_backoff.as_millis() as u64,
+            max_retry_after_secs: d.max_retry_after.as_secs(),
+        }
+    }
+}
+
+impl HttpSettings {
+    /// The endpoint these settings describe at `base_url`.
+    pub fn endpoint(&self, base_url: &str) -> EndpointConfig {
+        EndpointConfig {
+            base_url: base_url.to_owned(),
+            connect_timeout: Duration::from_secs(self.connect_timeout_secs),
+            timeout: Duration::from_secs(self.timeout_secs),
+            max_retries: self.max_retries,
+            initial_backoff: Duration::from_millis(self.initial_backoff_ms),
+            max_backoff: Duration::from_millis(self.max_backoff_ms),
+            max_retry_after: Duration::from_secs(self.max_retry_after_secs),
+        }
+    }
+
+    /// What is wrong with these settings, as (key under `http.`, problem) pairs.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if self.timeout_secs == 0 {
+            problems.push(("timeout_secs", "must be greater than 0".to_owned()));
+        }
+        if self.connect_timeout_secs == 0 {
+            problems.push(("connect_timeout_secs", "must be greater than 0".to_owned()));
+        }
+        if self.initial_backoff_ms > self.max_backoff_ms {
+            problems.push((
+                "initial_backoff_ms",
+                format!("is larger than max_backoff_ms ({})", self.max_backoff_ms),
+            ));
+        }
+        problems
+    }
+}
+
 /// Whether a call may be sent again after a failure whose effect is unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repeat {

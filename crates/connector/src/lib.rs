@@ -6,6 +6,8 @@
 
 pub mod directory;
 pub mod http;
+pub mod mytimetable;
+pub mod secret;
 
 use std::time::Duration;
 
@@ -15,6 +17,8 @@ use scim::schema::Schema;
 use serde_json::{Map, Value};
 
 pub use directory::Directory;
+pub use mytimetable::MyTimetable;
+pub use secret::Secret;
 
 /// What a connector offers, reflected in `/ResourceTypes` and `/ServiceProviderConfig`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +49,10 @@ pub enum ConnectorError {
     /// The vendor refused the input; the reason is the vendor's, for the SCIM client (400).
     #[error("the vendor refused the change: {reason}")]
     Rejected { reason: String },
+    /// The change would alter what this connector's policy keeps fixed, such as a `userName`
+    /// the vendor cannot rename (400 `mutability`).
+    #[error("{reason}")]
+    Immutable { reason: String },
     /// The vendor already has a conflicting account (409 `uniqueness`).
     #[error("the vendor reports a conflict: {reason}")]
     Conflict { reason: String },
@@ -75,7 +83,60 @@ pub trait Connector: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Refuses, before anything is journalled or sent, a change this connector will never
+    /// make (a rename its policy forbids). Local and cheap: no vendor call.
+    fn check(&self, change: &ResourceChange<'_>) -> Result<(), ConnectorError> {
+        let _ = change;
+        Ok(())
+    }
+
     /// Makes the vendor match `change.after`; returns the vendor keys to keep. Must be safe
     /// to call again with the same change (a replay after a crash).
     async fn apply(&self, change: ResourceChange<'_>) -> Result<Value, ConnectorError>;
+
+    /// One page of the accounts of `kind` the vendor has, for reconciliation: `cursor` is
+    /// `None` for the first page and then the previous page's `next`.
+    async fn list_accounts(
+        &self,
+        kind: ResourceKind,
+        cursor: Option<&str>,
+    ) -> Result<AccountPage, ConnectorError> {
+        let _ = cursor;
+        Err(ConnectorError::Unsupported(format!(
+            "the {} connector cannot list the vendor's {kind}s",
+            self.kind()
+        )))
+    }
+
+    /// How the vendor's account differs from the keys the store holds for it (empty when they
+    /// agree), one human-readable line per difference.
+    fn compare(&self, stored_keys: &Value, account: &VendorAccount) -> Vec<String> {
+        if *stored_keys == account.keys {
+            Vec::new()
+        } else {
+            vec![format!(
+                "the store has vendor keys {stored_keys}, the vendor has {}",
+                account.keys
+            )]
+        }
+    }
+}
+
+/// One account as the vendor lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VendorAccount {
+    /// The SCIM unique key the account corresponds to (`userName` for a User).
+    pub name: String,
+    /// The vendor keys the connector would keep for it.
+    pub keys: Value,
+}
+
+/// A page of [`VendorAccount`]s.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountPage {
+    pub accounts: Vec<VendorAccount>,
+    /// The cursor of the next page; `None` on the last.
+    pub next: Option<String>,
+    /// How many accounts there are in all, when the vendor says.
+    pub total: Option<u64>,
 }

@@ -149,6 +149,20 @@ pub struct ConnectorConfig {
     pub unknown_attributes: UnknownAttributesPolicy,
     #[serde(default)]
     pub auth: AuthConfig,
+    /// The vendor settings of a `mytimetable` connector.
+    #[serde(default)]
+    pub mytimetable: Option<connector::mytimetable::MyTimetableSettings>,
+}
+
+impl ConnectorConfig {
+    /// The vendor settings tables present, by the kind they belong to.
+    fn vendor_tables(&self) -> Vec<&'static str> {
+        let mut tables = Vec::new();
+        if self.mytimetable.is_some() {
+            tables.push("mytimetable");
+        }
+        tables
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -160,7 +174,10 @@ pub enum UnknownAttributesPolicy {
 }
 
 /// The connector kinds this build knows.
-pub const CONNECTOR_KINDS: &[&str] = &["directory"];
+pub const CONNECTOR_KINDS: &[&str] = &["directory", "mytimetable"];
+
+/// The kinds that talk to a vendor and need a settings table named after the kind.
+const VENDOR_KINDS: &[&str] = &["mytimetable"];
 
 /// One configuration mistake: where, what, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,6 +278,41 @@ impl Config {
                     format!("unknown connector kind \"{}\"", connector.kind),
                     &format!("use one of: {}", CONNECTOR_KINDS.join(", ")),
                 );
+            }
+            for table in connector.vendor_tables() {
+                if table != connector.kind {
+                    push(
+                        &mut problems,
+                        format!("connectors.{name}.{table}"),
+                        format!(
+                            "a {table} table on a connector of kind \"{}\"",
+                            connector.kind
+                        ),
+                        &format!("remove the table, or set kind = \"{table}\""),
+                    );
+                }
+            }
+            if VENDOR_KINDS.contains(&connector.kind.as_str())
+                && !connector.vendor_tables().contains(&connector.kind.as_str())
+            {
+                push(
+                    &mut problems,
+                    format!("connectors.{name}.{}", connector.kind),
+                    "the vendor settings are missing".into(),
+                    &format!(
+                        "add a [connectors.{name}.{}] table (see examples/{}.toml)",
+                        connector.kind, connector.kind
+                    ),
+                );
+            }
+            if let Some(settings) = &connector.mytimetable {
+                for (key, problem, fix) in settings.problems() {
+                    problems.push(Problem {
+                        key: format!("connectors.{name}.mytimetable.{key}"),
+                        problem,
+                        fix,
+                    });
+                }
             }
             let auth = &connector.auth;
             if auth.bearer_token_hashes.is_empty() && auth.jwt.is_none() && auth.basic.is_empty() {

@@ -147,6 +147,9 @@ impl From<ConnectorError> for ApiError {
                 ScimType::InvalidValue,
                 format!("the application refused the change: {reason}"),
             ),
+            ConnectorError::Immutable { reason } => {
+                ApiError::bad_request(ScimType::Mutability, reason)
+            }
             ConnectorError::Conflict { reason } => ApiError::new(ScimError::uniqueness(format!(
                 "the application already has a conflicting account: {reason}"
             ))),

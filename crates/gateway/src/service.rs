@@ -96,14 +96,6 @@ impl Scim {
         after_for_vendor: Option<&Map<String, Value>>,
     ) -> Result<Option<StoredResource>, ApiError> {
         let id = change.id().to_owned();
-        let entry = NewJournalEntry {
-            connector: self.runtime.name.clone(),
-            kind,
-            change,
-            before: before.clone(),
-            request_id: self.request_id.clone(),
-        };
-        let seq = self.state.store.journal_append(entry).await?;
         let empty = Value::Object(Map::new());
         let vendor_change = ResourceChange {
             kind,
@@ -113,6 +105,16 @@ impl Scim {
             vendor_keys: before.as_ref().map_or(&empty, |b| &b.vendor_keys),
             request_id: self.request_id.as_deref(),
         };
+        // What the connector will never do is refused before it is journalled.
+        self.runtime.connector.check(&vendor_change)?;
+        let entry = NewJournalEntry {
+            connector: self.runtime.name.clone(),
+            kind,
+            change,
+            before: before.clone(),
+            request_id: self.request_id.clone(),
+        };
+        let seq = self.state.store.journal_append(entry).await?;
         let keys = match self.runtime.connector.apply(vendor_change).await {
             Ok(keys) => keys,
             Err(e) => {

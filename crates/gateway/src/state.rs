@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use connector::{Connector, Directory};
+use connector::{Connector, Directory, MyTimetable};
 use scim::bulk::BulkLimits;
 use scim::config::{AuthenticationScheme, ServiceProviderConfig};
 use scim::filter::FilterLimits;
@@ -61,18 +61,23 @@ impl ConnectorRuntime {
         config: &ConnectorConfig,
         limits: &crate::config::ScimConfig,
     ) -> Result<ConnectorRuntime, StartError> {
-        let connector: Arc<dyn Connector> = match config.kind.as_str() {
-            "directory" => Arc::new(Directory),
-            other => {
-                return Err(StartError::Connector {
-                    name: name.into(),
-                    reason: format!("unknown connector kind \"{other}\""),
-                });
-            }
-        };
         let error = |reason: String| StartError::Connector {
             name: name.into(),
             reason,
+        };
+        let connector: Arc<dyn Connector> = match (config.kind.as_str(), &config.mytimetable) {
+            ("directory", _) => Arc::new(Directory),
+            ("mytimetable", Some(settings)) => {
+                Arc::new(MyTimetable::new(settings.clone()).map_err(|e| error(e.to_string()))?)
+            }
+            (other, _) => {
+                return Err(StartError::Connector {
+                    name: name.into(),
+                    reason: format!(
+                        "unknown connector kind \"{other}\", or its settings are missing"
+                    ),
+                });
+            }
         };
         let capabilities = connector.capabilities();
         let mut registry = SchemaRegistry::standard();

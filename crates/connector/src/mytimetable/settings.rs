@@ -1,0 +1,142 @@
+//! The `[connectors.<name>.mytimetable]` table.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::http::HttpSettings;
+use crate::secret::Secret;
+
+/// How a `mytimetable` connector reaches the vendor and what its policies are.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MyTimetableSettings {
+    /// The provisioning API root, `$base_url/api/v0` (VENDORS.md §1.1), e.g.
+    /// `https://mytimetable.example.edu/api/v0`.
+    pub base_url: String,
+    /// The admin `apiToken` (or `api_token_file`, a file holding it).
+    #[serde(default)]
+    pub api_token: Option<Secret>,
+    #[serde(default)]
+    pub api_token_file: Option<PathBuf>,
+    /// Synchronization types every active user gets when the SCIM extension names none
+    /// (e.g. `["o365"]`); empty for none.
+    #[serde(default)]
+    pub default_sync_types: Vec<String>,
+    /// The types whose synchronizations carry `provisioning_smtpAddress` (the user's primary
+    /// e-mail): the pre-delegated EWS and pre-authorized Office 365 adapters (VENDORS.md §1.2).
+    #[serde(default = "smtp_address_types")]
+    pub smtp_address_types: Vec<String>,
+    /// How removed synchronizations treat the events they pushed.
+    #[serde(default)]
+    pub unlink_mode: UnlinkMode,
+    /// What a `userName` change does.
+    #[serde(default)]
+    pub rename: RenamePolicy,
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+fn smtp_address_types() -> Vec<String> {
+    vec!["ews".into(), "o365".into()]
+}
+
+/// `unlinkMode` of `DELETE /synchronizations/{id}` (seed 000).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UnlinkMode {
+    /// Leave the pushed events in the calendar.
+    #[default]
+    UnlinkOnly,
+    /// Remove the future events this synchronization pushed.
+    DeleteFutureEvents,
+    /// Remove every event this synchronization pushed.
+    DeleteAllEvents,
+    /// Remove every event this MyTimetable instance pushed, whatever the synchronization.
+    Cleanup,
+}
+
+impl UnlinkMode {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnlinkMode::UnlinkOnly => "UNLINK_ONLY",
+            UnlinkMode::DeleteFutureEvents => "DELETE_FUTURE_EVENTS",
+            UnlinkMode::DeleteAllEvents => "DELETE_ALL_EVENTS",
+            UnlinkMode::Cleanup => "CLEANUP",
+        }
+    }
+}
+
+/// What a `userName` change does. MyTimetable keys everything by username and cannot rename.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RenamePolicy {
+    /// Refuse with 400 `mutability` (VENDORS.md §1.6): the calendar links stay intact.
+    #[default]
+    Refuse,
+    /// Remove the old account (its synchronizations with `unlink_mode`) and create the new one.
+    Recreate,
+}
+
+impl MyTimetableSettings {
+    /// Settings for a simulator or a test: this base URL and token, everything else default.
+    pub fn new(base_url: impl Into<String>, api_token: impl Into<String>) -> Self {
+        MyTimetableSettings {
+            base_url: base_url.into(),
+            api_token: Some(Secret::new(api_token)),
+            api_token_file: None,
+            default_sync_types: Vec::new(),
+            smtp_address_types: smtp_address_types(),
+            unlink_mode: UnlinkMode::default(),
+            rename: RenamePolicy::default(),
+            http: HttpSettings::default(),
+        }
+    }
+
+    /// The token, from the setting or its file.
+    pub fn token(&self) -> Result<Secret, String> {
+        Secret::resolve(
+            self.api_token.as_ref(),
+            self.api_token_file.as_deref(),
+            "api_token",
+        )
+    }
+
+    /// Everything wrong with these settings, as (key, problem, fix).
+    pub fn problems(&self) -> Vec<(String, String, String)> {
+        let mut problems = Vec::new();
+        let parses = reqwest::Url::parse(&self.base_url).is_ok_and(|u| !u.cannot_be_a_base());
+        if !parses
+            || !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://"))
+        {
+            problems.push((
+                "base_url".into(),
+                format!("\"{}\" is not an http(s) URL", self.base_url),
+                "give the API root, e.g. https://mytimetable.example.edu/api/v0".into(),
+            ));
+        }
+        if let Err(problem) = self.token() {
+            problems.push((
+                "api_token".into(),
+                problem,
+                "set api_token, or api_token_file to a file holding it (not both)".into(),
+            ));
+        }
+        if self.default_sync_types.iter().any(|t| t.trim().is_empty()) {
+            problems.push((
+                "default_sync_types".into(),
+                "a synchronization type is empty".into(),
+                "name calendar providers, e.g. [\"o365\"]".into(),
+            ));
+        }
+        for (key, problem) in self.http.problems() {
+            problems.push((
+                format!("http.{key}"),
+                problem,
+                "remove the key to use the default".into(),
+            ));
+        }
+        problems
+    }
+}
