@@ -1,10 +1,13 @@
 //! `scim-bridge`: the command line over the gateway library (see `--help`).
 
+mod demo;
+mod reconcile;
+mod serve;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use gateway::config::{Config, LogFormat};
 
 /// A SCIM 2.0 gateway for applications without SCIM: Entra ID, Okta and HR systems provision
 /// through standard SCIM, and each connector turns that into a vendor's API.
@@ -26,6 +29,21 @@ enum Command {
         #[arg(long, short, env = "SCIM_BRIDGE_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Run the gateway with the vendor simulators built in: one connector per simulator, a
+    /// fresh SQLite store, and a ready token for each connector, printed at start.
+    Demo(demo::DemoArgs),
+    /// Compare what the store holds for a connector with what the vendor lists, and print the
+    /// drift (exit status 3 when there is some). With --import, vendor accounts the store
+    /// lacks are imported.
+    Reconcile {
+        /// The connector's name in the configuration.
+        connector: String,
+        #[arg(long, short, env = "SCIM_BRIDGE_CONFIG")]
+        config: PathBuf,
+        /// Import the accounts only the vendor has (no vendor call is made for them).
+        #[arg(long)]
+        import: bool,
+    },
     /// Check a configuration and explain every mistake, with its key and a fix.
     CheckConfig {
         #[arg(long, short, env = "SCIM_BRIDGE_CONFIG")]
@@ -40,143 +58,28 @@ enum Command {
     },
 }
 
-/// The configuration `serve` uses without a file.
-const DEFAULT_CONFIG: &str = r#"
-[store]
-url = "sqlite://scim-bridge.db"
-
-[connectors.directory]
-kind = "directory"
-"#;
-
-fn init_logging(format: LogFormat) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    // Logs go to stderr (stdout carries what the commands print), coloured only on a terminal.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-}
-
-fn print_problems(problems: &[gateway::config::Problem]) {
-    eprintln!(
-        "scim-bridge: the configuration has {} problem(s):",
-        problems.len()
-    );
-    for p in problems {
-        eprintln!("  {p}");
-    }
-}
-
-async fn serve(path: Option<PathBuf>) -> ExitCode {
-    let (config, minted) = match &path {
-        Some(path) => match Config::load(Some(path)) {
-            Ok(config) => (config, None),
-            Err(problems) => {
-                print_problems(&problems);
-                return ExitCode::from(2);
-            }
-        },
-        None => {
-            let token = gateway::auth::token::mint();
-            let mut config = match Config::from_default(DEFAULT_CONFIG) {
-                Ok(config) => config,
-                Err(problems) => {
-                    print_problems(&problems);
-                    return ExitCode::FAILURE;
-                }
-            };
-            if let Some(directory) = config.connectors.get_mut("directory") {
-                directory.auth.bearer_token_hashes = vec![token.hash.clone()];
-            }
-            (config, Some(token))
-        }
-    };
-    init_logging(config.server.log_format);
-    let listener = match std::net::TcpListener::bind(config.server.listen) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "scim-bridge: cannot listen on {}: {e}",
-                config.server.listen
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    let state = match gateway::state::AppState::new(&config).await {
-        Ok(state) => state,
-        Err(e) => {
-            eprintln!("scim-bridge: cannot start: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match state.recover().await {
-        Ok(report) if report.total() > 0 => {
-            tracing::info!(?report, "finished the writes a previous run left pending")
-        }
-        Ok(_) => {}
-        Err(e) => {
-            eprintln!("scim-bridge: cannot recover pending writes: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
-    let shutdown = std::time::Duration::from_secs(config.server.shutdown_timeout_secs);
-    let server = match gateway::server::start(state, listener, config.server.workers, shutdown) {
-        Ok(server) => server,
-        Err(e) => {
-            eprintln!("scim-bridge: cannot start the HTTP server: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    for name in config.connectors.keys() {
-        println!(
-            "scim-bridge: SCIM endpoint {}/scim/v2/{name}",
-            config.public_url()
-        );
-    }
-    if let Some(token) = minted {
-        println!(
-            "scim-bridge: bearer token for this run (shown once, stored only as a hash): {}",
-            token.token
-        );
-    }
-    server.run_until_signal().await;
-    ExitCode::SUCCESS
-}
-
 fn check_config(path: PathBuf) -> ExitCode {
-    match Config::load(Some(&path)) {
-        Err(problems) => {
-            print_problems(&problems);
-            ExitCode::from(2)
-        }
-        Ok(config) => {
-            let problems = config.problems();
-            if problems.is_empty() {
-                println!(
-                    "{}: ok ({} connector(s): {})",
-                    path.display(),
-                    config.connectors.len(),
-                    config
-                        .connectors
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                ExitCode::SUCCESS
-            } else {
-                print_problems(&problems);
-                ExitCode::from(2)
-            }
-        }
+    let config = match serve::load(&path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let problems = config.problems();
+    if problems.is_empty() {
+        println!(
+            "{}: ok ({} connector(s): {})",
+            path.display(),
+            config.connectors.len(),
+            config
+                .connectors
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        ExitCode::SUCCESS
+    } else {
+        serve::print_problems(&problems);
+        ExitCode::from(2)
     }
 }
 
@@ -208,7 +111,13 @@ fn token(password: bool) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Serve { config } => serve(config).await,
+        Command::Serve { config } => serve::serve(config).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Reconcile {
+            connector,
+            config,
+            import,
+        } => reconcile::run(&connector, &config, import).await,
         Command::CheckConfig { config } => check_config(config),
         Command::Token { password } => token(password),
     }

@@ -1,0 +1,295 @@
+//! Reconciliation (`scim-bridge reconcile`): what the store holds for a connector against what
+//! the vendor lists, account by account, and optionally the import of vendor accounts the
+//! store lacks. Imports go through the journal like any write, but make no vendor call: the
+//! account is already there.
+
+use std::collections::HashMap;
+
+use connector::{ConnectorError, VendorAccount};
+use scim::filter::Filter;
+use scim::{ResourceKind, UnknownAttributes, validate_resource};
+use serde_json::json;
+use store::{Change, ListQuery, NewJournalEntry, StoreError};
+
+use crate::state::AppState;
+
+/// Store pages are read this many resources at a time.
+const PAGE: usize = 1000;
+
+/// Where a long run reports how far it is (a progress bar on a terminal).
+pub trait Progress {
+    /// A new phase of `total` steps (unknown when `None`).
+    fn phase(&self, name: &str, total: Option<u64>);
+    fn advance(&self, steps: u64);
+    fn done(&self);
+}
+
+/// No progress reporting (tests, scripts).
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn phase(&self, _: &str, _: Option<u64>) {}
+    fn advance(&self, _: u64) {}
+    fn done(&self) {}
+}
+
+/// One difference between the store and the vendor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drift {
+    /// The store has the resource; the vendor has no account for it.
+    MissingAtVendor {
+        kind: ResourceKind,
+        id: String,
+        name: String,
+    },
+    /// The vendor has an account the store does not know; `imported_as` is the new id when
+    /// it was imported.
+    OnlyAtVendor {
+        kind: ResourceKind,
+        name: String,
+        imported_as: Option<String>,
+    },
+    /// Both have it, but they disagree.
+    Differs {
+        kind: ResourceKind,
+        id: String,
+        name: String,
+        differences: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Drift::MissingAtVendor { kind, id, name } => {
+                write!(f, "{kind} {name} ({id}): missing at the vendor")
+            }
+            Drift::OnlyAtVendor {
+                kind,
+                name,
+                imported_as: None,
+            } => write!(f, "{kind} {name}: only at the vendor"),
+            Drift::OnlyAtVendor {
+                kind,
+                name,
+                imported_as: Some(id),
+            } => write!(f, "{kind} {name}: only at the vendor; imported as {id}"),
+            Drift::Differs {
+                kind,
+                id,
+                name,
+                differences,
+            } => write!(f, "{kind} {name} ({id}): {}", differences.join("; ")),
+        }
+    }
+}
+
+/// What a reconciliation found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Resources in the store, per kind compared.
+    pub stored: usize,
+    /// Accounts the vendor listed.
+    pub at_vendor: usize,
+    /// Resources that agree.
+    pub in_sync: usize,
+    pub drift: Vec<Drift>,
+}
+
+impl Report {
+    /// Drift an operator still has to act on (imported accounts are settled).
+    pub fn unresolved(&self) -> usize {
+        self.drift
+            .iter()
+            .filter(|d| {
+                !matches!(
+                    d,
+                    Drift::OnlyAtVendor {
+                        imported_as: Some(_),
+                        ..
+                    }
+                )
+            })
+            .count()
+    }
+}
+
+/// Why a reconciliation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("no connector is named \"{0}\" in the configuration")]
+    UnknownConnector(String),
+    #[error("the vendor: {0}")]
+    Vendor(#[from] ConnectorError),
+    #[error("the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("importing {name}: {reason}")]
+    Import { name: String, reason: String },
+}
+
+/// Compares every resource kind the connector offers; imports vendor-only accounts when
+/// `import` is set.
+pub async fn reconcile(
+    state: &AppState,
+    connector: &str,
+    import: bool,
+    progress: &dyn Progress,
+) -> Result<Report, ReconcileError> {
+    let runtime = state
+        .connectors
+        .get(connector)
+        .ok_or_else(|| ReconcileError::UnknownConnector(connector.to_owned()))?;
+    let mut report = Report::default();
+    for kind in [ResourceKind::User, ResourceKind::Group] {
+        let Some(schema) = runtime.schema(kind) else {
+            continue;
+        };
+
+        // The vendor's accounts, by their unique name (compared case-insensitively).
+        progress.phase(&format!("listing the vendor's {kind}s"), None);
+        let mut vendor: HashMap<String, VendorAccount> = HashMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = runtime
+                .connector
+                .list_accounts(kind, cursor.as_deref())
+                .await?;
+            if cursor.is_none() {
+                progress.phase(&format!("listing the vendor's {kind}s"), page.total);
+            }
+            progress.advance(page.accounts.len() as u64);
+            for account in page.accounts {
+                vendor.insert(account.name.to_lowercase(), account);
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        report.at_vendor += vendor.len();
+
+        // The store's resources, page by page, each matched with its account.
+        let mut offset = 0;
+        loop {
+            let page = state
+                .store
+                .list(
+                    &runtime.name,
+                    kind,
+                    ListQuery {
+                        filter: None::<&Filter>,
+                        schema,
+                        sort: None,
+                        offset,
+                        limit: PAGE,
+                    },
+                )
+                .await?;
+            if offset == 0 {
+                progress.phase(
+                    &format!("comparing stored {kind}s"),
+                    Some(page.total as u64),
+                );
+            }
+            progress.advance(page.resources.len() as u64);
+            let n = page.resources.len();
+            for stored in page.resources {
+                let name = stored
+                    .attributes
+                    .get(kind.unique_attribute())
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                report.stored += 1;
+                match vendor.remove(&name.to_lowercase()) {
+                    None => report.drift.push(Drift::MissingAtVendor {
+                        kind,
+                        id: stored.id,
+                        name,
+                    }),
+                    Some(account) => {
+                        let differences = runtime.connector.compare(&stored.vendor_keys, &account);
+                        if differences.is_empty() {
+                            report.in_sync += 1;
+                        } else {
+                            report.drift.push(Drift::Differs {
+                                kind,
+                                id: stored.id,
+                                name,
+                                differences,
+                            });
+                        }
+                    }
+                }
+            }
+            if n < PAGE {
+                break;
+            }
+            offset += n;
+        }
+
+        // What is left exists only at the vendor.
+        let mut only: Vec<VendorAccount> = vendor.into_values().collect();
+        only.sort_by(|a, b| a.name.cmp(&b.name));
+        if import && !only.is_empty() {
+            progress.phase(&format!("importing {kind}s"), Some(only.len() as u64));
+        }
+        for account in only {
+            let imported_as = if import {
+                let id = import_account(state, &runtime.name, schema, kind, &account).await?;
+                progress.advance(1);
+                Some(id)
+            } else {
+                None
+            };
+            report.drift.push(Drift::OnlyAtVendor {
+                kind,
+                name: account.name,
+                imported_as,
+            });
+        }
+    }
+    progress.done();
+    Ok(report)
+}
+
+/// Journals and commits a resource for a vendor account, with the vendor's keys.
+async fn import_account(
+    state: &AppState,
+    connector: &str,
+    schema: &scim::ResourceSchema,
+    kind: ResourceKind,
+    account: &VendorAccount,
+) -> Result<String, ReconcileError> {
+    let failed = |reason: String| ReconcileError::Import {
+        name: account.name.clone(),
+        reason,
+    };
+    let body = json!({
+        "schemas": [schema.core.id],
+        kind.unique_attribute(): account.name,
+    });
+    let attributes = validate_resource(schema, &body, UnknownAttributes::Reject)
+        .map_err(|e| failed(e.to_string()))?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let seq = state
+        .store
+        .journal_append(NewJournalEntry {
+            connector: connector.to_owned(),
+            kind,
+            change: Change::Create {
+                id: id.clone(),
+                attributes,
+            },
+            before: None,
+            request_id: Some(format!("reconcile-import-{id}")),
+        })
+        .await?;
+    match state.store.commit(seq, account.keys.clone()).await {
+        Ok(_) => Ok(id),
+        Err(e) => {
+            state.store.journal_fail(seq, &e.to_string()).await?;
+            Err(failed(e.to_string()))
+        }
+    }
+}

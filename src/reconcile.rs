@@ -1,0 +1,105 @@
+//! `scim-bridge reconcile`: prints the drift between the store and a vendor, with a progress
+//! bar on a terminal.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use gateway::reconcile::{Drift, Progress, reconcile};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::serve::load;
+
+/// Exit status when drift remains, so that a scheduled run can alert on it.
+const EXIT_DRIFT: u8 = 3;
+
+/// An indicatif bar; it draws nothing when stderr is not a terminal.
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn phase(&self, name: &str, total: Option<u64>) {
+        let style = match total {
+            Some(total) => {
+                self.0.set_length(total);
+                ProgressStyle::with_template("{msg:32} [{bar:40}] {pos}/{len} ({eta})")
+            }
+            None => ProgressStyle::with_template("{msg:32} {spinner} {pos}"),
+        };
+        if let Ok(style) = style {
+            self.0.set_style(style.progress_chars("=> "));
+        }
+        self.0.set_position(0);
+        self.0.set_message(name.to_owned());
+    }
+
+    fn advance(&self, steps: u64) {
+        self.0.inc(steps);
+    }
+
+    fn done(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+pub async fn run(connector: &str, config: &Path, import: bool) -> ExitCode {
+    let config = match load(config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let problems = config.problems();
+    if !problems.is_empty() {
+        crate::serve::print_problems(&problems);
+        return ExitCode::from(2);
+    }
+    crate::serve::init_logging(config.server.log_format);
+    let state = match gateway::state::AppState::new(&config).await {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("scim-bridge: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let bar = Bar(ProgressBar::new_spinner());
+    let outcome = reconcile(&state, connector, import, &bar).await;
+    bar.done();
+    state.store.close().await;
+    let report = match outcome {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("scim-bridge: reconcile {connector}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "{connector}: {} in the store, {} at the vendor, {} in sync",
+        report.stored, report.at_vendor, report.in_sync
+    );
+    for drift in &report.drift {
+        println!("  {drift}");
+    }
+    let only_at_vendor = report
+        .drift
+        .iter()
+        .filter(|d| {
+            matches!(
+                d,
+                Drift::OnlyAtVendor {
+                    imported_as: None,
+                    ..
+                }
+            )
+        })
+        .count();
+    let unresolved = report.unresolved();
+    if unresolved == 0 {
+        println!("no drift");
+        ExitCode::SUCCESS
+    } else {
+        println!("drift: {unresolved}");
+        if only_at_vendor > 0 {
+            println!(
+                "run again with --import to import the {only_at_vendor} account(s) only at the vendor"
+            );
+        }
+        ExitCode::from(EXIT_DRIFT)
+    }
+}

@@ -1,0 +1,122 @@
+//! `scim-bridge serve`, and the start-up every running command shares (`serve`, `demo`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use gateway::config::{Config, LogFormat};
+use gateway::server::RunningServer;
+
+/// The configuration `serve` uses without a file.
+const DEFAULT_CONFIG: &str = r#"
+[store]
+url = "sqlite://scim-bridge.db"
+
+[connectors.directory]
+kind = "directory"
+"#;
+
+pub fn init_logging(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // Logs go to stderr (stdout carries what the commands print), coloured only on a terminal.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+pub fn print_problems(problems: &[gateway::config::Problem]) {
+    eprintln!(
+        "scim-bridge: the configuration has {} problem(s):",
+        problems.len()
+    );
+    for p in problems {
+        eprintln!("  {p}");
+    }
+}
+
+/// Loads `path`, or the environment alone when `None`, and prints the problems if any.
+pub fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
+    Config::load(Some(path)).map_err(|problems| {
+        print_problems(&problems);
+        ExitCode::from(2)
+    })
+}
+
+/// Binds, opens the store, finishes what a previous run left pending, and serves.
+pub async fn start(mut config: Config) -> Result<RunningServer, String> {
+    let listener = std::net::TcpListener::bind(config.server.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
+    if config.server.public_url.is_none() {
+        // With port 0 the real port is known only now.
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the listening address: {e}"))?;
+        config.server.public_url = Some(format!("http://{addr}"));
+    }
+    let state = gateway::state::AppState::new(&config)
+        .await
+        .map_err(|e| format!("cannot start: {e}"))?;
+    let report = state
+        .recover()
+        .await
+        .map_err(|e| format!("cannot recover pending writes: {e}"))?;
+    if report.total() > 0 {
+        tracing::info!(?report, "finished the writes a previous run left pending");
+    }
+    let shutdown = std::time::Duration::from_secs(config.server.shutdown_timeout_secs);
+    gateway::server::start(state, listener, config.server.workers, shutdown)
+        .map_err(|e| format!("cannot start the HTTP server: {e}"))
+}
+
+pub async fn serve(path: Option<PathBuf>) -> ExitCode {
+    let (config, minted) = match &path {
+        Some(path) => match load(path) {
+            Ok(config) => (config, None),
+            Err(code) => return code,
+        },
+        None => {
+            let token = gateway::auth::token::mint();
+            let mut config = match Config::from_default(DEFAULT_CONFIG) {
+                Ok(config) => config,
+                Err(problems) => {
+                    print_problems(&problems);
+                    return ExitCode::FAILURE;
+                }
+            };
+            if let Some(directory) = config.connectors.get_mut("directory") {
+                directory.auth.bearer_token_hashes = vec![token.hash.clone()];
+            }
+            (config, Some(token))
+        }
+    };
+    init_logging(config.server.log_format);
+    let names: Vec<String> = config.connectors.keys().cloned().collect();
+    let server = match start(config).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("scim-bridge: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for name in names {
+        println!(
+            "scim-bridge: SCIM endpoint {}/scim/v2/{name}",
+            server.state().public_url
+        );
+    }
+    if let Some(token) = minted {
+        println!(
+            "scim-bridge: bearer token for this run (shown once, stored only as a hash): {}",
+            token.token
+        );
+    }
+    server.run_until_signal().await;
+    ExitCode::SUCCESS
+}
