@@ -6,6 +6,7 @@
 
 pub mod directory;
 pub mod http;
+pub mod timeedit;
 
 use std::time::Duration;
 

@@ -1,3 +1,4 @@
 //! The shared vendor plumbing against a real simulator over real sockets.
 
 mod http;
+mod timeedit_soap;
