@@ -8,6 +8,7 @@ pub mod directory;
 pub mod http;
 pub mod mytimetable;
 pub mod secret;
+pub mod timeedit;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! read from a file (a mounted secret), and never shown by `Debug`, so a logged configuration
 //! cannot leak them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -10,6 +10,23 @@ use serde::Deserialize;
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
+
+/// Why a secret could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("set `{0}` or `{0}_file`")]
+    Missing(&'static str),
+    #[error("set only one of `{0}` and `{0}_file`")]
+    Both(&'static str),
+    #[error("`{0}` is empty")]
+    Empty(&'static str),
+    #[error("cannot read `{field}_file` {}: {reason}", path.display())]
+    File {
+        field: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+}
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
@@ -21,34 +38,41 @@ impl Secret {
         &self.0
     }
 
-    /// The secret from `inline`, else from the file at `file` (trimmed), else an error naming
-    /// both keys (`what` is the inline key, e.g. `api_token`).
+    /// The secret `field` from `inline`, else from the file at `file`: exactly one of the two.
+    /// One trailing line break of the file is dropped (editors and `echo` add it); any other
+    /// character, spaces included, is part of the secret.
     pub fn resolve(
+        field: &'static str,
         inline: Option<&Secret>,
         file: Option<&Path>,
-        what: &str,
-    ) -> Result<Secret, String> {
-        match (inline, file) {
-            (Some(_), Some(_)) => Err(format!("both {what} and {what}_file are set")),
-            (Some(secret), None) if secret.0.is_empty() => Err(format!("{what} is empty")),
-            (Some(secret), None) => Ok(secret.clone()),
+    ) -> Result<Secret, SecretError> {
+        let secret = match (inline, file) {
+            (Some(_), Some(_)) => return Err(SecretError::Both(field)),
+            (None, None) => return Err(SecretError::Missing(field)),
+            (Some(secret), None) => secret.clone(),
             (None, Some(path)) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read {what}_file {}: {e}", path.display()))?;
-                let text = text.trim();
-                if text.is_empty() {
-                    return Err(format!("{what}_file {} is empty", path.display()));
-                }
-                Ok(Secret(text.to_owned()))
+                let text = std::fs::read_to_string(path).map_err(|e| SecretError::File {
+                    field,
+                    path: path.to_owned(),
+                    reason: e.to_string(),
+                })?;
+                let value = text
+                    .strip_suffix('\n')
+                    .map(|t| t.strip_suffix('\r').unwrap_or(t))
+                    .unwrap_or(&text);
+                Secret::new(value)
             }
-            (None, None) => Err(format!("neither {what} nor {what}_file is set")),
+        };
+        if secret.0.is_empty() {
+            return Err(SecretError::Empty(field));
         }
+        Ok(secret)
     }
 }
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
+        f.write_str("***")
     }
 }
 
@@ -59,28 +83,32 @@ mod tests {
     #[test]
     fn debug_hides_the_value() {
         let secret = Secret::new("hunter2");
-        assert_eq!(format!("{secret:?}"), "Secret(***)");
+        assert_eq!(format!("{secret:?}"), "***");
         assert_eq!(secret.expose(), "hunter2");
     }
 
     #[test]
     fn inline_or_file_but_not_both() {
         let path = std::env::temp_dir().join(format!("scim-bridge-secret-{}", std::process::id()));
-        std::fs::write(&path, "from-file\n").expect("write");
+        std::fs::write(&path, "from file \r\n").expect("write");
         let inline = Secret::new("inline");
+        let resolve = |i, f| Secret::resolve("api_token", i, f).map(|s| s.0);
+        assert_eq!(resolve(None, Some(&path)), Ok("from file ".into()));
+        assert_eq!(resolve(Some(&inline), None), Ok("inline".into()));
         assert_eq!(
-            Secret::resolve(None, Some(&path), "api_token").map(|s| s.0),
-            Ok("from-file".into())
+            resolve(Some(&inline), Some(&path)),
+            Err(SecretError::Both("api_token"))
         );
+        assert_eq!(resolve(None, None), Err(SecretError::Missing("api_token")));
+        let empty = Secret::new("");
         assert_eq!(
-            Secret::resolve(Some(&inline), None, "api_token").map(|s| s.0),
-            Ok("inline".into())
-        );
-        assert!(Secret::resolve(Some(&inline), Some(&path), "api_token").is_err());
-        assert!(
-            Secret::resolve(None, None, "api_token").is_err_and(|e| e.contains("api_token_file"))
+            resolve(Some(&empty), None),
+            Err(SecretError::Empty("api_token"))
         );
         std::fs::remove_file(&path).expect("remove");
-        assert!(Secret::resolve(None, Some(&path), "api_token").is_err());
+        assert!(matches!(
+            resolve(None, Some(&path)),
+            Err(SecretError::File { .. })
+        ));
     }
 }

@@ -97,10 +97,11 @@ impl MyTimetableSettings {
     /// The token, from the setting or its file.
     pub fn token(&self) -> Result<Secret, String> {
         Secret::resolve(
+            "api_token",
             self.api_token.as_ref(),
             self.api_token_file.as_deref(),
-            "api_token",
         )
+        .map_err(|e| e.to_string())
     }
 
     /// Everything wrong with these settings, as (key, problem, fix).

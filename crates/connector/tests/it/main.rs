@@ -2,3 +2,4 @@
 
 mod http;
 mod mytimetable;
+mod timeedit_soap;

@@ -1,0 +1,167 @@
+//! How to reach one TimeEdit instance: endpoint, namespace, and the API credentials.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::ConnectorError;
+use crate::http::EndpointConfig;
+use crate::secret::{Secret, SecretError};
+
+/// The `timeedit` settings of a tenant (VENDORS.md §2.1). Each secret is given inline or as a
+/// file holding it (`certificate_file`, `password_file`), exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeEditSettings {
+    /// The SOAP endpoint envelopes are posted to, e.g.
+    /// `https://cloud.timeedit.net/soap/3/{instance}`.
+    pub endpoint: String,
+    /// Where the WSDL is; default `{endpoint}/wsdl`. Read only when `namespace` is not set.
+    pub wsdl_url: Option<String>,
+    /// The `tns` namespace URI. Unknown publicly (VENDORS.md §2.3 [O]), so by default it is
+    /// read from the WSDL's `targetNamespace`, once, at the first call.
+    pub namespace: Option<String>,
+    /// The certificate `register` trades for an application key.
+    pub certificate: Option<Secret>,
+    /// A file holding the certificate (trailing line break ignored).
+    pub certificate_file: Option<PathBuf>,
+    /// The API account of the Login object.
+    pub username: String,
+    pub password: Option<Secret>,
+    /// A file holding the password (trailing line break ignored).
+    pub password_file: Option<PathBuf>,
+    /// The whole-call timeout in seconds (default: the shared default of 30).
+    pub timeout_secs: Option<u64>,
+}
+
+/// Why settings cannot make a client.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("timeedit: {0}")]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Client(#[from] ConnectorError),
+}
+
+impl TimeEditSettings {
+    /// Settings with inline secrets and the other fields at their defaults.
+    pub fn new(
+        endpoint: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<String>,
+        certificate: impl Into<String>,
+    ) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            wsdl_url: None,
+            namespace: None,
+            certificate: Some(Secret::new(certificate)),
+            certificate_file: None,
+            username: username.into(),
+            password: Some(Secret::new(password)),
+            password_file: None,
+            timeout_secs: None,
+        }
+    }
+
+    /// The WSDL location: `wsdl_url`, else `{endpoint}/wsdl` (VENDORS.md §2.1 [P 5]).
+    pub fn wsdl_url(&self) -> String {
+        match &self.wsdl_url {
+            Some(url) => url.clone(),
+            None => format!("{}/wsdl", self.endpoint.trim_end_matches('/')),
+        }
+    }
+
+    /// The shared HTTP defaults for the endpoint, with `timeout_secs` applied.
+    pub fn endpoint_config(&self) -> EndpointConfig {
+        let mut config = EndpointConfig::new(self.endpoint.clone());
+        if let Some(secs) = self.timeout_secs {
+            config.timeout = Duration::from_secs(secs);
+        }
+        config
+    }
+
+    /// The certificate, read from its file if it is given that way.
+    pub fn certificate(&self) -> Result<Secret, SettingsError> {
+        Ok(Secret::resolve(
+            "certificate",
+            self.certificate.as_ref(),
+            self.certificate_file.as_deref(),
+        )?)
+    }
+
+    /// The password, read from its file if it is given that way.
+    pub fn password(&self) -> Result<Secret, SettingsError> {
+        Ok(Secret::resolve(
+            "password",
+            self.password.as_ref(),
+            self.password_file.as_deref(),
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let settings = TimeEditSettings::new("http://h/soap/3/x", "api", "hunter2", "cert-123");
+        let debug = format!("{settings:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("cert-123"),
+            "{debug}"
+        );
+        assert!(debug.contains("***"), "{debug}");
+    }
+
+    #[test]
+    fn settings_deserialize_strictly_with_defaults() {
+        let settings: TimeEditSettings = serde_json::from_value(serde_json::json!({
+            "endpoint": "http://h/soap/3/x/",
+            "username": "api",
+            "password": "p",
+            "certificate": "c",
+            "timeout_secs": 7
+        }))
+        .expect("settings");
+        assert_eq!(settings.wsdl_url(), "http://h/soap/3/x/wsdl");
+        assert_eq!(settings.namespace, None);
+        assert_eq!(settings.endpoint_config().timeout, Duration::from_secs(7));
+        assert_eq!(settings.password().expect("password").expose(), "p");
+        let unknown = serde_json::from_value::<TimeEditSettings>(serde_json::json!({
+            "endpoint": "e", "username": "u", "pasword": "typo"
+        }));
+        assert!(unknown.is_err(), "unknown fields are refused");
+    }
+
+    #[test]
+    fn secrets_come_from_exactly_one_place() {
+        let dir = std::env::temp_dir().join(format!("te-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("password");
+        std::fs::write(&file, "from file\r\n").expect("write");
+        let mut settings = TimeEditSettings::new("http://h", "api", "p", "c");
+        settings.password = None;
+        settings.password_file = Some(file.clone());
+        assert_eq!(settings.password().expect("file").expose(), "from file");
+        settings.password = Some(Secret::new("p"));
+        assert!(matches!(
+            settings.password(),
+            Err(SettingsError::Secret(SecretError::Both("password")))
+        ));
+        settings.password = None;
+        settings.password_file = Some(dir.join("missing"));
+        assert!(matches!(
+            settings.password(),
+            Err(SettingsError::Secret(SecretError::File { .. }))
+        ));
+        settings.certificate = None;
+        assert!(matches!(
+            settings.certificate(),
+            Err(SettingsError::Secret(SecretError::Missing("certificate")))
+        ));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}
