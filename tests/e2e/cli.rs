@@ -1,7 +1,9 @@
 //! The `scim-bridge` binary: `check-config` names every mistake, `token` mints a token whose
-//! printed hash authenticates it.
+//! printed hash authenticates it, `demo` provisions into its simulators, `reconcile` prints
+//! drift and imports.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 
 fn bridge(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_scim-bridge"))
@@ -70,7 +72,184 @@ fn token_prints_a_token_and_its_hash() {
     );
     let (code, stdout, _) = bridge(&["--help"]);
     assert_eq!(code, 0);
-    for command in ["serve", "check-config", "token"] {
+    for command in ["serve", "demo", "reconcile", "check-config", "token"] {
         assert!(stdout.contains(command), "{stdout}");
     }
+}
+
+#[test]
+fn check_config_knows_the_mytimetable_kind() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mytimetable.toml");
+    let (code, stdout, stderr) = bridge(&["check-config", "--config", example]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let broken = std::env::temp_dir().join(format!(
+        "scim-bridge-mtt-broken-{}.toml",
+        std::process::id()
+    ));
+    let hash = "sha256:3690a4a2ed3b26b46a696e9ab873a300d9da3ae56bc84352e2bf724885c91dfd";
+    std::fs::write(
+        &broken,
+        format!(
+            "[connectors.a]\nkind = \"mytimetable\"\nauth.bearer_token_hashes = [\"{hash}\"]\n\
+             [connectors.b]\nkind = \"mytimetable\"\nauth.bearer_token_hashes = [\"{hash}\"]\n\
+             [connectors.b.mytimetable]\nbase_url = \"mytimetable.example.edu\"\nunlink_mode = \"UNLINK_ONLY\"\n"
+        ),
+    )
+    .expect("write");
+    let (code, _, stderr) = bridge(&["check-config", "--config", broken.to_str().expect("path")]);
+    assert_eq!(code, 2, "{stderr}");
+    for key in [
+        "connectors.a.mytimetable:",
+        "connectors.b.mytimetable.base_url",
+        "connectors.b.mytimetable.api_token",
+    ] {
+        assert!(stderr.contains(key), "{key} missing from: {stderr}");
+    }
+    let _ = std::fs::remove_file(&broken);
+}
+
+/// A child process that is sent SIGTERM when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn demo_provisions_into_its_simulated_mytimetable() {
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_scim-bridge"))
+            .args(["demo", "--listen", "127.0.0.1:0", "--sim-port", "0"])
+            .env_remove("SCIM_BRIDGE_CONFIG")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starts"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        let last = line.starts_with("try:");
+        lines.push(line);
+        if last {
+            break;
+        }
+    }
+    let after = |prefix: &str, skip: usize| -> String {
+        lines
+            .iter()
+            .skip(skip)
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .map(|s| s.split_whitespace().next().unwrap_or_default().to_owned())
+            .unwrap_or_else(|| panic!("no {prefix} in {lines:#?}"))
+    };
+    let mtt_at = lines
+        .iter()
+        .position(|l| l.starts_with("connector mytimetable"))
+        .expect("the mytimetable connector is listed");
+    let base = after("SCIM base URL:", mtt_at);
+    let token = after("bearer token:", mtt_at);
+    let vendor = after("simulated MyTimetable at", 0);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let created = http
+            .post(format!("{base}/Users"))
+            .bearer_auth(&token)
+            .header("content-type", "application/scim+json")
+            .body(r#"{"userName":"alice@example.edu","emails":[{"value":"alice@example.edu","primary":true}]}"#)
+            .send()
+            .await
+            .expect("gateway");
+        assert_eq!(created.status().as_u16(), 201);
+        let users: serde_json::Value = http
+            .get(format!("{vendor}/api/v0/users"))
+            .header("apiToken", vendor_sim::mytimetable::DEMO_ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("simulator")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(users, serde_json::json!({"users": ["alice@example.edu"]}));
+    });
+    drop(child);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_prints_drift_and_imports() {
+    let sim = vendor_sim::mytimetable::MyTimetableSim::new(Default::default());
+    sim.seed_example_dataset();
+    let server = sim
+        .start(vendor_sim::SimOptions::default())
+        .expect("simulator");
+    let dir = std::env::temp_dir().join(format!("scim-bridge-reconcile-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("bridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+            [store]
+            url = "sqlite://{}"
+            [connectors.mtt]
+            kind = "mytimetable"
+            auth.bearer_token_hashes = ["sha256:3690a4a2ed3b26b46a696e9ab873a300d9da3ae56bc84352e2bf724885c91dfd"]
+            [connectors.mtt.mytimetable]
+            base_url = "{}/api/v0"
+            api_token = "{}"
+            "#,
+            dir.join("state.db").display(),
+            server.base_url(),
+            vendor_sim::mytimetable::DEMO_ADMIN_TOKEN
+        ),
+    )
+    .expect("write");
+    let config = config.to_str().expect("path").to_owned();
+    let run = move |import: bool| {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut args = vec!["reconcile", "mtt", "--config", &config];
+            if import {
+                args.push("--import");
+            }
+            bridge(&args)
+        })
+    };
+    let (code, stdout, stderr) = run(false).await.expect("ran");
+    assert_eq!(code, 3, "drift: {stdout}{stderr}");
+    assert!(
+        stdout.contains("0 in the store, 3 at the vendor, 0 in sync"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches(": only at the vendor").count(),
+        3,
+        "{stdout}"
+    );
+    assert!(stdout.contains("--import"), "{stdout}");
+
+    let (code, stdout, stderr) = run(true).await.expect("ran");
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stdout.matches("imported as").count(), 3, "{stdout}");
+
+    let (code, stdout, stderr) = run(false).await.expect("ran");
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("3 in the store, 3 at the vendor, 3 in sync"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("no drift"), "{stdout}");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -12,25 +12,48 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use sqlx::Connection;
 
-/// Runs each named scenario `async fn name(app: TestApp)` on both backends.
+/// Runs each named scenario `async fn name(app: TestApp)` on both backends; with
+/// `mytimetable:` first, the app's `test` connector is a `mytimetable` one over a simulator.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
+    (mytimetable: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@ $crate::common::Vendor::MyTimetable; $($name),*);
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@ $crate::common::Vendor::None; $($name),*);
+    };
+    (@ $vendor:expr; $($name:ident),*) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await.expect("sqlite always runs");
+                let app = $crate::common::TestApp::spawn_with($crate::common::Backend::Sqlite, $vendor).await.expect("sqlite always runs");
                 super::$name(app).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await {
+                if let Some(app) = $crate::common::TestApp::spawn_with($crate::common::Backend::Postgres, $vendor).await {
                     super::$name(app).await;
                 }
             }
         }
     )*};
+}
+
+/// What the `test` connector talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vendor {
+    /// A `directory` connector.
+    None,
+    /// A `mytimetable` connector over a MyTimetable simulator (default type `o365`, unlink mode
+    /// `DELETE_FUTURE_EVENTS`).
+    MyTimetable,
+}
+
+/// A running MyTimetable simulator.
+pub struct MyTimetableSim {
+    pub sim: vendor_sim::mytimetable::MyTimetableSim,
+    pub server: vendor_sim::SimServer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +71,8 @@ enum Db {
 /// that credentials do not cross connectors).
 pub struct TestApp {
     server: Option<RunningServer>,
+    /// The simulator behind the `test` connector, when it has a vendor.
+    pub mytimetable: Option<MyTimetableSim>,
     db: Db,
     store_url: String,
     pub client: reqwest::Client,
@@ -108,7 +133,7 @@ impl Reply {
     }
 }
 
-fn config_toml(store_url: &str, token_hash: &str, other_hash: &str) -> String {
+fn config_toml(store_url: &str, token_hash: &str, other_hash: &str, vendor: &str) -> String {
     format!(
         r#"
         [server]
@@ -120,8 +145,8 @@ fn config_toml(store_url: &str, token_hash: &str, other_hash: &str) -> String {
         bulk_max_operations = 50
         bulk_max_payload_bytes = 65536
         [connectors.test]
-        kind = "directory"
         auth.bearer_token_hashes = ["{token_hash}"]
+        {vendor}
         [connectors.other]
         kind = "directory"
         auth.bearer_token_hashes = ["{other_hash}"]
@@ -130,9 +155,9 @@ fn config_toml(store_url: &str, token_hash: &str, other_hash: &str) -> String {
 }
 
 impl TestApp {
-    /// A gateway on a fresh database; `None` (after saying so) when PostgreSQL is not
-    /// configured for this run.
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+    /// A gateway on a fresh database, its `test` connector in front of `vendor`; `None`
+    /// (after saying so) when PostgreSQL is not configured for this run.
+    pub async fn spawn_with(backend: Backend, vendor: Vendor) -> Option<TestApp> {
         let (db, store_url) = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir()
@@ -162,8 +187,22 @@ impl TestApp {
         };
         let token = gateway::auth::token::mint();
         let other = gateway::auth::token::mint();
+        let mytimetable = match vendor {
+            Vendor::None => None,
+            Vendor::MyTimetable => {
+                let sim = vendor_sim::mytimetable::MyTimetableSim::new(Default::default());
+                let server = sim
+                    .start(vendor_sim::SimOptions {
+                        workers: 2,
+                        ..Default::default()
+                    })
+                    .expect("simulator");
+                Some(MyTimetableSim { sim, server })
+            }
+        };
         let mut app = TestApp {
             server: None,
+            mytimetable,
             db,
             store_url,
             client: reqwest::Client::builder()
@@ -182,12 +221,39 @@ impl TestApp {
     }
 
     fn config(&self) -> Config {
+        let vendor = match &self.mytimetable {
+            None => "kind = \"directory\"".to_owned(),
+            Some(mtt) => format!(
+                r#"kind = "mytimetable"
+                [connectors.test.mytimetable]
+                base_url = "{}/api/v0"
+                api_token = "{}"
+                default_sync_types = ["o365"]
+                unlink_mode = "DELETE_FUTURE_EVENTS"
+                http.initial_backoff_ms = 10
+                http.max_backoff_ms = 50
+                http.timeout_secs = 5"#,
+                mtt.server.base_url(),
+                vendor_sim::mytimetable::DEMO_ADMIN_TOKEN
+            ),
+        };
         Config::from_toml(&config_toml(
             &self.store_url,
             &self.token_hash,
             &self.other_hash,
+            &vendor,
         ))
         .expect("test config parses")
+    }
+
+    /// The running simulator behind the `test` connector.
+    pub fn vendor(&self) -> &MyTimetableSim {
+        self.mytimetable.as_ref().expect("a MyTimetable connector")
+    }
+
+    /// The running gateway's state.
+    pub fn state(&self) -> &AppState {
+        self.server.as_ref().expect("running").state()
     }
 
     async fn start(&mut self) {
@@ -227,6 +293,9 @@ impl TestApp {
     pub async fn finish(mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await;
+        }
+        if let Some(mtt) = self.mytimetable.take() {
+            mtt.server.stop().await;
         }
         match &self.db {
             Db::Sqlite(path) => {

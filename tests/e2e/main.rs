@@ -10,5 +10,6 @@ mod cli;
 mod concurrency;
 mod discovery;
 mod entra;
+mod mytimetable;
 mod okta;
 mod restart;

@@ -326,7 +326,7 @@ impl VendorClient {
 }
 
 /// A random wait in `[backoff / 2, backoff]`: spreads retries of many callers, never zero.
-fn jittered(backoff: Duration) -> Duration {
+pub(crate) fn jittered(backoff: Duration) -> Duration {
     let half = backoff / 2;
     half + Duration::from_micros(
         rand::rng().random_range(0..=half.as_micros().min(u64::MAX as u128) as u64),

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use rand::Rng;
 use tokio::sync::{Mutex, OnceCell};
 
 use super::settings::{SettingsError, TimeEditSettings};
@@ -432,8 +431,8 @@ impl TimeEditClient {
             let wait = match retry_after {
                 // Longer than we hold the SCIM client: it gets the 503 and retries later.
                 Some(after) if after > self.retry.max_retry_after => return outcome,
-                Some(after) => after.max(jittered(backoff)),
-                None => jittered(backoff),
+                Some(after) => after.max(crate::http::jittered(backoff)),
+                None => crate::http::jittered(backoff),
             };
             tracing::info!(
                 vendor = VENDOR,
@@ -537,11 +536,4 @@ fn texts(response: &Element, wrapper: &str, item: &str) -> Vec<String> {
         .into_iter()
         .map(|i| i.text.trim().to_owned())
         .collect()
-}
-
-/// A random wait in `[backoff / 2, backoff]`, as the shared HTTP layer waits.
-fn jittered(backoff: Duration) -> Duration {
-    let half = backoff / 2;
-    let spread = u64::try_from(half.as_micros()).unwrap_or(u64::MAX);
-    half + Duration::from_micros(rand::rng().random_range(0..=spread))
 }
