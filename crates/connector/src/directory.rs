@@ -44,6 +44,7 @@ mod tests {
             after: None,
             vendor_keys: &keys,
             request_id: None,
+            lookup: &crate::NoLookup,
         };
         assert_eq!(Directory.apply(change).await, Ok(keys.clone()));
         assert!(Directory.capabilities().groups);

@@ -42,6 +42,33 @@ pub struct ResourceChange<'a> {
     pub vendor_keys: &'a Value,
     /// Our request id, for the vendor's logs where it takes one.
     pub request_id: Option<&'a str>,
+    /// The vendor keys of other resources of this connector (a Group's members).
+    pub lookup: &'a dyn KeyLookup,
+}
+
+/// Reads what the store keeps for other resources of the same connector: a Group change
+/// names its members by SCIM id, and the vendor knows them by the keys their own changes
+/// returned.
+#[async_trait]
+pub trait KeyLookup: Send + Sync + std::fmt::Debug {
+    /// The vendor keys of a resource; `None` when it does not exist. A store that cannot
+    /// answer is [`ConnectorError::Unavailable`]: the change must not go out half-resolved.
+    async fn vendor_keys(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<Value>, ConnectorError>;
+}
+
+/// A [`KeyLookup`] that knows nothing (tests, and changes without references).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoLookup;
+
+#[async_trait]
+impl KeyLookup for NoLookup {
+    async fn vendor_keys(&self, _: ResourceKind, _: &str) -> Result<Option<Value>, ConnectorError> {
+        Ok(None)
+    }
 }
 
 /// Why a vendor did not take a change. The gateway maps each to one SCIM error.

@@ -97,6 +97,7 @@ impl Scim {
     ) -> Result<Option<StoredResource>, ApiError> {
         let id = change.id().to_owned();
         let empty = Value::Object(Map::new());
+        let lookup = crate::state::StoreLookup::new(self.state.store.clone(), &self.runtime.name);
         let vendor_change = ResourceChange {
             kind,
             id: &id,
@@ -104,6 +105,7 @@ impl Scim {
             after: after_for_vendor,
             vendor_keys: before.as_ref().map_or(&empty, |b| &b.vendor_keys),
             request_id: self.request_id.as_deref(),
+            lookup: &lookup,
         };
         // What the connector will never do is refused before it is journalled.
         self.runtime.connector.check(&vendor_change)?;

@@ -275,6 +275,7 @@ impl AppState {
             store::Change::Delete { .. } => None,
         };
         let empty = serde_json::Value::Object(serde_json::Map::new());
+        let lookup = StoreLookup::new(self.store.clone(), &entry.connector);
         let change = connector::ResourceChange {
             kind: entry.kind,
             id: entry.change.id(),
@@ -282,11 +283,53 @@ impl AppState {
             after,
             vendor_keys: entry.before.as_ref().map_or(&empty, |b| &b.vendor_keys),
             request_id: entry.request_id.as_deref(),
+            lookup: &lookup,
         };
         runtime
             .connector
             .apply(change)
             .await
             .map_err(|e| e.to_string())
+    }
+}
+
+/// The vendor keys of a connector's other resources, read from the store.
+#[derive(Clone)]
+pub struct StoreLookup {
+    store: Arc<dyn Store>,
+    connector: String,
+}
+
+impl StoreLookup {
+    pub fn new(store: Arc<dyn Store>, connector: &str) -> Self {
+        StoreLookup {
+            store,
+            connector: connector.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreLookup")
+            .field("connector", &self.connector)
+            .finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl connector::KeyLookup for StoreLookup {
+    async fn vendor_keys(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, connector::ConnectorError> {
+        match self.store.get(&self.connector, kind, id).await {
+            Ok(found) => Ok(found.map(|r| r.vendor_keys)),
+            Err(e) => Err(connector::ConnectorError::Unavailable {
+                reason: format!("cannot read the vendor keys of {kind} {id}: {e}"),
+                retry_after: None,
+            }),
+        }
     }
 }

@@ -310,6 +310,7 @@ mod tests {
             after,
             vendor_keys: keys,
             request_id: None,
+            lookup: &crate::NoLookup,
         }
     }
 

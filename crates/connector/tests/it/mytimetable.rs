@@ -89,6 +89,7 @@ async fn apply(
         after,
         vendor_keys: keys,
         request_id: Some("req-1"),
+        lookup: &connector::NoLookup,
     };
     connector.check(&change)?;
     connector.apply(change).await
