@@ -152,6 +152,9 @@ pub struct ConnectorConfig {
     /// The vendor settings of a `mytimetable` connector.
     #[serde(default)]
     pub mytimetable: Option<connector::mytimetable::MyTimetableSettings>,
+    /// The vendor settings of a `timeedit` connector.
+    #[serde(default)]
+    pub timeedit: Option<connector::timeedit::TimeEditSettings>,
 }
 
 impl ConnectorConfig {
@@ -161,7 +164,32 @@ impl ConnectorConfig {
         if self.mytimetable.is_some() {
             tables.push("mytimetable");
         }
+        if self.timeedit.is_some() {
+            tables.push("timeedit");
+        }
         tables
+    }
+
+    /// The problems of the vendor settings, as (table, key, problem, fix).
+    fn vendor_problems(&self) -> Vec<(&'static str, String, String, String)> {
+        let mut problems = Vec::new();
+        if let Some(settings) = &self.mytimetable {
+            problems.extend(
+                settings
+                    .problems()
+                    .into_iter()
+                    .map(|(k, p, f)| ("mytimetable", k, p, f)),
+            );
+        }
+        if let Some(settings) = &self.timeedit {
+            problems.extend(
+                settings
+                    .problems()
+                    .into_iter()
+                    .map(|(k, p, f)| ("timeedit", k, p, f)),
+            );
+        }
+        problems
     }
 }
 
@@ -174,10 +202,10 @@ pub enum UnknownAttributesPolicy {
 }
 
 /// The connector kinds this build knows.
-pub const CONNECTOR_KINDS: &[&str] = &["directory", "mytimetable"];
+pub const CONNECTOR_KINDS: &[&str] = &["directory", "mytimetable", "timeedit"];
 
 /// The kinds that talk to a vendor and need a settings table named after the kind.
-const VENDOR_KINDS: &[&str] = &["mytimetable"];
+const VENDOR_KINDS: &[&str] = &["mytimetable", "timeedit"];
 
 /// One configuration mistake: where, what, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,14 +333,12 @@ impl Config {
                     ),
                 );
             }
-            if let Some(settings) = &connector.mytimetable {
-                for (key, problem, fix) in settings.problems() {
-                    problems.push(Problem {
-                        key: format!("connectors.{name}.mytimetable.{key}"),
-                        problem,
-                        fix,
-                    });
-                }
+            for (table, key, problem, fix) in connector.vendor_problems() {
+                problems.push(Problem {
+                    key: format!("connectors.{name}.{table}.{key}"),
+                    problem,
+                    fix,
+                });
             }
             let auth = &connector.auth;
             if auth.bearer_token_hashes.is_empty() && auth.jwt.is_none() && auth.basic.is_empty() {

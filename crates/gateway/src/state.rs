@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use connector::timeedit::TimeEdit;
 use connector::{Connector, Directory, MyTimetable};
 use scim::bulk::BulkLimits;
 use scim::config::{AuthenticationScheme, ServiceProviderConfig};
@@ -65,19 +66,29 @@ impl ConnectorRuntime {
             name: name.into(),
             reason,
         };
-        let connector: Arc<dyn Connector> = match (config.kind.as_str(), &config.mytimetable) {
-            ("directory", _) => Arc::new(Directory),
-            ("mytimetable", Some(settings)) => {
-                Arc::new(MyTimetable::new(settings.clone()).map_err(|e| error(e.to_string()))?)
-            }
-            (other, _) => {
-                return Err(StartError::Connector {
-                    name: name.into(),
-                    reason: format!(
-                        "unknown connector kind \"{other}\", or its settings are missing"
-                    ),
-                });
-            }
+        let missing = || {
+            error(format!(
+                "the [connectors.{name}.{}] settings table is missing",
+                config.kind
+            ))
+        };
+        fn settings<T: Clone>(
+            table: Option<&T>,
+            missing: impl Fn() -> StartError,
+        ) -> Result<T, StartError> {
+            table.cloned().ok_or_else(missing)
+        }
+        let connector: Arc<dyn Connector> = match config.kind.as_str() {
+            "directory" => Arc::new(Directory),
+            "mytimetable" => Arc::new(
+                MyTimetable::new(settings(config.mytimetable.as_ref(), missing)?)
+                    .map_err(|e| error(e.to_string()))?,
+            ),
+            "timeedit" => Arc::new(
+                TimeEdit::new(settings(config.timeedit.as_ref(), missing)?)
+                    .map_err(|e| error(e.to_string()))?,
+            ),
+            other => return Err(error(format!("unknown connector kind \"{other}\""))),
         };
         let capabilities = connector.capabilities();
         let mut registry = SchemaRegistry::standard();

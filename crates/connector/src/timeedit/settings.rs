@@ -33,6 +33,40 @@ pub struct TimeEditSettings {
     pub password_file: Option<PathBuf>,
     /// The whole-call timeout in seconds (default: the shared default of 30).
     pub timeout_secs: Option<u64>,
+    /// The auth server users are keyed under, unless the connector's extension names another
+    /// (VENDORS.md §2.5).
+    #[serde(default = "default_auth_server")]
+    pub auth_server: String,
+    /// Check every auth server against `getAuthServers` (cached) before a user is written.
+    #[serde(default = "yes")]
+    pub check_auth_servers: bool,
+    /// `deleteUsers`' `inactivate`: a user TimeEdit cannot delete is inactivated instead,
+    /// so that its history stays.
+    #[serde(default = "yes")]
+    pub inactivate_on_delete: bool,
+    /// At most this many users per `validateUsers` / `importUsers` call: writes that arrive
+    /// together are sent together.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// How long the first write of a batch waits for others to join it.
+    #[serde(default = "default_batch_linger_ms")]
+    pub batch_linger_ms: u64,
+}
+
+fn default_auth_server() -> String {
+    "timeedit".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_batch_size() -> usize {
+    100
+}
+
+fn default_batch_linger_ms() -> u64 {
+    5
 }
 
 /// Why settings cannot make a client.
@@ -45,6 +79,53 @@ pub enum SettingsError {
 }
 
 impl TimeEditSettings {
+    /// Everything wrong with these settings, as (key, problem, fix).
+    pub fn problems(&self) -> Vec<(String, String, String)> {
+        let mut problems = Vec::new();
+        let http = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+        if !http(&self.endpoint) {
+            problems.push((
+                "endpoint".into(),
+                format!("\"{}\" is not an http(s) URL", self.endpoint),
+                "give the SOAP endpoint, e.g. https://cloud.timeedit.net/soap/3/{instance}".into(),
+            ));
+        }
+        for (key, secret) in [
+            ("password", self.password().err()),
+            ("certificate", self.certificate().err()),
+        ] {
+            if let Some(e) = secret {
+                problems.push((
+                    key.into(),
+                    e.to_string(),
+                    format!("set {key}, or {key}_file to a file holding it (not both)"),
+                ));
+            }
+        }
+        if self.username.is_empty() {
+            problems.push((
+                "username".into(),
+                "is empty".into(),
+                "name the API account of the Login object".into(),
+            ));
+        }
+        if self.auth_server.is_empty() {
+            problems.push((
+                "auth_server".into(),
+                "is empty".into(),
+                "name an auth server signature, e.g. \"timeedit\"".into(),
+            ));
+        }
+        if self.batch_size == 0 || self.batch_size > super::MAX_USERS_PER_FIND as usize {
+            problems.push((
+                "batch_size".into(),
+                format!("{} is outside 1..=1000", self.batch_size),
+                "use a value from 1 (no batching) to 1000".into(),
+            ));
+        }
+        problems
+    }
+
     /// Settings with inline secrets and the other fields at their defaults.
     pub fn new(
         endpoint: impl Into<String>,
@@ -62,6 +143,11 @@ impl TimeEditSettings {
             password: Some(Secret::new(password)),
             password_file: None,
             timeout_secs: None,
+            auth_server: default_auth_server(),
+            check_auth_servers: true,
+            inactivate_on_delete: true,
+            batch_size: default_batch_size(),
+            batch_linger_ms: default_batch_linger_ms(),
         }
     }
 

@@ -2,4 +2,5 @@
 
 mod http;
 mod mytimetable;
+mod timeedit;
 mod timeedit_soap;
