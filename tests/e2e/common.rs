@@ -19,6 +19,9 @@ macro_rules! on_both_backends {
     (mytimetable: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::MyTimetable; $($name),*);
     };
+    (timeedit: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@ $crate::common::Vendor::TimeEdit; $($name),*);
+    };
     ($($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::None; $($name),*);
     };
@@ -48,6 +51,14 @@ pub enum Vendor {
     /// A `mytimetable` connector over a MyTimetable simulator (default type `o365`, unlink mode
     /// `DELETE_FUTURE_EVENTS`).
     MyTimetable,
+    /// A `timeedit` connector over a TimeEdit simulator.
+    TimeEdit,
+}
+
+/// A running TimeEdit simulator.
+pub struct TimeEditSim {
+    pub sim: vendor_sim::timeedit::TimeEditSim,
+    pub server: vendor_sim::SimServer,
 }
 
 /// A running MyTimetable simulator.
@@ -73,6 +84,7 @@ pub struct TestApp {
     server: Option<RunningServer>,
     /// The simulator behind the `test` connector, when it has a vendor.
     pub mytimetable: Option<MyTimetableSim>,
+    pub timeedit: Option<TimeEditSim>,
     db: Db,
     store_url: String,
     pub client: reqwest::Client,
@@ -187,8 +199,18 @@ impl TestApp {
         };
         let token = gateway::auth::token::mint();
         let other = gateway::auth::token::mint();
+        let timeedit = (vendor == Vendor::TimeEdit).then(|| {
+            let sim = vendor_sim::timeedit::TimeEditSim::new(Default::default());
+            let server = sim
+                .start(vendor_sim::SimOptions {
+                    workers: 2,
+                    ..Default::default()
+                })
+                .expect("simulator");
+            TimeEditSim { sim, server }
+        });
         let mytimetable = match vendor {
-            Vendor::None => None,
+            Vendor::None | Vendor::TimeEdit => None,
             Vendor::MyTimetable => {
                 let sim = vendor_sim::mytimetable::MyTimetableSim::new(Default::default());
                 let server = sim
@@ -203,6 +225,7 @@ impl TestApp {
         let mut app = TestApp {
             server: None,
             mytimetable,
+            timeedit,
             db,
             store_url,
             client: reqwest::Client::builder()
@@ -221,9 +244,23 @@ impl TestApp {
     }
 
     fn config(&self) -> Config {
-        let vendor = match &self.mytimetable {
-            None => "kind = \"directory\"".to_owned(),
-            Some(mtt) => format!(
+        let vendor = match (&self.mytimetable, &self.timeedit) {
+            (None, Some(te)) => format!(
+                r#"kind = "timeedit"
+                [connectors.test.timeedit]
+                endpoint = "{}{}"
+                username = "{}"
+                password = "{}"
+                certificate = "{}"
+                batch_linger_ms = 50"#,
+                te.server.base_url(),
+                te.sim.endpoint_path(),
+                vendor_sim::timeedit::DEFAULT_USERNAME,
+                vendor_sim::timeedit::DEFAULT_PASSWORD,
+                vendor_sim::timeedit::DEFAULT_CERTIFICATE,
+            ),
+            (None, None) => "kind = \"directory\"".to_owned(),
+            (Some(mtt), _) => format!(
                 r#"kind = "mytimetable"
                 [connectors.test.mytimetable]
                 base_url = "{}/api/v0"
@@ -244,6 +281,11 @@ impl TestApp {
             &vendor,
         ))
         .expect("test config parses")
+    }
+
+    /// The TimeEdit simulator behind the `test` connector.
+    pub fn timeedit(&self) -> &TimeEditSim {
+        self.timeedit.as_ref().expect("a TimeEdit connector")
     }
 
     /// The running simulator behind the `test` connector.
@@ -296,6 +338,9 @@ impl TestApp {
         }
         if let Some(mtt) = self.mytimetable.take() {
             mtt.server.stop().await;
+        }
+        if let Some(te) = self.timeedit.take() {
+            te.server.stop().await;
         }
         match &self.db {
             Db::Sqlite(path) => {

@@ -13,3 +13,4 @@ mod entra;
 mod mytimetable;
 mod okta;
 mod restart;
+mod timeedit;

@@ -443,6 +443,44 @@ impl BulkRun {
         None
     }
 
+    /// The next operations that may run at the same time: a run of consecutive creates
+    /// whose references all point at resources created before (never at one another), at
+    /// most `max`, and never more than the errors `failOnErrors` still allows. Any other
+    /// operation comes alone. Empty when all are done.
+    ///
+    /// Creates are independent by construction (each makes a new resource), so running them
+    /// together changes no outcome; it lets a connector batch them (TimeEdit `importUsers`).
+    pub fn next_wave(&mut self, max: usize) -> Vec<ReadyOperation> {
+        let Some(first) = self.next_operation() else {
+            return Vec::new();
+        };
+        let budget = self
+            .fail_on_errors
+            .map_or(usize::MAX, |limit| limit.saturating_sub(self.errors));
+        let max = max.min(budget).max(1);
+        if first.method != BulkMethod::Post {
+            return vec![first];
+        }
+        let mut wave = vec![first];
+        while wave.len() < max {
+            let Some(&index) = self.order.get(self.cursor) else {
+                break;
+            };
+            let op = &self.operations[index];
+            let independent = op.method == BulkMethod::Post
+                && !self.blocked.contains_key(&index)
+                && references(op).iter().all(|r| self.ids.contains_key(r));
+            if !independent {
+                break;
+            }
+            match self.next_operation() {
+                Some(op) => wave.push(op),
+                None => break,
+            }
+        }
+        wave
+    }
+
     /// Records the outcome of an operation handed out by [`BulkRun::next_operation`].
     pub fn complete(&mut self, index: usize, outcome: Result<BulkSuccess, ScimError>) {
         match outcome {
@@ -500,6 +538,66 @@ mod tests {
     fn run(body: Value) -> BulkRun {
         let bytes = serde_json::to_vec(&body).expect("json");
         BulkRun::new(BulkRequest::parse(&bytes, &BulkLimits::default()).expect("valid"))
+    }
+
+    #[test]
+    fn waves_hold_independent_creates_only() {
+        let post = |bulk_id: &str, data: Value| json!({"method": "POST", "path": "/Users", "bulkId": bulk_id, "data": data});
+        let mut run = run(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "failOnErrors": 10,
+            "Operations": [
+                post("a", json!({"userName": "a"})),
+                post("b", json!({"userName": "b"})),
+                post("g", json!({"displayName": "g", "members": [{"value": "bulkId:a"}]})),
+                post("c", json!({"userName": "c"})),
+                {"method": "DELETE", "path": "/Users/x"},
+                post("d", json!({"userName": "d"})),
+                post("e", json!({"userName": "e"})),
+            ]
+        }));
+        let mut waves = Vec::new();
+        loop {
+            let wave = run.next_wave(3);
+            if wave.is_empty() {
+                break;
+            }
+            waves.push(wave.iter().map(|o| o.index).collect::<Vec<_>>());
+            for op in wave {
+                let id = format!("id-{}", op.index);
+                run.complete(
+                    op.index,
+                    Ok(BulkSuccess {
+                        status: 201,
+                        id: Some(id),
+                        ..BulkSuccess::default()
+                    }),
+                );
+            }
+        }
+        // The group waits for the wave that creates its member; the DELETE runs alone.
+        assert_eq!(waves, [vec![0, 1], vec![2, 3], vec![4], vec![5, 6]]);
+    }
+
+    #[test]
+    fn waves_never_outrun_fail_on_errors() {
+        let ops: Vec<Value> = (0..5)
+            .map(|i| json!({"method": "POST", "path": "/Users", "bulkId": format!("b{i}"), "data": {"userName": format!("u{i}")}}))
+            .collect();
+        let mut run = run(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "failOnErrors": 2,
+            "Operations": ops
+        }));
+        let wave = run.next_wave(100);
+        assert_eq!(wave.len(), 2, "two errors may still happen");
+        for op in wave {
+            run.complete(
+                op.index,
+                Err(ScimError::bad_request(crate::ScimType::InvalidValue, "no")),
+            );
+        }
+        assert!(run.next_wave(100).is_empty(), "stopped after two errors");
     }
 
     /// Executes every operation, creating ids `id-<index>` for POSTs, failing where `fail`.

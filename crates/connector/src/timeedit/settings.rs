@@ -66,7 +66,7 @@ fn default_batch_size() -> usize {
 }
 
 fn default_batch_linger_ms() -> u64 {
-    5
+    10
 }
 
 /// Why settings cannot make a client.

@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::future::join_all;
 use scim::bulk::{BulkMethod, BulkRequest, BulkRun, BulkSuccess, ReadyOperation};
 use scim::{ResourceKind, ScimError, ScimType};
 use serde_json::Value;
@@ -10,6 +11,10 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::extract::{Scim, raw_body};
 use crate::render::{json_response, location};
+
+/// Independent creates of one Bulk request run this many at a time, so that a connector can
+/// batch them (TimeEdit) and a slow vendor call does not hold up the others.
+const WAVE: usize = 64;
 
 /// `/Users` or `/Groups/{id}` → the kind and the id, if any.
 fn target(path: &str) -> Result<(ResourceKind, Option<&str>), ScimError> {
@@ -91,9 +96,15 @@ pub async fn bulk(
     let body = raw_body(payload, limits.max_payload_size.saturating_add(1)).await?;
     let request = BulkRequest::parse(&body, &limits)?;
     let mut run_state = BulkRun::new(request);
-    while let Some(op) = run_state.next_operation() {
-        let outcome = run(&scim, &op).await.map_err(|e| e.error);
-        run_state.complete(op.index, outcome);
+    loop {
+        let wave = run_state.next_wave(WAVE);
+        if wave.is_empty() {
+            break;
+        }
+        let outcomes = join_all(wave.iter().map(|op| run(&scim, op))).await;
+        for (op, outcome) in wave.iter().zip(outcomes) {
+            run_state.complete(op.index, outcome.map_err(|e| e.error));
+        }
     }
     Ok(json_response(StatusCode::OK, &run_state.finish()))
 }
