@@ -199,23 +199,34 @@ impl Workspace365AdSync {
         let mut remove = Vec::new();
         for member in &diff.remove {
             // A member gone from the store is gone from the vendor too (A2/A4 drop
-            // memberships), so there is nothing to remove.
-            if let Some(resolved) = resolve(change.lookup, member).await? {
+            // memberships), and one never delivered was never added: nothing to remove.
+            if let Found::Known(resolved) = resolve(change.lookup, member).await? {
                 remove.push(resolved);
             }
         }
         let mut add = Vec::new();
         for member in &diff.add {
-            let resolved =
-                resolve(change.lookup, member)
-                    .await?
-                    .ok_or_else(|| ConnectorError::Rejected {
+            match resolve(change.lookup, member).await? {
+                Found::Known(resolved) => add.push(resolved),
+                // Known to the store but not delivered yet (queued delivery): try again later.
+                Found::Pending(kind) => {
+                    return Err(ConnectorError::Unavailable {
+                        reason: format!(
+                            "the member {kind} \"{}\" is not in Workspace 365 yet",
+                            member.id
+                        ),
+                        retry_after: None,
+                    });
+                }
+                Found::Absent => {
+                    return Err(ConnectorError::Rejected {
                         reason: format!(
                             "the member \"{}\" is not a User or Group of this connector",
                             member.id
                         ),
-                    })?;
-            add.push(resolved);
+                    });
+                }
+            }
         }
         // Removals first: a group moved within a hierarchy never forms a cycle on the way.
         for (members, joins) in [(remove, false), (add, true)] {
@@ -242,12 +253,19 @@ impl Workspace365AdSync {
     }
 }
 
-/// The ObjectId a member has at the vendor, from the vendor keys its own changes returned;
-/// `None` when the store has no such User or Group.
-async fn resolve(
-    lookup: &dyn KeyLookup,
-    member: &Member,
-) -> Result<Option<Resolved>, ConnectorError> {
+/// What the store knows of a group member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// Delivered: its ObjectId is in its vendor keys.
+    Known(Resolved),
+    /// In the store, but its keys hold no ObjectId yet.
+    Pending(ResourceKind),
+    /// No User or Group with this id.
+    Absent,
+}
+
+/// Where a member stands, from the vendor keys its own changes returned.
+async fn resolve(lookup: &dyn KeyLookup, member: &Member) -> Result<Found, ConnectorError> {
     let kinds: &[MemberKind] = match member.kind {
         Some(MemberKind::User) => &[MemberKind::User],
         Some(MemberKind::Group) => &[MemberKind::Group],
@@ -261,22 +279,15 @@ async fn resolve(
         let Some(keys) = lookup.vendor_keys(resource_kind, &member.id).await? else {
             continue;
         };
-        return match VendorKeys::from_value(&keys).object_id {
-            Some(object_id) => Ok(Some(Resolved {
+        return Ok(match VendorKeys::from_value(&keys).object_id {
+            Some(object_id) => Found::Known(Resolved {
                 kind: *kind,
                 object_id,
-            })),
-            // Known to the store but not delivered yet (queued delivery): try again later.
-            None => Err(ConnectorError::Unavailable {
-                reason: format!(
-                    "the {resource_kind} \"{}\" is not in Workspace 365 yet",
-                    member.id
-                ),
-                retry_after: None,
             }),
-        };
+            None => Found::Pending(resource_kind),
+        });
     }
-    Ok(None)
+    Ok(Found::Absent)
 }
 
 fn rejected(reason: impl ToString) -> ConnectorError {

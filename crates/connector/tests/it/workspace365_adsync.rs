@@ -848,6 +848,20 @@ async fn unresolvable_members_stop_the_change_before_any_call() {
         .expect_err("pending member");
     assert!(matches!(e, ConnectorError::Unavailable { .. }), "{e}");
     assert!(f.calls().is_empty(), "no membership changed half-way");
+    // Removing a member that never reached the vendor needs no call.
+    let f_keys = f.keys.get(ResourceKind::Group, STAFF).expect("keys");
+    apply_with(
+        &w,
+        ResourceKind::Group,
+        STAFF,
+        Some(&pending),
+        Some(&staff),
+        &f_keys,
+        &f.keys,
+    )
+    .await
+    .expect("pending member dropped");
+    assert!(f.calls().is_empty());
 
     // A vendor refusal (a group inside itself) comes back with the vendor's message.
     let selfish = group(
