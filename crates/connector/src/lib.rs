@@ -9,6 +9,7 @@ pub mod http;
 pub mod mytimetable;
 pub mod secret;
 pub mod timeedit;
+pub mod workspace365_adsync;
 
 use std::time::Duration;
 

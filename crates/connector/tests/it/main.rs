@@ -4,3 +4,4 @@ mod http;
 mod mytimetable;
 mod timeedit;
 mod timeedit_soap;
+mod workspace365_adsync;
