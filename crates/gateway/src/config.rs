@@ -155,41 +155,28 @@ pub struct ConnectorConfig {
     /// The vendor settings of a `timeedit` connector.
     #[serde(default)]
     pub timeedit: Option<connector::timeedit::TimeEditSettings>,
+    /// The vendor settings of a `workspace365-adsync` connector.
+    #[serde(default)]
+    pub workspace365_adsync: Option<connector::workspace365_adsync::AdSyncSettings>,
 }
 
-impl ConnectorConfig {
-    /// The vendor settings tables present, by the kind they belong to.
-    fn vendor_tables(&self) -> Vec<&'static str> {
-        let mut tables = Vec::new();
-        if self.mytimetable.is_some() {
-            tables.push("mytimetable");
-        }
-        if self.timeedit.is_some() {
-            tables.push("timeedit");
-        }
-        tables
-    }
+/// The problems of one vendor settings table, as (key, problem, fix).
+type SettingsProblems = Vec<(String, String, String)>;
 
-    /// The problems of the vendor settings, as (table, key, problem, fix).
-    fn vendor_problems(&self) -> Vec<(&'static str, String, String, String)> {
-        let mut problems = Vec::new();
+impl ConnectorConfig {
+    /// The vendor settings tables present: (the kind it belongs to, its problems).
+    fn vendor_tables(&self) -> Vec<(&'static str, SettingsProblems)> {
+        let mut tables = Vec::new();
         if let Some(settings) = &self.mytimetable {
-            problems.extend(
-                settings
-                    .problems()
-                    .into_iter()
-                    .map(|(k, p, f)| ("mytimetable", k, p, f)),
-            );
+            tables.push(("mytimetable", settings.problems()));
         }
         if let Some(settings) = &self.timeedit {
-            problems.extend(
-                settings
-                    .problems()
-                    .into_iter()
-                    .map(|(k, p, f)| ("timeedit", k, p, f)),
-            );
+            tables.push(("timeedit", settings.problems()));
         }
-        problems
+        if let Some(settings) = &self.workspace365_adsync {
+            tables.push(("workspace365-adsync", settings.problems()));
+        }
+        tables
     }
 }
 
@@ -202,10 +189,28 @@ pub enum UnknownAttributesPolicy {
 }
 
 /// The connector kinds this build knows.
-pub const CONNECTOR_KINDS: &[&str] = &["directory", "mytimetable", "timeedit"];
+pub const CONNECTOR_KINDS: &[&str] = &[
+    "directory",
+    "mytimetable",
+    "timeedit",
+    "workspace365-adsync",
+];
 
-/// The kinds that talk to a vendor and need a settings table named after the kind.
-const VENDOR_KINDS: &[&str] = &["mytimetable", "timeedit"];
+/// The kinds that talk to a vendor, and the settings table each needs (a kind's name with
+/// `_` for `-`, so that environment variables can name it).
+const VENDOR_KINDS: &[(&str, &str)] = &[
+    ("mytimetable", "mytimetable"),
+    ("timeedit", "timeedit"),
+    ("workspace365-adsync", "workspace365_adsync"),
+];
+
+/// The settings table of a vendor kind.
+fn table_of(kind: &str) -> &str {
+    VENDOR_KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(kind, |(_, table)| table)
+}
 
 /// One configuration mistake: where, what, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,8 +312,10 @@ impl Config {
                     &format!("use one of: {}", CONNECTOR_KINDS.join(", ")),
                 );
             }
-            for table in connector.vendor_tables() {
-                if table != connector.kind {
+            let tables = connector.vendor_tables();
+            for (kind, settings_problems) in &tables {
+                let table = table_of(kind);
+                if *kind != connector.kind {
                     push(
                         &mut problems,
                         format!("connectors.{name}.{table}"),
@@ -316,29 +323,30 @@ impl Config {
                             "a {table} table on a connector of kind \"{}\"",
                             connector.kind
                         ),
-                        &format!("remove the table, or set kind = \"{table}\""),
+                        &format!("remove the table, or set kind = \"{kind}\""),
                     );
+                    continue;
+                }
+                for (key, problem, fix) in settings_problems {
+                    problems.push(Problem {
+                        key: format!("connectors.{name}.{table}.{key}"),
+                        problem: problem.clone(),
+                        fix: fix.clone(),
+                    });
                 }
             }
-            if VENDOR_KINDS.contains(&connector.kind.as_str())
-                && !connector.vendor_tables().contains(&connector.kind.as_str())
-            {
+            let is_vendor = VENDOR_KINDS.iter().any(|(k, _)| *k == connector.kind);
+            if is_vendor && !tables.iter().any(|(k, _)| *k == connector.kind) {
+                let table = table_of(&connector.kind);
                 push(
                     &mut problems,
-                    format!("connectors.{name}.{}", connector.kind),
+                    format!("connectors.{name}.{table}"),
                     "the vendor settings are missing".into(),
                     &format!(
-                        "add a [connectors.{name}.{}] table (see examples/{}.toml)",
-                        connector.kind, connector.kind
+                        "add a [connectors.{name}.{table}] table (see examples/{}.toml)",
+                        connector.kind
                     ),
                 );
-            }
-            for (table, key, problem, fix) in connector.vendor_problems() {
-                problems.push(Problem {
-                    key: format!("connectors.{name}.{table}.{key}"),
-                    problem,
-                    fix,
-                });
             }
             let auth = &connector.auth;
             if auth.bearer_token_hashes.is_empty() && auth.jwt.is_none() && auth.basic.is_empty() {

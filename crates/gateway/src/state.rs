@@ -6,6 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use connector::timeedit::TimeEdit;
+use connector::workspace365_adsync::Workspace365AdSync;
 use connector::{Connector, Directory, MyTimetable};
 use scim::bulk::BulkLimits;
 use scim::config::{AuthenticationScheme, ServiceProviderConfig};
@@ -69,7 +70,7 @@ impl ConnectorRuntime {
         let missing = || {
             error(format!(
                 "the [connectors.{name}.{}] settings table is missing",
-                config.kind
+                config.kind.replace('-', "_")
             ))
         };
         fn settings<T: Clone>(
@@ -86,6 +87,10 @@ impl ConnectorRuntime {
             ),
             "timeedit" => Arc::new(
                 TimeEdit::new(settings(config.timeedit.as_ref(), missing)?)
+                    .map_err(|e| error(e.to_string()))?,
+            ),
+            "workspace365-adsync" => Arc::new(
+                Workspace365AdSync::new(settings(config.workspace365_adsync.as_ref(), missing)?)
                     .map_err(|e| error(e.to_string()))?,
             ),
             other => return Err(error(format!("unknown connector kind \"{other}\""))),
