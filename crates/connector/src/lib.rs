@@ -9,6 +9,8 @@ pub mod http;
 pub mod mytimetable;
 pub mod secret;
 pub mod timeedit;
+pub mod workspace365;
+pub mod workspace365_env;
 
 use std::time::Duration;
 
