@@ -3,3 +3,4 @@
 mod http;
 mod mytimetable;
 mod timeedit_soap;
+mod workspace365;
