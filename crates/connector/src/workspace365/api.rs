@@ -191,10 +191,16 @@ impl ProvisioningApi {
                     retry_after: None,
                 }))
             }
-            _ => Err(match answer.error_for_status() {
-                Err(e) => ProvisioningError::Failed(e),
-                Ok(_) => ProvisioningError::NotFound,
-            }),
+            // Every other status is an error there; the fallback keeps this total.
+            _ => Err(ProvisioningError::Failed(
+                answer
+                    .error_for_status()
+                    .err()
+                    .unwrap_or(ConnectorError::Unavailable {
+                        reason: format!("Workspace 365 {call}: an unexpected answer"),
+                        retry_after: None,
+                    }),
+            )),
         }
     }
 

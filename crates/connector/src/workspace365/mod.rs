@@ -13,7 +13,8 @@
 //!   when something the vendor holds changed; then W5/W6 when `active` changed. A 404 at the
 //!   old address retries at the new one (a replayed rename); a user the vendor no longer has
 //!   at all is created again.
-//! * delete: W7; 404 means already gone.
+//! * delete: W7; 404 means already gone. Integration credentials stay at the vendor (the
+//!   environment API has no call to remove them).
 //! * extras (environment API): a welcome activity after a create (at most once: a failure is
 //!   logged and the SCIM call still succeeds, since the user exists and a retry would adopt
 //!   without welcoming); integration credentials from the extension, posted once and then
