@@ -9,7 +9,9 @@ pub mod http;
 pub mod mytimetable;
 pub mod secret;
 pub mod timeedit;
+pub mod workspace365;
 pub mod workspace365_adsync;
+pub mod workspace365_env;
 
 use std::time::Duration;
 

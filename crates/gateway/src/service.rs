@@ -9,8 +9,9 @@
 use connector::ResourceChange;
 use scim::etag::TagList;
 use scim::patch::{self, PatchRequest};
+use scim::schema::Returned;
 use scim::validate::{check_immutable, validate_resource};
-use scim::{ResourceKind, ScimError, ScimType};
+use scim::{ResourceKind, ResourceSchema, ScimError, ScimType};
 use serde_json::{Map, Value};
 use store::{Change, NewJournalEntry, StoreError, StoredResource};
 
@@ -42,11 +43,42 @@ fn check_precondition(
     }
 }
 
-/// The attributes without the write-only password (what is journalled and stored).
-fn without_password(attributes: &Map<String, Value>) -> Map<String, Value> {
+/// The attributes without the write-only ones (`returned: never`: `password`, a connector's
+/// credentials): what is journalled and stored. They reach the connector, nothing else.
+fn without_write_only(
+    schema: &ResourceSchema,
+    attributes: &Map<String, Value>,
+) -> Map<String, Value> {
     let mut out = attributes.clone();
-    out.shift_remove("password");
+    for (extension, attribute) in schema.all_attributes() {
+        if attribute.returned != Returned::Never {
+            continue;
+        }
+        match extension {
+            None => {
+                out.shift_remove(&attribute.name);
+            }
+            Some(urn) => {
+                let now_empty = match out.get_mut(urn).and_then(Value::as_object_mut) {
+                    Some(values) => {
+                        values.shift_remove(&attribute.name);
+                        values.is_empty()
+                    }
+                    None => false,
+                };
+                if now_empty {
+                    out.shift_remove(urn);
+                }
+            }
+        }
+    }
     out
+}
+
+/// Whether the request carries a write-only value (it must reach the connector even when
+/// the stored attributes do not change).
+fn has_write_only(schema: &ResourceSchema, attributes: &Map<String, Value>) -> bool {
+    without_write_only(schema, attributes) != *attributes
 }
 
 impl Scim {
@@ -148,7 +180,7 @@ impl Scim {
         let id = uuid::Uuid::new_v4().to_string();
         let change = Change::Create {
             id,
-            attributes: without_password(&attributes),
+            attributes: without_write_only(schema, &attributes),
         };
         self.write(kind, change, None, Some(&attributes))
             .await?
@@ -169,8 +201,8 @@ impl Scim {
         let current = self.current(kind, id).await?;
         check_precondition(precondition, &current)?;
         check_immutable(schema, &current.attributes, &attributes)?;
-        let stored = without_password(&attributes);
-        if stored == current.attributes && !attributes.contains_key("password") {
+        let stored = without_write_only(schema, &attributes);
+        if stored == current.attributes && !has_write_only(schema, &attributes) {
             return Ok(current);
         }
         self.check_unique(kind, &attributes, Some(id)).await?;
@@ -211,7 +243,7 @@ impl Scim {
             let change = Change::Replace {
                 id: id.to_owned(),
                 expected_version: current.version,
-                attributes: without_password(&attributes),
+                attributes: without_write_only(schema, &attributes),
             };
             match self
                 .write(kind, change, Some(current), Some(&attributes))

@@ -4,4 +4,5 @@ mod http;
 mod mytimetable;
 mod timeedit;
 mod timeedit_soap;
+mod workspace365;
 mod workspace365_adsync;
