@@ -22,6 +22,12 @@ macro_rules! on_both_backends {
     (timeedit: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::TimeEdit; $($name),*);
     };
+    (workspace365: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@ $crate::common::Vendor::Workspace365; $($name),*);
+    };
+    (workspace365_adsync: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@ $crate::common::Vendor::AdSync; $($name),*);
+    };
     ($($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::None; $($name),*);
     };
@@ -53,6 +59,22 @@ pub enum Vendor {
     MyTimetable,
     /// A `timeedit` connector over a TimeEdit simulator.
     TimeEdit,
+    /// A `workspace365` connector over the Provisioning API simulator (environment
+    /// `example`).
+    Workspace365,
+    /// A `workspace365-adsync` connector over the environment API simulator (environment
+    /// `example`, AD sync token [`ADSYNC_TOKEN`]).
+    AdSync,
+}
+
+/// The AD sync token of the `AdSync` simulator's environment.
+pub const ADSYNC_TOKEN: &str = "adsync-test-token";
+
+/// A running simulator of either Workspace 365 API.
+pub struct Workspace365Sims {
+    pub provisioning: Option<vendor_sim::workspace365::Workspace365Sim>,
+    pub environment: Option<vendor_sim::workspace365_env::Workspace365EnvSim>,
+    pub server: vendor_sim::SimServer,
 }
 
 /// A running TimeEdit simulator.
@@ -85,6 +107,7 @@ pub struct TestApp {
     /// The simulator behind the `test` connector, when it has a vendor.
     pub mytimetable: Option<MyTimetableSim>,
     pub timeedit: Option<TimeEditSim>,
+    pub workspace365: Option<Workspace365Sims>,
     db: Db,
     store_url: String,
     pub client: reqwest::Client,
@@ -209,8 +232,39 @@ impl TestApp {
                 .expect("simulator");
             TimeEditSim { sim, server }
         });
+        let options = || vendor_sim::SimOptions {
+            workers: 2,
+            ..Default::default()
+        };
+        let workspace365 = match vendor {
+            Vendor::Workspace365 => {
+                let sim = vendor_sim::workspace365::Workspace365Sim::new(Default::default());
+                let server = sim.start(options()).expect("simulator");
+                Some(Workspace365Sims {
+                    provisioning: Some(sim),
+                    environment: None,
+                    server,
+                })
+            }
+            Vendor::AdSync => {
+                let sim = vendor_sim::workspace365_env::Workspace365EnvSim::new(
+                    vendor_sim::workspace365_env::Workspace365EnvConfig::single(
+                        "example",
+                        ADSYNC_TOKEN,
+                        "env-api-token",
+                    ),
+                );
+                let server = sim.start(options()).expect("simulator");
+                Some(Workspace365Sims {
+                    provisioning: None,
+                    environment: Some(sim),
+                    server,
+                })
+            }
+            _ => None,
+        };
         let mytimetable = match vendor {
-            Vendor::None | Vendor::TimeEdit => None,
+            Vendor::None | Vendor::TimeEdit | Vendor::Workspace365 | Vendor::AdSync => None,
             Vendor::MyTimetable => {
                 let sim = vendor_sim::mytimetable::MyTimetableSim::new(Default::default());
                 let server = sim
@@ -226,6 +280,7 @@ impl TestApp {
             server: None,
             mytimetable,
             timeedit,
+            workspace365,
             db,
             store_url,
             client: reqwest::Client::builder()
@@ -245,6 +300,7 @@ impl TestApp {
 
     fn config(&self) -> Config {
         let vendor = match (&self.mytimetable, &self.timeedit) {
+            _ if self.workspace365.is_some() => self.workspace365_toml(),
             (None, Some(te)) => format!(
                 r#"kind = "timeedit"
                 [connectors.test.timeedit]
@@ -281,6 +337,40 @@ impl TestApp {
             &vendor,
         ))
         .expect("test config parses")
+    }
+
+    fn workspace365_toml(&self) -> String {
+        let Some(w) = &self.workspace365 else {
+            return String::new();
+        };
+        match (&w.provisioning, &w.environment) {
+            (Some(sim), _) => format!(
+                r#"kind = "workspace365"
+                [connectors.test.workspace365]
+                base_url = "{}"
+                environment = "example"
+                provisioning_key = "{}"
+                http.initial_backoff_ms = 10"#,
+                sim.api_base(&w.server).trim_end_matches('/'),
+                vendor_sim::workspace365::DEMO_PROVISIONING_KEY,
+            ),
+            _ => format!(
+                r#"kind = "workspace365-adsync"
+                [connectors.test.workspace365_adsync]
+                base_url = "{}"
+                environment = "example"
+                token = "{ADSYNC_TOKEN}"
+                http.initial_backoff_ms = 10"#,
+                w.server.base_url(),
+            ),
+        }
+    }
+
+    /// The Workspace 365 simulator behind the `test` connector.
+    pub fn workspace365(&self) -> &Workspace365Sims {
+        self.workspace365
+            .as_ref()
+            .expect("a Workspace 365 connector")
     }
 
     /// The TimeEdit simulator behind the `test` connector.
@@ -342,6 +432,9 @@ impl TestApp {
         if let Some(te) = self.timeedit.take() {
             te.server.stop().await;
         }
+        if let Some(w) = self.workspace365.take() {
+            w.server.stop().await;
+        }
         match &self.db {
             Db::Sqlite(path) => {
                 for suffix in ["", "-wal", "-shm"] {
@@ -402,8 +495,23 @@ impl TestApp {
         self.call(Method::DELETE, path, None).await
     }
 
-    /// Creates a user and returns its id.
+    /// Creates a user and returns its id. Against AD sync, whose user names must be user
+    /// principal names, `user_name` gets `@example.edu`.
     pub async fn create_user(&self, user_name: &str) -> String {
+        let adsync = self
+            .workspace365
+            .as_ref()
+            .is_some_and(|w| w.environment.is_some());
+        let user_name = if adsync {
+            format!("{user_name}@example.edu")
+        } else {
+            user_name.to_owned()
+        };
+        let email = if user_name.contains('@') {
+            user_name.clone()
+        } else {
+            format!("{user_name}@example.edu")
+        };
         let reply = self
             .post(
                 "/Users",
@@ -411,7 +519,7 @@ impl TestApp {
                     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                     "userName": user_name,
                     "name": {"givenName": "Test", "familyName": user_name},
-                    "emails": [{"value": format!("{user_name}@example.edu"), "type": "work", "primary": true}],
+                    "emails": [{"value": email, "type": "work", "primary": true}],
                     "active": true
                 }),
             )

@@ -14,3 +14,4 @@ mod mytimetable;
 mod okta;
 mod restart;
 mod timeedit;
+mod workspace365;

@@ -155,6 +155,9 @@ pub struct ConnectorConfig {
     /// The vendor settings of a `timeedit` connector.
     #[serde(default)]
     pub timeedit: Option<connector::timeedit::TimeEditSettings>,
+    /// The vendor settings of a `workspace365` connector.
+    #[serde(default)]
+    pub workspace365: Option<connector::workspace365::Workspace365Settings>,
     /// The vendor settings of a `workspace365-adsync` connector.
     #[serde(default)]
     pub workspace365_adsync: Option<connector::workspace365_adsync::AdSyncSettings>,
@@ -172,6 +175,9 @@ impl ConnectorConfig {
         }
         if let Some(settings) = &self.timeedit {
             tables.push(("timeedit", settings.problems()));
+        }
+        if let Some(settings) = &self.workspace365 {
+            tables.push(("workspace365", settings.problems()));
         }
         if let Some(settings) = &self.workspace365_adsync {
             tables.push(("workspace365-adsync", settings.problems()));
@@ -193,6 +199,7 @@ pub const CONNECTOR_KINDS: &[&str] = &[
     "directory",
     "mytimetable",
     "timeedit",
+    "workspace365",
     "workspace365-adsync",
 ];
 
@@ -201,6 +208,7 @@ pub const CONNECTOR_KINDS: &[&str] = &[
 const VENDOR_KINDS: &[(&str, &str)] = &[
     ("mytimetable", "mytimetable"),
     ("timeedit", "timeedit"),
+    ("workspace365", "workspace365"),
     ("workspace365-adsync", "workspace365_adsync"),
 ];
 

@@ -6,6 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use connector::timeedit::TimeEdit;
+use connector::workspace365::Workspace365;
 use connector::workspace365_adsync::Workspace365AdSync;
 use connector::{Connector, Directory, MyTimetable};
 use scim::bulk::BulkLimits;
@@ -87,6 +88,10 @@ impl ConnectorRuntime {
             ),
             "timeedit" => Arc::new(
                 TimeEdit::new(settings(config.timeedit.as_ref(), missing)?)
+                    .map_err(|e| error(e.to_string()))?,
+            ),
+            "workspace365" => Arc::new(
+                Workspace365::new(settings(config.workspace365.as_ref(), missing)?)
                     .map_err(|e| error(e.to_string()))?,
             ),
             "workspace365-adsync" => Arc::new(
