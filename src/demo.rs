@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use gateway::config::Config;
 use vendor_sim::SimServer;
 use vendor_sim::mytimetable::{DEMO_ADMIN_TOKEN, MyTimetableConfig, MyTimetableSim};
+use vendor_sim::timeedit::TimeEditSim;
+use vendor_sim::workspace365::Workspace365Sim;
+use vendor_sim::workspace365_env::{Workspace365EnvConfig, Workspace365EnvSim};
 
 use crate::serve::{init_logging, print_problems, start};
 
@@ -41,26 +44,79 @@ fn sim_addr(args: &DemoArgs, index: u16) -> SocketAddr {
     SocketAddr::new(args.listen.ip(), port)
 }
 
-pub async fn run(args: DemoArgs) -> ExitCode {
-    let mytimetable = MyTimetableSim::new(MyTimetableConfig::default());
-    let mtt_server = match mytimetable.start(vendor_sim::SimOptions {
-        addr: sim_addr(&args, 0),
+/// The AD sync token of the demo's simulated Workspace 365 environment.
+const ADSYNC_TOKEN: &str = "demo-adsync-token";
+
+/// Starts one simulator at the demo's `index`-th port.
+fn start_sim(
+    args: &DemoArgs,
+    index: u16,
+    title: &str,
+    start: impl FnOnce(vendor_sim::SimOptions) -> std::io::Result<SimServer>,
+) -> Result<SimServer, String> {
+    start(vendor_sim::SimOptions {
+        addr: sim_addr(args, index),
         ..vendor_sim::SimOptions::default()
-    }) {
-        Ok(server) => server,
+    })
+    .map_err(|e| format!("cannot start the {title} simulator: {e}"))
+}
+
+pub async fn run(args: DemoArgs) -> ExitCode {
+    match demo(args).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("scim-bridge demo: cannot start the MyTimetable simulator: {e}");
-            return ExitCode::FAILURE;
+            eprintln!("scim-bridge demo: {e}");
+            ExitCode::FAILURE
         }
-    };
+    }
+}
+
+async fn demo(args: DemoArgs) -> Result<(), String> {
+    let mytimetable = MyTimetableSim::new(MyTimetableConfig::default());
+    let mtt_server = start_sim(&args, 0, "MyTimetable", |o| mytimetable.start(o))?;
+    let timeedit = TimeEditSim::new(Default::default());
+    let te_server = start_sim(&args, 1, "TimeEdit", |o| timeedit.start(o))?;
+    let workspace365 = Workspace365Sim::new(Default::default());
+    let w365_server = start_sim(&args, 2, "Workspace 365", |o| workspace365.start(o))?;
+    let environment = Workspace365EnvSim::new(Workspace365EnvConfig::single(
+        "example",
+        ADSYNC_TOKEN,
+        "demo-api-token",
+    ));
+    let env_server = start_sim(&args, 3, "Workspace 365 environment", |o| {
+        environment.start(o)
+    })?;
+
     let mtt_url = format!("{}/api/v0", mtt_server.base_url());
-    let simulators = vec![Simulator {
-        hint: format!(
-            "curl -s -H 'apiToken: {DEMO_ADMIN_TOKEN}' {mtt_url}/users {mtt_url}/synchronizations"
-        ),
-        server: mtt_server,
-        title: "MyTimetable",
-    }];
+    let te_endpoint = format!("{}{}", te_server.base_url(), timeedit.endpoint_path());
+    let w365_url = workspace365.api_base(&w365_server);
+    let env_url = env_server.base_url();
+    let simulators = vec![
+        Simulator {
+            hint: format!(
+                "curl -s -H 'apiToken: {DEMO_ADMIN_TOKEN}' {mtt_url}/users {mtt_url}/synchronizations"
+            ),
+            server: mtt_server,
+            title: "MyTimetable",
+        },
+        Simulator {
+            hint: format!("SOAP endpoint {te_endpoint} (WSDL at {te_endpoint}/wsdl)"),
+            server: te_server,
+            title: "TimeEdit",
+        },
+        Simulator {
+            hint: format!("Provisioning API {w365_url}/example/User/ (write-only: no reads)"),
+            server: w365_server,
+            title: "Workspace 365 Provisioning",
+        },
+        Simulator {
+            hint: format!(
+                "AD sync API {env_url}/example/ActiveDirectorySyncAPI (write-only: no reads)"
+            ),
+            server: env_server,
+            title: "Workspace 365 environment",
+        },
+    ];
 
     let temp_db = std::env::temp_dir().join(format!("scim-bridge-demo-{}.db", std::process::id()));
     let store = args
@@ -68,52 +124,67 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", temp_db.display()));
     let connectors = [
-        ("directory", "no vendor: resources live in the store only"),
-        ("mytimetable", "users and calendar synchronizations"),
+        (
+            "directory",
+            "no vendor: resources live in the store only",
+            "kind = \"directory\"".to_owned(),
+        ),
+        (
+            "mytimetable",
+            "users and calendar synchronizations",
+            format!(
+                "kind = \"mytimetable\"\n[connectors.mytimetable.mytimetable]\nbase_url = \"{mtt_url}\"\napi_token = \"{DEMO_ADMIN_TOKEN}\"\ndefault_sync_types = [\"o365\"]"
+            ),
+        ),
+        (
+            "timeedit",
+            "users, and groups as organizations, over SOAP",
+            format!(
+                "kind = \"timeedit\"\n[connectors.timeedit.timeedit]\nendpoint = \"{te_endpoint}\"\nusername = \"{}\"\npassword = \"{}\"\ncertificate = \"{}\"",
+                vendor_sim::timeedit::DEFAULT_USERNAME,
+                vendor_sim::timeedit::DEFAULT_PASSWORD,
+                vendor_sim::timeedit::DEFAULT_CERTIFICATE
+            ),
+        ),
+        (
+            "workspace365",
+            "users through the Provisioning API",
+            format!(
+                "kind = \"workspace365\"\n[connectors.workspace365.workspace365]\nbase_url = \"{w365_url}\"\nenvironment = \"example\"\nprovisioning_key = \"{}\"",
+                vendor_sim::workspace365::DEMO_PROVISIONING_KEY
+            ),
+        ),
+        (
+            "workspace365-adsync",
+            "users (with first and last name, userName a UPN) and groups through AD sync",
+            format!(
+                "kind = \"workspace365-adsync\"\n[connectors.workspace365-adsync.workspace365_adsync]\nbase_url = \"{env_url}\"\nenvironment = \"example\"\ntoken = \"{ADSYNC_TOKEN}\""
+            ),
+        ),
     ];
     let tokens: Vec<_> = connectors
         .iter()
         .map(|_| gateway::auth::token::mint())
         .collect();
-    let text = format!(
-        r#"
-        [server]
-        listen = "{listen}"
-        [store]
-        url = "{store}"
-        [connectors.directory]
-        kind = "directory"
-        auth.bearer_token_hashes = ["{directory_hash}"]
-        [connectors.mytimetable]
-        kind = "mytimetable"
-        auth.bearer_token_hashes = ["{mtt_hash}"]
-        [connectors.mytimetable.mytimetable]
-        base_url = "{mtt_url}"
-        api_token = "{DEMO_ADMIN_TOKEN}"
-        default_sync_types = ["o365"]
-        "#,
-        listen = args.listen,
-        directory_hash = tokens[0].hash,
-        mtt_hash = tokens[1].hash,
+    let mut text = format!(
+        "[server]\nlisten = \"{}\"\n[store]\nurl = \"{store}\"\n",
+        args.listen
     );
-    let config = match Config::from_default(&text) {
-        Ok(config) => config,
-        Err(problems) => {
-            print_problems(&problems);
-            return ExitCode::FAILURE;
-        }
-    };
+    for ((name, _, settings), token) in connectors.iter().zip(&tokens) {
+        text.push_str(&format!(
+            "[connectors.{name}]\nauth.bearer_token_hashes = [\"{}\"]\n{settings}\n",
+            token.hash
+        ));
+    }
+    let config = Config::from_default(&text).map_err(|problems| {
+        print_problems(&problems);
+        "the demo configuration is broken".to_owned()
+    })?;
     init_logging(config.server.log_format);
-    let server = match start(config).await {
-        Ok(server) => server,
-        Err(e) => {
-            eprintln!("scim-bridge demo: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let server = start(config).await?;
     let base = server.state().public_url.clone();
     println!("scim-bridge demo: running (Ctrl-C stops it); store {store}");
-    for ((name, what), token) in connectors.iter().zip(&tokens) {
+    for ((name, what, _), token) in connectors.iter().zip(&tokens) {
         println!("connector {name} ({what})");
         println!("  SCIM base URL: {base}/scim/v2/{name}");
         println!("  bearer token:  {}", token.token);
@@ -135,5 +206,5 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             let _ = std::fs::remove_file(format!("{}{suffix}", temp_db.display()));
         }
     }
-    ExitCode::SUCCESS
+    Ok(())
 }

@@ -78,10 +78,18 @@ fn token_prints_a_token_and_its_hash() {
 }
 
 #[test]
-fn check_config_knows_the_mytimetable_kind() {
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mytimetable.toml");
-    let (code, stdout, stderr) = bridge(&["check-config", "--config", example]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+fn check_config_knows_the_vendor_kinds() {
+    for example in [
+        "mytimetable",
+        "timeedit",
+        "workspace365",
+        "workspace365-adsync",
+        "postgres-jwt",
+    ] {
+        let path = format!("{}/examples/{example}.toml", env!("CARGO_MANIFEST_DIR"));
+        let (code, stdout, stderr) = bridge(&["check-config", "--config", &path]);
+        assert_eq!(code, 0, "{example}: {stdout}{stderr}");
+    }
     let broken = std::env::temp_dir().join(format!(
         "scim-bridge-mtt-broken-{}.toml",
         std::process::id()
@@ -156,6 +164,16 @@ fn demo_provisions_into_its_simulated_mytimetable() {
     let base = after("SCIM base URL:", mtt_at);
     let token = after("bearer token:", mtt_at);
     let vendor = after("simulated MyTimetable at", 0);
+    let others: Vec<(String, String)> = ["timeedit", "workspace365", "workspace365-adsync"]
+        .iter()
+        .map(|name| {
+            let at = lines
+                .iter()
+                .position(|l| l.starts_with(&format!("connector {name} ")))
+                .unwrap_or_else(|| panic!("connector {name} is listed: {lines:#?}"));
+            (after("SCIM base URL:", at), after("bearer token:", at))
+        })
+        .collect();
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -182,6 +200,17 @@ fn demo_provisions_into_its_simulated_mytimetable() {
             .await
             .expect("json");
         assert_eq!(users, serde_json::json!({"users": ["alice@example.edu"]}));
+        for (base, token) in &others {
+            let created = http
+                .post(format!("{base}/Users"))
+                .bearer_auth(token)
+                .header("content-type", "application/scim+json")
+                .body(r#"{"userName":"bob@example.edu","name":{"givenName":"Bob","familyName":"Berg"},"emails":[{"value":"bob@example.edu","primary":true}]}"#)
+                .send()
+                .await
+                .expect("gateway");
+            assert_eq!(created.status().as_u16(), 201, "{base}");
+        }
     });
     drop(child);
 }
