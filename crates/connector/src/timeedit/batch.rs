@@ -149,10 +149,14 @@ mod tests {
     async fn writes_that_arrive_together_share_a_call_and_each_gets_its_status() {
         let sizes = Arc::new(Mutex::new(Vec::new()));
         let batcher = Batcher::spawn(10, Duration::from_millis(50), recording(sizes.clone()));
-        let submits = (0..25).map(|i| {
-            let batcher = batcher.clone();
-            tokio::spawn(async move { batcher.submit(TeUser::new(format!("u{i}"), "te")).await })
-        });
+        let submits: Vec<_> = (0..25)
+            .map(|i| {
+                let batcher = batcher.clone();
+                tokio::spawn(
+                    async move { batcher.submit(TeUser::new(format!("u{i}"), "te")).await },
+                )
+            })
+            .collect();
         let mut names = Vec::new();
         for handle in submits {
             let status = handle.await.expect("joined").expect("status");
