@@ -1,6 +1,8 @@
 //! `scim-bridge`: the command line over the gateway library (see `--help`).
 
 mod demo;
+mod import;
+mod progress;
 mod reconcile;
 mod serve;
 
@@ -44,6 +46,10 @@ enum Command {
         #[arg(long)]
         import: bool,
     },
+    /// Provision users from an HR export (CSV or JSON) through a connector: new users are
+    /// created, known ones (by userName) get the file's attributes. Prints a summary and every
+    /// failed row with its reason (exit status 3 when some failed).
+    Import(import::ImportArgs),
     /// Check a configuration and explain every mistake, with its key and a fix.
     CheckConfig {
         #[arg(long, short, env = "SCIM_BRIDGE_CONFIG")]
@@ -118,6 +124,7 @@ async fn main() -> ExitCode {
             config,
             import,
         } => reconcile::run(&connector, &config, import).await,
+        Command::Import(args) => import::run(args).await,
         Command::CheckConfig { config } => check_config(config),
         Command::Token { password } => token(password),
     }

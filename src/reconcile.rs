@@ -5,40 +5,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use gateway::reconcile::{Drift, Progress, reconcile};
-use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::progress::Bar;
 
 use crate::serve::load;
 
 /// Exit status when drift remains, so that a scheduled run can alert on it.
 const EXIT_DRIFT: u8 = 3;
-
-/// An indicatif bar; it draws nothing when stderr is not a terminal.
-struct Bar(ProgressBar);
-
-impl Progress for Bar {
-    fn phase(&self, name: &str, total: Option<u64>) {
-        let style = match total {
-            Some(total) => {
-                self.0.set_length(total);
-                ProgressStyle::with_template("{msg:32} [{bar:40}] {pos}/{len} ({eta})")
-            }
-            None => ProgressStyle::with_template("{msg:32} {spinner} {pos}"),
-        };
-        if let Ok(style) = style {
-            self.0.set_style(style.progress_chars("=> "));
-        }
-        self.0.set_position(0);
-        self.0.set_message(name.to_owned());
-    }
-
-    fn advance(&self, steps: u64) {
-        self.0.inc(steps);
-    }
-
-    fn done(&self) {
-        self.0.finish_and_clear();
-    }
-}
 
 pub async fn run(connector: &str, config: &Path, import: bool) -> ExitCode {
     let config = match load(config) {
@@ -58,7 +31,7 @@ pub async fn run(connector: &str, config: &Path, import: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let bar = Bar(ProgressBar::new_spinner());
+    let bar = Bar::new();
     let outcome = reconcile(&state, connector, import, &bar).await;
     bar.done();
     state.store.close().await;

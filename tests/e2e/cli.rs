@@ -282,3 +282,114 @@ async fn reconcile_prints_drift_and_imports() {
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_provisions_an_hr_export_in_batches_and_reports_failed_rows() {
+    let sim = vendor_sim::timeedit::TimeEditSim::new(Default::default());
+    let server = sim
+        .start(vendor_sim::SimOptions::default())
+        .expect("simulator");
+    let dir = std::env::temp_dir().join(format!("scim-bridge-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("bridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+            [store]
+            url = "sqlite://{}"
+            [connectors.te]
+            kind = "timeedit"
+            auth.bearer_token_hashes = ["sha256:3690a4a2ed3b26b46a696e9ab873a300d9da3ae56bc84352e2bf724885c91dfd"]
+            [connectors.te.timeedit]
+            endpoint = "{}{}"
+            username = "{}"
+            password = "{}"
+            certificate = "{}"
+            batch_linger_ms = 50
+            "#,
+            dir.join("state.db").display(),
+            server.base_url(),
+            sim.endpoint_path(),
+            vendor_sim::timeedit::DEFAULT_USERNAME,
+            vendor_sim::timeedit::DEFAULT_PASSWORD,
+            vendor_sim::timeedit::DEFAULT_CERTIFICATE,
+        ),
+    )
+    .expect("write");
+    let te = "urn:scim-bridge:schemas:extension:timeedit:1.0:User";
+    let mut csv =
+        format!("userName,name.givenName,name.familyName,emails.work,active,{te}:orgRoles\n");
+    for i in 0..60 {
+        csv.push_str(&format!(
+            "staff{i:02},Given,Family {i},staff{i:02}@uni.edu,true,\n"
+        ));
+    }
+    csv.push_str("broken,Only,Three\n");
+    csv.push_str("admin,Ad,Min,admin@uni.edu,true,timeedit=Admin;oAdmin=scheduler\n");
+    csv.push_str("badrole,Bad,Role,bad@uni.edu,true,nowhere=Nobody\n");
+    let file = dir.join("hr.csv");
+    std::fs::write(&file, &csv).expect("write");
+    let report = dir.join("failed.csv");
+    let args = |file: &std::path::Path| {
+        vec![
+            "import".to_owned(),
+            file.display().to_string(),
+            "--connector".into(),
+            "te".into(),
+            "--config".into(),
+            config.display().to_string(),
+            "--report".into(),
+            report.display().to_string(),
+        ]
+    };
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            bridge(&refs)
+        })
+    };
+    let (code, stdout, stderr) = run(args(&file)).await.expect("ran");
+    assert_eq!(code, 3, "some rows failed: {stdout}{stderr}");
+    assert!(
+        stdout.contains("61 created, 0 updated, 0 unchanged, 2 failed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 62 (broken): 400 invalidSyntax"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 64 (badrole): 400 invalidValue") && stdout.contains("nowhere"),
+        "TimeEdit's own reason: {stdout}"
+    );
+    let failed = std::fs::read_to_string(&report).expect("report");
+    assert_eq!(failed.lines().count(), 3, "header and two rows: {failed}");
+    assert_eq!(sim.users().len(), 61);
+    let admin = sim.user("admin", "timeedit").expect("imported");
+    assert_eq!(admin.orgroles, ["timeedit=Admin", "oAdmin=scheduler"]);
+    let imports = server
+        .log()
+        .all()
+        .iter()
+        .filter(|r| r.body.contains("importUsers>"))
+        .count();
+    assert!(imports <= 12, "61 users in {imports} importUsers calls");
+
+    // A column no schema knows refuses the whole file, before anything is sent.
+    let unknown = dir.join("unknown.csv");
+    std::fs::write(&unknown, "userName,nickname2\nx,y\n").expect("write");
+    let (code, _, stderr) = run(args(&unknown)).await.expect("ran");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("nickname2"), "{stderr}");
+
+    // Again: everything is known and unchanged.
+    let (code, stdout, _) = run(args(&file)).await.expect("ran");
+    assert_eq!(code, 3);
+    assert!(
+        stdout.contains("0 created, 0 updated, 61 unchanged, 2 failed"),
+        "{stdout}"
+    );
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

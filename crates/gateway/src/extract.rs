@@ -29,6 +29,26 @@ pub struct Scim {
 }
 
 impl Scim {
+    /// A caller on the host itself (an operator command), not an HTTP request.
+    pub fn operator(
+        state: web::Data<AppState>,
+        connector: &str,
+        request_id: Option<String>,
+    ) -> Result<Scim, ApiError> {
+        let runtime = state.connectors.get(connector).cloned().ok_or_else(|| {
+            ApiError::not_found(format!("there is no connector named \"{connector}\""))
+        })?;
+        Ok(Scim {
+            state,
+            runtime,
+            principal: Principal {
+                subject: "operator".into(),
+                method: crate::auth::AuthMethod::Operator,
+            },
+            request_id,
+        })
+    }
+
     /// The schema of `kind` on this connector; a clear 404 when the connector does not offer it.
     pub fn schema(&self, kind: ResourceKind) -> Result<&ResourceSchema, ApiError> {
         self.runtime.schema(kind).ok_or_else(|| {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod import;
 pub mod reconcile;
 pub mod render;
 pub mod server;

@@ -1,0 +1,156 @@
+//! `scim-bridge import`: users from an HR export through a connector, with a progress bar, a
+//! summary, and every failed row with its reason.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use actix_web::web;
+use gateway::extract::Scim;
+use gateway::import::{Format, Outcome, Summary, import, parse};
+use gateway::reconcile::Progress;
+use scim::ResourceKind;
+
+use crate::progress::Bar;
+use crate::serve::load;
+
+/// Exit status when some rows failed.
+const EXIT_ROWS_FAILED: u8 = 3;
+
+/// What `import` takes from the command line.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// A CSV file (header row of SCIM attribute paths) or a JSON file (an array of Users, or a
+    /// ListResponse).
+    file: PathBuf,
+    /// The connector the users go to.
+    #[arg(long)]
+    connector: String,
+    #[arg(long, short, env = "SCIM_BRIDGE_CONFIG")]
+    config: PathBuf,
+    /// `csv` or `json`; default: from the file's extension.
+    #[arg(long)]
+    format: Option<String>,
+    /// Also write the failed rows to this CSV file (line, userName, status, scimType, detail).
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+fn format_of(args: &ImportArgs) -> Result<Format, String> {
+    match args
+        .format
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("csv") => Ok(Format::Csv),
+        Some("json") => Ok(Format::Json),
+        Some(other) => Err(format!("unknown format \"{other}\": use csv or json")),
+        None => Format::of_path(&args.file).ok_or_else(|| {
+            format!(
+                "cannot tell the format of {} from its name: pass --format csv or --format json",
+                args.file.display()
+            )
+        }),
+    }
+}
+
+pub async fn run(args: ImportArgs) -> ExitCode {
+    let config = match load(&args.config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let problems = config.problems();
+    if !problems.is_empty() {
+        crate::serve::print_problems(&problems);
+        return ExitCode::from(2);
+    }
+    match import_file(&args, &config).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("scim-bridge import: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn import_file(
+    args: &ImportArgs,
+    config: &gateway::config::Config,
+) -> Result<ExitCode, String> {
+    let format = format_of(args)?;
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    crate::serve::init_logging(config.server.log_format);
+    let state = gateway::state::AppState::new(config)
+        .await
+        .map_err(|e| format!("cannot start: {e}"))?;
+    let state = web::Data::new(state);
+    let scim = Scim::operator(state.clone(), &args.connector, Some("import".into()))
+        .map_err(|e| e.error.detail)?;
+    let schema = scim
+        .runtime
+        .schema(ResourceKind::User)
+        .ok_or("the connector offers no Users")?;
+    let rows = parse(&text, format, schema).map_err(|e| e.to_string())?;
+    let bar = Bar::new();
+    let results = import(&scim, rows, &bar).await;
+    bar.done();
+    state.store.close().await;
+
+    let summary = Summary::of(&results);
+    println!(
+        "{}: {} created, {} updated, {} unchanged, {} failed",
+        args.file.display(),
+        summary.created,
+        summary.updated,
+        summary.unchanged,
+        summary.failed
+    );
+    let mut report = args.report.as_deref().map(open_report).transpose()?;
+    for result in &results {
+        let Outcome::Failed {
+            status,
+            scim_type,
+            detail,
+        } = &result.outcome
+        else {
+            continue;
+        };
+        let name = result.user_name.as_deref().unwrap_or("(no userName)");
+        let kind = scim_type
+            .as_deref()
+            .map(|t| format!(" {t}"))
+            .unwrap_or_default();
+        println!("  line {} ({name}): {status}{kind}: {detail}", result.line);
+        if let Some(writer) = report.as_mut() {
+            writer
+                .write_record([
+                    result.line.to_string().as_str(),
+                    name,
+                    status.to_string().as_str(),
+                    scim_type.as_deref().unwrap_or(""),
+                    detail.as_str(),
+                ])
+                .map_err(|e| format!("cannot write the report: {e}"))?;
+        }
+    }
+    if let Some(mut writer) = report {
+        writer
+            .flush()
+            .map_err(|e| format!("cannot write the report: {e}"))?;
+    }
+    Ok(if summary.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_ROWS_FAILED)
+    })
+}
+
+fn open_report(path: &Path) -> Result<csv::Writer<std::fs::File>, String> {
+    let mut writer = csv::Writer::from_path(path)
+        .map_err(|e| format!("cannot create the report {}: {e}", path.display()))?;
+    writer
+        .write_record(["line", "userName", "status", "scimType", "detail"])
+        .map_err(|e| format!("cannot write the report: {e}"))?;
+    Ok(writer)
+}
