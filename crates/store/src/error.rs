@@ -2,7 +2,7 @@
 //! error module.
 
 /// A store failure.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("{kind} {id} does not exist")]
     NotFound {

@@ -30,6 +30,7 @@ mod open;
 mod plan;
 mod postgres;
 mod sqlite;
+mod sqlite_writer;
 mod tx;
 
 pub use anchors::PagingStats;

@@ -18,6 +18,7 @@ use crate::anchors::Anchors;
 use crate::codec::{self, parse_json, parse_object, parse_timestamp, timestamp_text};
 use crate::keys::{IndexKeys, write_error};
 use crate::plan::{Lookup, SqlOrder};
+use crate::sqlite_writer::Writer;
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
 use crate::{
     JournalEntry, ListQuery, NewJournalEntry, Page, PagingStats, Store, StoreError, StoredResource,
@@ -47,6 +48,8 @@ macro_rules! journal_columns {
 /// The store on SQLite.
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Every write goes through it (group commit, see [`crate::sqlite_writer`]).
+    writer: Writer,
     /// Where the pages of walks in progress continue.
     anchors: Anchors,
     /// Keeps an in-memory database alive while the pool replaces its connections.
@@ -91,6 +94,7 @@ impl SqliteStore {
         };
         migrate(&pool).await?;
         Ok(SqliteStore {
+            writer: Writer::spawn(pool.clone()),
             pool,
             anchors: Anchors::default(),
             _keeper: None,
@@ -121,6 +125,7 @@ impl SqliteStore {
             .await?;
         migrate(&pool).await?;
         Ok(SqliteStore {
+            writer: Writer::spawn(pool.clone()),
             pool,
             anchors: Anchors::default(),
             _keeper: Some(Mutex::new(keeper)),
@@ -221,7 +226,7 @@ fn json_list<T: serde::Serialize>(items: &[T]) -> Result<String, StoreError> {
 }
 
 /// A transaction on SQLite.
-struct SqliteTx(Transaction<'static, Sqlite>);
+pub(crate) struct SqliteTx(pub(crate) Transaction<'static, Sqlite>);
 
 #[async_trait]
 impl ReadTx for SqliteTx {
@@ -642,27 +647,7 @@ impl Store for SqliteStore {
     }
 
     async fn journal_append(&self, entry: NewJournalEntry) -> Result<i64, StoreError> {
-        let now = timestamp_text(codec::now());
-        let before = entry
-            .before
-            .as_ref()
-            .map(|r| codec::json_text(&codec::resource_json(r)))
-            .transpose()?;
-        Ok(sqlx::query_scalar(
-            "INSERT INTO journal (connector, kind, resource_id, operation, change, \
-             before_resource, request_id, created, updated) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING seq",
-        )
-        .bind(&entry.connector)
-        .bind(entry.kind.as_str())
-        .bind(entry.change.id())
-        .bind(entry.change.operation().as_str())
-        .bind(codec::json_text(&codec::change_json(&entry.change))?)
-        .bind(before)
-        .bind(&entry.request_id)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?)
+        self.writer.append(entry).await
     }
 
     async fn commit(
@@ -670,28 +655,11 @@ impl Store for SqliteStore {
         seq: i64,
         vendor_keys: Value,
     ) -> Result<Option<StoredResource>, StoreError> {
-        // IMMEDIATE takes the write lock up front: two writers never both read and then
-        // deadlock upgrading, they queue on the busy timeout instead.
-        let mut tx = SqliteTx(self.pool.begin_with("BEGIN IMMEDIATE").await?);
-        let stored = commit::commit(&mut tx, seq, vendor_keys, codec::now()).await?;
-        tx.0.commit().await?;
-        Ok(stored)
+        self.writer.commit(seq, vendor_keys).await
     }
 
     async fn journal_fail(&self, seq: i64, reason: &str) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE journal SET state = 'failed', last_error = ?2, attempts = attempts + 1, \
-             updated = ?3 WHERE seq = ?1 AND state = 'pending'",
-        )
-        .bind(seq)
-        .bind(reason)
-        .bind(timestamp_text(codec::now()))
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NoSuchEntry(seq));
-        }
-        Ok(())
+        self.writer.fail(seq, reason).await
     }
 
     async fn journal_pending(&self) -> Result<Vec<JournalEntry>, StoreError> {
@@ -713,4 +681,49 @@ impl Store for SqliteStore {
     async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Appends a journal entry inside `tx` (the writer's group transaction).
+pub(crate) async fn append_in(
+    tx: &mut SqliteTx,
+    entry: &NewJournalEntry,
+) -> Result<i64, StoreError> {
+    let now = timestamp_text(codec::now());
+    let before = entry
+        .before
+        .as_ref()
+        .map(|r| codec::json_text(&codec::resource_json(r)))
+        .transpose()?;
+    Ok(sqlx::query_scalar(
+        "INSERT INTO journal (connector, kind, resource_id, operation, change, \
+         before_resource, request_id, created, updated) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING seq",
+    )
+    .bind(&entry.connector)
+    .bind(entry.kind.as_str())
+    .bind(entry.change.id())
+    .bind(entry.change.operation().as_str())
+    .bind(codec::json_text(&codec::change_json(&entry.change))?)
+    .bind(before)
+    .bind(&entry.request_id)
+    .bind(now)
+    .fetch_one(&mut *tx.0)
+    .await?)
+}
+
+/// Marks a pending journal entry failed inside `tx`.
+pub(crate) async fn fail_in(tx: &mut SqliteTx, seq: i64, reason: &str) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE journal SET state = 'failed', last_error = ?2, attempts = attempts + 1, \
+         updated = ?3 WHERE seq = ?1 AND state = 'pending'",
+    )
+    .bind(seq)
+    .bind(reason)
+    .bind(timestamp_text(codec::now()))
+    .execute(&mut *tx.0)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NoSuchEntry(seq));
+    }
+    Ok(())
 }

@@ -15,6 +15,7 @@ on_both!(
     users_and_groups_do_not_collide,
     racing_creates_for_one_user_name_have_one_winner,
     racing_renames_to_one_group_name_have_one_winner,
+    a_burst_with_conflicts_commits_every_other_write,
 );
 
 fn is_taken(
@@ -187,4 +188,43 @@ async fn racing_renames_to_one_group_name_have_one_winner(env: Env) {
     one_winner(&outcomes, "displayName");
     let page = list(store, Group, Some(r#"displayName eq "BOTH""#), None, 0, 10).await;
     assert_eq!(page.total, 1);
+}
+
+/// Many writes at once (on SQLite they share group-commit transactions): the ones that
+/// conflict fail alone, every other one is committed and readable.
+async fn a_burst_with_conflicts_commits_every_other_write(env: Env) {
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let store = env.store.clone();
+            // Every tenth write takes the name of the write before it.
+            let name = if i % 10 == 9 {
+                format!("burst{}", i - 1)
+            } else {
+                format!("burst{i}")
+            };
+            tokio::spawn(async move {
+                apply(
+                    store.as_ref(),
+                    User,
+                    Change::Create {
+                        id: format!("id{i}"),
+                        attributes: user(&name),
+                    },
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut committed = 0;
+    let mut taken = 0;
+    for task in tasks {
+        match task.await.expect("joined") {
+            Ok(Some(_)) => committed += 1,
+            Err(StoreError::Uniqueness { .. }) => taken += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((committed, taken), (180, 20));
+    let page = list(env.store.as_ref(), User, None, None, 0, 1000).await;
+    assert_eq!(page.total, 180);
 }
