@@ -3,8 +3,11 @@
 //! (`batch_size = 1`), and prints how long each took until every user was in the simulator.
 //!
 //! ```sh
-//! cargo run --release --example timeedit_bulk -- 10000
+//! cargo run --release --example timeedit_bulk -- 10000 [latency-ms]
 //! ```
+//!
+//! `latency-ms` (default 0) delays every simulator answer, as a vendor across a network does;
+//! batching pays off as soon as a call costs anything.
 //!
 //! Gateway (SQLite store in a temporary file), simulator and load all run in this process on
 //! 127.0.0.1, as on a single machine.
@@ -24,13 +27,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|n| n.parse())
         .transpose()?
         .unwrap_or(10_000);
+    let latency: u64 = std::env::args()
+        .nth(2)
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(0);
     for (label, batch_size) in [
         ("batched (batch_size 100)", 100),
         ("unbatched (batch_size 1)", 1),
     ] {
-        let elapsed = run(users, batch_size).await?;
+        let elapsed = run(users, batch_size, latency).await?;
         println!(
-            "{label}: {users} users in {:.2} s ({:.0} users/s)",
+            "{label}, vendor latency {latency} ms: {users} users in {:.2} s ({:.0} users/s)",
             elapsed.as_secs_f64(),
             users as f64 / elapsed.as_secs_f64()
         );
@@ -38,12 +46,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn run(users: usize, batch_size: usize) -> Result<Duration, Box<dyn std::error::Error>> {
+async fn run(
+    users: usize,
+    batch_size: usize,
+    latency_ms: u64,
+) -> Result<Duration, Box<dyn std::error::Error>> {
     let sim = TimeEditSim::new(Default::default());
     let server = sim.start(vendor_sim::SimOptions {
         workers: 2,
         ..Default::default()
     })?;
+    if latency_ms > 0 {
+        server.faults().push(vendor_sim::FaultRule::always(
+            vendor_sim::RouteMatch::any(),
+            vendor_sim::Fault::Latency(Duration::from_millis(latency_ms)),
+        ));
+    }
     let db = std::env::temp_dir().join(format!("scim-bridge-bench-{}.db", uuid::Uuid::new_v4()));
     let token = gateway::auth::token::mint();
     let config = Config::from_toml(&format!(

@@ -114,6 +114,12 @@ pub trait Connector: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// How many independent writes may reach this connector at once (a Bulk request's creates
+    /// run in waves of this size). Connectors that batch take more.
+    fn concurrency(&self) -> usize {
+        64
+    }
+
     /// Refuses, before anything is journalled or sent, a change this connector will never
     /// make (a rename its policy forbids). Local and cheap: no vendor call.
     fn check(&self, change: &ResourceChange<'_>) -> Result<(), ConnectorError> {

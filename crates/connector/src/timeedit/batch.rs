@@ -2,9 +2,10 @@
 //! together (a `/Bulk` request, an import, a burst of creates) are sent together. Each writer
 //! still gets its own user's Status back.
 //!
-//! One task per operation collects submitted users until the batch is full or the first one
-//! has waited `linger`, then sends the batch (several batches may be in flight). Writes to one
-//! user are already serialised by the gateway, so one user is never in two batches at once.
+//! One task per operation collects the submitted users. When no batch is in flight it sends
+//! what is there at once (an idle vendor adds no delay); while batches are in flight it waits
+//! up to `linger` for the batch to fill (several batches may be in flight). Writes to one user
+//! are already serialised by the gateway, so one user is never in two batches at once.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,7 +18,7 @@ use super::{TeUser, UserStatus};
 use crate::ConnectorError;
 
 /// Batches in flight at once, per operation.
-const MAX_IN_FLIGHT: usize = 4;
+pub(crate) const MAX_IN_FLIGHT: usize = 4;
 
 /// Sends one batch; the answer has one Status per user, in order.
 pub type BatchCall = Arc<
@@ -56,11 +57,22 @@ impl Batcher {
         tokio::spawn(async move {
             while let Some(first) = queue.recv().await {
                 let mut batch = vec![first];
-                let deadline = tokio::time::Instant::now() + linger;
                 while batch.len() < size {
-                    match tokio::time::timeout_at(deadline, queue.recv()).await {
-                        Ok(Some(job)) => batch.push(job),
-                        _ => break,
+                    match queue.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                // With nothing in flight the vendor is idle: send now. Otherwise writes are
+                // arriving faster than calls finish: wait a little for the batch to fill.
+                let busy = in_flight.available_permits() < MAX_IN_FLIGHT;
+                if busy {
+                    let deadline = tokio::time::Instant::now() + linger;
+                    while batch.len() < size {
+                        match tokio::time::timeout_at(deadline, queue.recv()).await {
+                            Ok(Some(job)) => batch.push(job),
+                            _ => break,
+                        }
                     }
                 }
                 let Ok(permit) = in_flight.clone().acquire_owned().await else {

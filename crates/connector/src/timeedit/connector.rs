@@ -344,6 +344,11 @@ impl Connector for TimeEdit {
         vec![(ResourceKind::User, map::extension_schema())]
     }
 
+    /// Enough writes to fill every batch that may be in flight.
+    fn concurrency(&self) -> usize {
+        self.settings.batch_size.max(1) * super::batch::MAX_IN_FLIGHT
+    }
+
     fn check(&self, change: &ResourceChange<'_>) -> Result<(), ConnectorError> {
         let (Some(before), Some(after)) = (change.before, change.after) else {
             return Ok(());

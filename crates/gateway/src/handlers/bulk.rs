@@ -12,10 +12,6 @@ use crate::error::ApiError;
 use crate::extract::{Scim, raw_body};
 use crate::render::{json_response, location};
 
-/// Independent creates of one Bulk request run this many at a time, so that a connector can
-/// batch them (TimeEdit) and a slow vendor call does not hold up the others.
-const WAVE: usize = 64;
-
 /// `/Users` or `/Groups/{id}` → the kind and the id, if any.
 fn target(path: &str) -> Result<(ResourceKind, Option<&str>), ScimError> {
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
@@ -97,7 +93,9 @@ pub async fn bulk(
     let request = BulkRequest::parse(&body, &limits)?;
     let mut run_state = BulkRun::new(request);
     loop {
-        let wave = run_state.next_wave(WAVE);
+        // Independent creates run together, as many as the connector takes at once, so that
+        // it can batch them (TimeEdit) and one slow vendor call does not hold up the others.
+        let wave = run_state.next_wave(scim.runtime.connector.concurrency());
         if wave.is_empty() {
             break;
         }
