@@ -202,7 +202,7 @@ fn vendor_request_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Statuses worth another attempt for a call that is safe to repeat.
-fn retryable(status: StatusCode) -> bool {
+pub fn retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
@@ -252,6 +252,26 @@ impl VendorClient {
         request_id: Option<&str>,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<VendorResponse, ConnectorError> {
+        self.send_with(
+            call,
+            repeat,
+            request_id,
+            |answer| retryable(answer.status),
+            build,
+        )
+        .await
+    }
+
+    /// [`VendorClient::send`], with the caller deciding which answers deserve another attempt
+    /// (a SOAP service answers every fault with HTTP 500, whether retrying can help or not).
+    pub async fn send_with(
+        &self,
+        call: &str,
+        repeat: Repeat,
+        request_id: Option<&str>,
+        retry_on: impl Fn(&VendorResponse) -> bool,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<VendorResponse, ConnectorError> {
         let attempts = match repeat {
             Repeat::Safe => 1 + self.config.max_retries,
             Repeat::Unsafe => 1,
@@ -289,7 +309,7 @@ impl VendorClient {
                         vendor_request_id = vendor_request_id(&answer.headers).as_deref(),
                         "vendor call"
                     );
-                    if !retryable(answer.status) || last {
+                    if !retry_on(answer) || last {
                         return outcome;
                     }
                     match retry_after(&answer.headers) {
@@ -326,7 +346,7 @@ impl VendorClient {
 }
 
 /// A random wait in `[backoff / 2, backoff]`: spreads retries of many callers, never zero.
-pub(crate) fn jittered(backoff: Duration) -> Duration {
+fn jittered(backoff: Duration) -> Duration {
     let half = backoff / 2;
     half + Duration::from_micros(
         rand::rng().random_range(0..=half.as_micros().min(u64::MAX as u128) as u64),

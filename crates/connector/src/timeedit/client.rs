@@ -1,7 +1,7 @@
 //! The typed TimeEdit user web service client (VENDORS.md §2): one method per operation, the
 //! `register` session flow, SOAP faults mapped to [`ConnectorError`].
 
-use std::time::Duration;
+use crate::http::VendorResponse;
 
 use tokio::sync::{Mutex, OnceCell};
 
@@ -21,15 +21,6 @@ const VENDOR: &str = "timeedit";
 /// username or password), matched case-insensitively as a substring so that a trailing period
 /// or a longer wording still counts.
 const INVALID_CREDENTIALS: &str = "invalid credentials";
-
-/// How the SOAP layer retries (copied from the [`EndpointConfig`]; see [`TimeEditClient`]).
-#[derive(Debug, Clone)]
-struct RetryPolicy {
-    max_retries: u32,
-    initial_backoff: Duration,
-    max_backoff: Duration,
-    max_retry_after: Duration,
-}
 
 /// The application key in use and a count of how many were obtained, so that of many calls
 /// refused with the same key only the first registers again.
@@ -61,7 +52,6 @@ enum Reply {
 #[derive(Debug)]
 pub struct TimeEditClient {
     http: VendorClient,
-    retry: RetryPolicy,
     endpoint: String,
     wsdl_url: String,
     configured_namespace: Option<String>,
@@ -84,16 +74,9 @@ impl TimeEditClient {
         settings: &TimeEditSettings,
         config: EndpointConfig,
     ) -> Result<Self, SettingsError> {
-        let retry = RetryPolicy {
-            max_retries: config.max_retries,
-            initial_backoff: config.initial_backoff,
-            max_backoff: config.max_backoff,
-            max_retry_after: config.max_retry_after,
-        };
         let endpoint = config.base_url.clone();
         Ok(Self {
             http: VendorClient::new(VENDOR, config)?,
-            retry,
             endpoint,
             wsdl_url: settings.wsdl_url(),
             configured_namespace: settings.namespace.clone(),
@@ -407,66 +390,26 @@ impl TimeEditClient {
 
     /// Posts one envelope; retries (when `repeat` allows) transport failures, retryable
     /// statuses without a SOAP answer, success statuses whose body is not a SOAP answer
-    /// (e.g. cut short), and `Server` faults. Returns the response element or the last fault.
+    /// (e.g. cut short), and `Server` faults, with the shared backoff and `Retry-After` rules.
+    /// Returns the response element or the last fault.
     async fn exchange(
         &self,
         op: &'static str,
         repeat: Repeat,
         body: Vec<u8>,
     ) -> Result<Result<Element, Fault>, ConnectorError> {
-        let attempts = match repeat {
-            Repeat::Safe => 1 + self.retry.max_retries,
-            Repeat::Unsafe => 1,
-        };
-        let mut backoff = self.retry.initial_backoff;
-        let mut attempt = 1;
-        loop {
-            let outcome = self.attempt(op, &body).await;
-            let last = attempt >= attempts;
-            let retry_after = match &outcome {
-                Ok(Err(fault)) if fault.code == FaultCode::Server && !last => None,
-                Err(ConnectorError::Unavailable { retry_after, .. }) if !last => *retry_after,
-                _ => return outcome,
-            };
-            let wait = match retry_after {
-                // Longer than we hold the SCIM client: it gets the 503 and retries later.
-                Some(after) if after > self.retry.max_retry_after => return outcome,
-                Some(after) => after.max(crate::http::jittered(backoff)),
-                None => crate::http::jittered(backoff),
-            };
-            tracing::info!(
-                vendor = VENDOR,
-                call = op,
-                attempt,
-                wait_ms = wait.as_millis() as u64,
-                "retrying a vendor call"
-            );
-            tokio::time::sleep(wait).await;
-            backoff = (backoff * 2).min(self.retry.max_backoff);
-            attempt += 1;
-        }
-    }
-
-    /// One POST. A body that is a SOAP envelope is read whatever the status (SOAP 1.1 faults
-    /// come with HTTP 500); otherwise the status decides, through the shared classification.
-    async fn attempt(
-        &self,
-        op: &'static str,
-        body: &[u8],
-    ) -> Result<Result<Element, Fault>, ConnectorError> {
         let answer = self
             .http
-            .send(op, Repeat::Unsafe, None, |c| {
+            .send_with(op, repeat, None, worth_retrying, |c| {
                 c.post(&self.endpoint)
                     .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
                     .header("SOAPAction", SOAP_ACTION)
-                    .body(body.to_vec())
+                    .body(body.clone())
             })
             .await?;
-        let parsed = std::str::from_utf8(&answer.body)
-            .map_err(|e| SoapError::Xml(e.to_string()))
-            .and_then(soap::parse_response);
-        match parsed {
+        // A body that is a SOAP envelope is read whatever the status (SOAP 1.1 faults come
+        // with HTTP 500); otherwise the status decides, through the shared classification.
+        match read(&answer) {
             Ok(Err(fault)) => Ok(Err(fault)),
             Ok(Ok(response)) if answer.status.is_success() => Ok(Ok(response)),
             Err(e) if answer.status.is_success() => Err(shape_error(op, e)),
@@ -475,6 +418,23 @@ impl TimeEditClient {
                 shape_error(op, SoapError::Shape("an answer without a status".into()))
             })),
         }
+    }
+}
+
+/// The SOAP answer in a vendor response.
+fn read(answer: &VendorResponse) -> Result<Result<Element, Fault>, SoapError> {
+    std::str::from_utf8(&answer.body)
+        .map_err(|e| SoapError::Xml(e.to_string()))
+        .and_then(soap::parse_response)
+}
+
+/// Answers another attempt may change: a `Server` fault, a success whose body is not a SOAP
+/// answer (cut short), or a retryable status without a SOAP body.
+fn worth_retrying(answer: &VendorResponse) -> bool {
+    match read(answer) {
+        Ok(Err(fault)) => fault.code == FaultCode::Server,
+        Ok(Ok(_)) => false,
+        Err(_) => answer.status.is_success() || crate::http::retryable(answer.status),
     }
 }
 
