@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod discovery;
 mod entra;
+mod limits;
 mod mytimetable;
 mod okta;
 mod restart;

@@ -149,6 +149,9 @@ pub struct ConnectorConfig {
     pub unknown_attributes: UnknownAttributesPolicy,
     #[serde(default)]
     pub auth: AuthConfig,
+    /// Inbound request quotas (none by default).
+    #[serde(default)]
+    pub rate_limit: crate::limits::RateLimitConfig,
     /// The vendor settings of a `mytimetable` connector.
     #[serde(default)]
     pub mytimetable: Option<connector::mytimetable::MyTimetableSettings>,
@@ -319,6 +322,14 @@ impl Config {
                     format!("unknown connector kind \"{}\"", connector.kind),
                     &format!("use one of: {}", CONNECTOR_KINDS.join(", ")),
                 );
+            }
+            for (key, problem) in connector.rate_limit.problems() {
+                problems.push(Problem {
+                    key: format!("connectors.{name}.rate_limit.{key}"),
+                    problem,
+                    fix: "give a rate and a burst of at least 1, or remove the key for no limit"
+                        .into(),
+                });
             }
             let tables = connector.vendor_tables();
             for (kind, settings_problems) in &tables {

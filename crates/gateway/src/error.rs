@@ -177,6 +177,33 @@ impl From<ConnectorError> for ApiError {
     }
 }
 
+impl From<crate::limits::Limited> for ApiError {
+    fn from(limited: crate::limits::Limited) -> Self {
+        use crate::limits::Limited;
+        let (detail, wait) = match limited {
+            Limited::Client { retry_after } => (
+                "this client has sent more requests than its quota allows",
+                retry_after,
+            ),
+            Limited::Connector { retry_after } => (
+                "this connector is receiving more requests than its quota allows",
+                retry_after,
+            ),
+        };
+        // Whole seconds, rounded up: a client that waits as told is let in.
+        let wait = Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
+        ApiError {
+            error: ScimError::new(
+                429,
+                None,
+                format!("{detail}; retry after {} s", wait.as_secs().max(1)),
+            ),
+            retry_after: Some(wait),
+            www_authenticate: None,
+        }
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         let challenge = e.www_authenticate();

@@ -99,6 +99,13 @@ impl FromRequest for Scim {
                 .authenticator
                 .authenticate(authorization.as_deref())
                 .await?;
+            runtime
+                .limits
+                .check(&principal.subject)
+                .map_err(|limited| {
+                    crate::telemetry::record_rate_limited(&runtime.name, &limited);
+                    ApiError::from(limited)
+                })?;
             Ok(Scim {
                 state,
                 runtime,

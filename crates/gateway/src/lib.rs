@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod import;
+pub mod limits;
 pub mod reconcile;
 pub mod render;
 pub mod server;

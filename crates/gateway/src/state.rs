@@ -43,6 +43,8 @@ pub struct ConnectorRuntime {
     pub unknown_attributes: UnknownAttributes,
     pub query_limits: QueryLimits,
     pub bulk_limits: BulkLimits,
+    /// Inbound request quotas.
+    pub limits: crate::limits::InboundLimits,
     write_locks: Vec<Mutex<()>>,
 }
 
@@ -172,6 +174,7 @@ impl ConnectorRuntime {
             },
             query_limits: page_limits,
             bulk_limits,
+            limits: crate::limits::InboundLimits::new(&config.rate_limit),
             write_locks: (0..WRITE_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         })
     }

@@ -48,6 +48,22 @@ pub fn record_request(connector: &str, operation: &str, status: u16, elapsed: Du
     metrics::histogram!("scim_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
 }
 
+/// Records a request refused by an inbound quota.
+pub fn record_rate_limited(connector: &str, limited: &crate::limits::Limited) {
+    let scope = match limited {
+        crate::limits::Limited::Client { .. } => "client",
+        crate::limits::Limited::Connector { .. } => "connector",
+    };
+    metrics::counter!(
+        "scim_rate_limited_total",
+        &[
+            ("connector", connector.to_owned()),
+            ("scope", scope.to_owned())
+        ]
+    )
+    .increment(1);
+}
+
 /// `GET /metrics`.
 pub async fn metrics() -> HttpResponse {
     match handle() {
