@@ -6,6 +6,7 @@ mod common;
 
 mod auth_and_input;
 mod bulk;
+mod cache;
 mod cli;
 mod concurrency;
 mod discovery;

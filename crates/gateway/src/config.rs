@@ -34,6 +34,9 @@ pub struct Config {
     pub store: StoreConfig,
     #[serde(default)]
     pub scim: ScimConfig,
+    /// The response cache.
+    #[serde(default)]
+    pub cache: crate::cache::CacheConfig,
     /// The connectors, by name: each is served under `/scim/v2/{name}`.
     #[serde(default)]
     pub connectors: BTreeMap<String, ConnectorConfig>,

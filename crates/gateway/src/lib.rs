@@ -3,6 +3,7 @@
 //! runs them on a socket.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod extract;

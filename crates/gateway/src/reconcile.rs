@@ -285,7 +285,9 @@ async fn import_account(
             request_id: Some(format!("reconcile-import-{id}")),
         })
         .await?;
-    match state.store.commit(seq, account.keys.clone()).await {
+    let committed = state.store.commit(seq, account.keys.clone()).await;
+    state.cache.invalidate(connector);
+    match committed {
         Ok(_) => Ok(id),
         Err(e) => {
             state.store.journal_fail(seq, &e.to_string()).await?;

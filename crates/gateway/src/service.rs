@@ -81,6 +81,16 @@ fn has_write_only(schema: &ResourceSchema, attributes: &Map<String, Value>) -> b
     without_write_only(schema, attributes) != *attributes
 }
 
+/// Advances the connector's cache generation when dropped: after the commit (or the failure)
+/// and before the answer, whichever way the write ends.
+struct Invalidate<'a>(&'a crate::cache::ResponseCache, &'a str);
+
+impl Drop for Invalidate<'_> {
+    fn drop(&mut self) {
+        self.0.invalidate(self.1);
+    }
+}
+
 impl Scim {
     async fn current(&self, kind: ResourceKind, id: &str) -> Result<StoredResource, ApiError> {
         self.state
@@ -149,6 +159,8 @@ impl Scim {
             request_id: self.request_id.clone(),
         };
         let seq = self.state.store.journal_append(entry).await?;
+        // From here the resource may change: answers cached before are stale.
+        let _invalidate = Invalidate(&self.state.cache, &self.runtime.name);
         let keys = match self.runtime.connector.apply(vendor_change).await {
             Ok(keys) => keys,
             Err(e) => {

@@ -26,6 +26,8 @@ const WRITE_LOCK_STRIPES: usize = 1024;
 /// Shared state of the service.
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Read answers, invalidated by every write.
+    pub cache: crate::cache::ResponseCache,
     pub connectors: HashMap<String, Arc<ConnectorRuntime>>,
     pub public_url: String,
     pub max_body_bytes: usize,
@@ -231,6 +233,7 @@ impl AppState {
         }
         Ok(AppState {
             store,
+            cache: crate::cache::ResponseCache::new(&config.cache, config.connectors.keys()),
             connectors,
             public_url: config.public_url(),
             max_body_bytes: config.server.max_body_bytes,

@@ -48,6 +48,16 @@ pub fn record_request(connector: &str, operation: &str, status: u16, elapsed: Du
     metrics::histogram!("scim_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
 }
 
+/// Records a response cache lookup.
+pub fn record_cache(connector: &str, hit: bool) {
+    let name = if hit {
+        "scim_cache_hits_total"
+    } else {
+        "scim_cache_misses_total"
+    };
+    metrics::counter!(name, &[("connector", connector.to_owned())]).increment(1);
+}
+
 /// Records a request refused by an inbound quota.
 pub fn record_rate_limited(connector: &str, limited: &crate::limits::Limited) {
     let scope = match limited {

@@ -130,6 +130,11 @@ async fn list_kind(
 
 /// `GET /Users?filter=…&startIndex=…&count=…`
 pub async fn list(req: HttpRequest, scim: Scim, kind: Kind) -> Result<HttpResponse, ApiError> {
+    let cache = &scim.state.cache;
+    let slot = cache.slot(&scim.runtime.name, &scim.principal.subject, &req);
+    if let Some(hit) = cache.get(&slot, &req).await {
+        return Ok(hit);
+    }
     let schema = scim.schema(**kind)?;
     let pairs = query_pairs(&req)?;
     let query = ListQuery::from_params(
@@ -137,7 +142,8 @@ pub async fn list(req: HttpRequest, scim: Scim, kind: Kind) -> Result<HttpRespon
         schema,
         scim.runtime.query_limits,
     )?;
-    list_kind(&scim, **kind, query).await
+    let response = list_kind(&scim, **kind, query).await?;
+    Ok(cache.keep(slot, response).await)
 }
 
 /// `POST /Users/.search`
@@ -202,6 +208,11 @@ pub async fn get(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
+    let cache = &scim.state.cache;
+    let slot = cache.slot(&scim.runtime.name, &scim.principal.subject, &req);
+    if let Some(hit) = cache.get(&slot, &req).await {
+        return Ok(hit);
+    }
     let stored = scim.fetch(**kind, &id).await?;
     if let Some(header) = header_text(&req, header::IF_NONE_MATCH)
         && TagList::parse(header).is_ok_and(|tags| tags.matches(Some(&stored.version.to_string())))
@@ -210,7 +221,8 @@ pub async fn get(
             .insert_header((header::ETAG, scim::etag::etag(&stored.version.to_string())))
             .finish());
     }
-    respond(&scim, StatusCode::OK, &stored, &projection(&req)?).await
+    let response = respond(&scim, StatusCode::OK, &stored, &projection(&req)?).await?;
+    Ok(cache.keep(slot, response).await)
 }
 
 /// `POST /Users`: 201 with the resource, `Location` and `ETag`.

@@ -1,0 +1,259 @@
+//! The response cache: SCIM read answers (`GET` of a resource or a list) kept in memory with
+//! moka, keyed by connector, principal, the normalised request, and the connector's write
+//! generation. Every write to a connector advances its generation before it answers, and a
+//! reader takes the generation before it reads the store, so an answer cached from older data
+//! is never found again: no client reads a stale resource after its own write (or anyone's
+//! write in this process; other replicas are issue 9's).
+//!
+//! Bounded by entries and by bytes at once: each entry weighs its body's size but at least
+//! `max_bytes / max_entries`, so neither bound can be exceeded.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::SCIM_CONTENT_TYPE;
+
+/// `[cache]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// At most this many answers; 0 turns the cache off.
+    pub max_entries: u64,
+    /// At most this many bytes of answers.
+    pub max_bytes: u64,
+    /// How long an answer may be served (writes through this process end it sooner).
+    pub ttl_secs: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            max_entries: 10_000,
+            max_bytes: 64 << 20,
+            ttl_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    connector: String,
+    principal: String,
+    generation: u64,
+    /// Method, path and the query parameters sorted.
+    request: String,
+}
+
+/// A cached `200` answer.
+#[derive(Debug)]
+struct Cached {
+    etag: Option<HeaderValue>,
+    body: Bytes,
+}
+
+/// Where a read will be kept, taken before the read.
+#[derive(Debug, Clone)]
+pub struct Slot(Option<Key>);
+
+/// The cache of every connector, and each connector's write generation.
+pub struct ResponseCache {
+    cache: Option<moka::future::Cache<Key, Arc<Cached>>>,
+    generations: HashMap<String, AtomicU64>,
+}
+
+impl ResponseCache {
+    pub fn new<'a>(config: &CacheConfig, connectors: impl Iterator<Item = &'a String>) -> Self {
+        let cache = (config.max_entries > 0 && config.max_bytes > 0).then(|| {
+            let floor = (config.max_bytes / config.max_entries).max(1);
+            moka::future::Cache::builder()
+                .max_capacity(config.max_bytes)
+                .weigher(move |_: &Key, v: &Arc<Cached>| {
+                    u32::try_from((v.body.len() as u64).max(floor)).unwrap_or(u32::MAX)
+                })
+                .time_to_live(Duration::from_secs(config.ttl_secs.max(1)))
+                .build()
+        });
+        ResponseCache {
+            cache,
+            generations: connectors.map(|c| (c.clone(), AtomicU64::new(0))).collect(),
+        }
+    }
+
+    /// A write to `connector` is about to answer: every answer cached before is stale.
+    pub fn invalidate(&self, connector: &str) {
+        if let Some(generation) = self.generations.get(connector) {
+            generation.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// The slot of a read, taken before the store is read.
+    pub fn slot(&self, connector: &str, principal: &str, req: &HttpRequest) -> Slot {
+        let (Some(_), Some(generation)) = (&self.cache, self.generations.get(connector)) else {
+            return Slot(None);
+        };
+        let mut pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+        pairs.sort();
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        Slot(Some(Key {
+            connector: connector.to_owned(),
+            principal: principal.to_owned(),
+            generation: generation.load(Ordering::Acquire),
+            request: format!("{} {}?{query}", req.method(), req.path()),
+        }))
+    }
+
+    /// The cached answer for `slot`, as a response to `req` (304 when its `If-None-Match`
+    /// names the cached version).
+    pub async fn get(&self, slot: &Slot, req: &HttpRequest) -> Option<HttpResponse> {
+        let (Some(cache), Some(key)) = (&self.cache, &slot.0) else {
+            return None;
+        };
+        let found = cache.get(key).await;
+        crate::telemetry::record_cache(&key.connector, found.is_some());
+        let cached = found?;
+        if let (Some(etag), Some(wanted)) = (&cached.etag, req.headers().get(header::IF_NONE_MATCH))
+            && wanted
+                .to_str()
+                .ok()
+                .and_then(|w| scim::etag::TagList::parse(w).ok())
+                .zip(etag.to_str().ok())
+                .is_some_and(|(tags, tag)| {
+                    tags.matches(Some(tag.trim_start_matches("W/").trim_matches('"')))
+                })
+        {
+            return Some(
+                HttpResponse::NotModified()
+                    .insert_header((header::ETAG, etag.clone()))
+                    .finish(),
+            );
+        }
+        Some(respond(&cached))
+    }
+
+    /// Keeps a `200` answer for `slot`; gives the answer back (rebuilt) either way.
+    pub async fn keep(&self, slot: Slot, response: HttpResponse) -> HttpResponse {
+        let (Some(cache), Some(key)) = (&self.cache, slot.0) else {
+            return response;
+        };
+        if response.status() != StatusCode::OK {
+            return response;
+        }
+        let etag = response.headers().get(header::ETAG).cloned();
+        let body = match actix_web::body::to_bytes(response.into_body()).await {
+            Ok(body) => body,
+            // Our own bodies are in memory: this does not happen, and a 500 says so.
+            Err(_) => return HttpResponse::InternalServerError().finish(),
+        };
+        let cached = Arc::new(Cached { etag, body });
+        cache.insert(key, cached.clone()).await;
+        respond(&cached)
+    }
+}
+
+fn respond(cached: &Cached) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    if let Some(etag) = &cached.etag {
+        response.insert_header((header::ETAG, etag.clone()));
+    }
+    response
+        .content_type(HeaderValue::from_static(SCIM_CONTENT_TYPE))
+        .body(cached.body.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn cache(max_entries: u64, max_bytes: u64) -> ResponseCache {
+        let connectors = ["c".to_owned()];
+        ResponseCache::new(
+            &CacheConfig {
+                max_entries,
+                max_bytes,
+                ttl_secs: 60,
+            },
+            connectors.iter(),
+        )
+    }
+
+    async fn fill(cache: &ResponseCache, n: usize, body: &str) {
+        for i in 0..n {
+            let req = TestRequest::get()
+                .uri(&format!("/scim/v2/c/Users/{i}"))
+                .to_http_request();
+            let slot = cache.slot("c", "p", &req);
+            cache
+                .keep(slot, HttpResponse::Ok().body(body.to_owned()))
+                .await;
+        }
+    }
+
+    fn stored(cache: &ResponseCache) -> (u64, u64) {
+        let inner = cache.cache.as_ref().expect("on");
+        (inner.entry_count(), inner.weighted_size())
+    }
+
+    #[actix_web::test]
+    async fn bounded_by_entries_and_by_bytes() {
+        let by_entries = cache(10, 1 << 20);
+        fill(&by_entries, 100, "small").await;
+        by_entries
+            .cache
+            .as_ref()
+            .expect("on")
+            .run_pending_tasks()
+            .await;
+        assert!(stored(&by_entries).0 <= 10, "{:?}", stored(&by_entries));
+
+        let by_bytes = cache(1000, 10_000);
+        fill(&by_bytes, 100, &"x".repeat(1000)).await;
+        by_bytes
+            .cache
+            .as_ref()
+            .expect("on")
+            .run_pending_tasks()
+            .await;
+        assert!(stored(&by_bytes).1 <= 10_000, "{:?}", stored(&by_bytes));
+    }
+
+    #[actix_web::test]
+    async fn a_write_orphans_what_was_read_before() {
+        let cache = cache(100, 1 << 20);
+        let req = TestRequest::get()
+            .uri("/scim/v2/c/Users/1")
+            .to_http_request();
+        let before = cache.slot("c", "p", &req);
+        cache.keep(before, HttpResponse::Ok().body("old")).await;
+        assert!(cache.get(&cache.slot("c", "p", &req), &req).await.is_some());
+        assert!(
+            cache.get(&cache.slot("c", "q", &req), &req).await.is_none(),
+            "per principal"
+        );
+        cache.invalidate("c");
+        assert!(cache.get(&cache.slot("c", "p", &req), &req).await.is_none());
+        let off = super::ResponseCache::new(
+            &CacheConfig {
+                max_entries: 0,
+                ..CacheConfig::default()
+            },
+            ["c".to_owned()].iter(),
+        );
+        let slot = off.slot("c", "p", &req);
+        off.keep(slot.clone(), HttpResponse::Ok().body("x")).await;
+        assert!(
+            off.get(&slot, &req).await.is_none(),
+            "0 entries turns it off"
+        );
+    }
+}
