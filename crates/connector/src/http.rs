@@ -4,6 +4,7 @@
 //! classified once into [`ConnectorError`]. Our request id travels to the vendor in
 //! `X-Request-Id`; the vendor's request id, when it sends one, is logged beside ours.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
@@ -11,6 +12,7 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use crate::ConnectorError;
+use crate::outbound::{OutboundLimiter, OutboundRate};
 
 /// The header our request id travels in.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -41,6 +43,8 @@ pub struct EndpointConfig {
     /// A `Retry-After` longer than this is not waited for: the SCIM client gets the 503
     /// with that `Retry-After` instead.
     pub max_retry_after: Duration,
+    /// How fast calls may go to this endpoint (no limit when `None`).
+    pub rate_limit: Option<OutboundRate>,
 }
 
 impl EndpointConfig {
@@ -54,6 +58,7 @@ impl EndpointConfig {
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
             max_retry_after: Duration::from_secs(10),
+            rate_limit: None,
         }
     }
 }
@@ -73,6 +78,8 @@ pub struct HttpSettings {
     /// A vendor's `Retry-After` up to this long is waited for; a longer one is passed on to
     /// the SCIM client as a 503 with that `Retry-After`.
     pub max_retry_after_secs: u64,
+    /// How fast calls may go to the vendor (no limit when absent).
+    pub rate_limit: Option<OutboundRate>,
 }
 
 impl Default for HttpSettings {
@@ -85,6 +92,7 @@ impl Default for HttpSettings {
             initial_backoff_ms: d.initial_backoff.as_millis() as u64,
             max_backoff_ms: d.max_backoff.as_millis() as u64,
             max_retry_after_secs: d.max_retry_after.as_secs(),
+            rate_limit: None,
         }
     }
 }
@@ -100,6 +108,7 @@ impl HttpSettings {
             initial_backoff: Duration::from_millis(self.initial_backoff_ms),
             max_backoff: Duration::from_millis(self.max_backoff_ms),
             max_retry_after: Duration::from_secs(self.max_retry_after_secs),
+            rate_limit: self.rate_limit,
         }
     }
 
@@ -111,6 +120,14 @@ impl HttpSettings {
         }
         if self.connect_timeout_secs == 0 {
             problems.push(("connect_timeout_secs", "must be greater than 0".to_owned()));
+        }
+        if let Some(rate) = self.rate_limit
+            && (rate.per_second == 0 || rate.burst == 0)
+        {
+            problems.push((
+                "rate_limit",
+                "per_second and burst must both be at least 1".to_owned(),
+            ));
         }
         if self.initial_backoff_ms > self.max_backoff_ms {
             problems.push((
@@ -212,6 +229,7 @@ pub struct VendorClient {
     vendor: &'static str,
     client: reqwest::Client,
     config: EndpointConfig,
+    limiter: Option<Arc<OutboundLimiter>>,
 }
 
 impl VendorClient {
@@ -233,6 +251,10 @@ impl VendorClient {
         Ok(VendorClient {
             vendor,
             client,
+            limiter: config
+                .rate_limit
+                .and_then(OutboundLimiter::new)
+                .map(Arc::new),
             config,
         })
     }
@@ -278,6 +300,9 @@ impl VendorClient {
         };
         let mut backoff = self.config.initial_backoff;
         for attempt in 1..=attempts {
+            if let Some(limiter) = &self.limiter {
+                limiter.acquire(self.vendor, call).await?;
+            }
             let mut request = build(&self.client);
             if let Some(id) = request_id {
                 request = request.header(REQUEST_ID_HEADER, id);
@@ -309,6 +334,13 @@ impl VendorClient {
                         vendor_request_id = vendor_request_id(&answer.headers).as_deref(),
                         "vendor call"
                     );
+                    if answer.status == StatusCode::TOO_MANY_REQUESTS
+                        && let (Some(limiter), Some(after)) =
+                            (&self.limiter, retry_after(&answer.headers))
+                    {
+                        // The vendor's own limit: every call to it holds off, not just this one.
+                        limiter.pause(after);
+                    }
                     if !retry_on(answer) || last {
                         return outcome;
                     }

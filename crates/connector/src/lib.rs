@@ -7,6 +7,7 @@
 pub mod directory;
 pub mod http;
 pub mod mytimetable;
+pub mod outbound;
 pub mod secret;
 pub mod timeedit;
 pub mod workspace365;

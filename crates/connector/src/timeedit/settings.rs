@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::ConnectorError;
-use crate::http::EndpointConfig;
+use crate::http::{EndpointConfig, HttpSettings};
 use crate::secret::{Secret, SecretError};
 
 /// The `timeedit` settings of a tenant (VENDORS.md §2.1). Each secret is given inline or as a
@@ -31,8 +31,11 @@ pub struct TimeEditSettings {
     pub password: Option<Secret>,
     /// A file holding the password (trailing line break ignored).
     pub password_file: Option<PathBuf>,
-    /// The whole-call timeout in seconds (default: the shared default of 30).
+    /// The whole-call timeout in seconds (default: `http.timeout_secs`).
     pub timeout_secs: Option<u64>,
+    /// Timeouts, retries and the outbound rate limit, as every vendor connector takes them.
+    #[serde(default)]
+    pub http: HttpSettings,
     /// The auth server users are keyed under, unless the connector's extension names another
     /// (VENDORS.md §2.5).
     #[serde(default = "default_auth_server")]
@@ -116,6 +119,13 @@ impl TimeEditSettings {
                 "name an auth server signature, e.g. \"timeedit\"".into(),
             ));
         }
+        for (key, problem) in self.http.problems() {
+            problems.push((
+                format!("http.{key}"),
+                problem,
+                "remove the key to use the default".into(),
+            ));
+        }
         if self.batch_size == 0 || self.batch_size > super::MAX_USERS_PER_FIND as usize {
             problems.push((
                 "batch_size".into(),
@@ -143,6 +153,7 @@ impl TimeEditSettings {
             password: Some(Secret::new(password)),
             password_file: None,
             timeout_secs: None,
+            http: HttpSettings::default(),
             auth_server: default_auth_server(),
             check_auth_servers: true,
             inactivate_on_delete: true,
@@ -161,7 +172,7 @@ impl TimeEditSettings {
 
     /// The shared HTTP defaults for the endpoint, with `timeout_secs` applied.
     pub fn endpoint_config(&self) -> EndpointConfig {
-        let mut config = EndpointConfig::new(self.endpoint.clone());
+        let mut config = self.http.endpoint(&self.endpoint);
         if let Some(secs) = self.timeout_secs {
             config.timeout = Duration::from_secs(secs);
         }

@@ -206,3 +206,105 @@ async fn refused_credentials_and_rejections_are_not_retried() {
     assert_eq!(server.log().len(), 2);
     server.stop().await;
 }
+
+fn limited_client(
+    server: &SimServer,
+    per_second: u32,
+    burst: u32,
+    max_wait_ms: u64,
+) -> VendorClient {
+    let mut config = EndpointConfig::new(format!("{}/api/v0", server.base_url()));
+    config.initial_backoff = Duration::from_millis(10);
+    config.rate_limit = Some(connector::outbound::OutboundRate {
+        per_second,
+        burst,
+        max_wait_ms,
+    });
+    VendorClient::new("mytimetable", config).expect("client")
+}
+
+#[tokio::test]
+async fn outbound_calls_wait_for_their_turn_and_a_long_queue_is_refused() {
+    let (_sim, server) = simulator();
+    let client = std::sync::Arc::new(limited_client(&server, 4, 1, 600));
+    let started = Instant::now();
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { list_users(&client, Repeat::Safe).await })
+        })
+        .collect();
+    let (mut sent, mut refused) = (0, 0);
+    for call in calls {
+        match call.await.expect("joined") {
+            Ok(answer) => {
+                assert_eq!(answer.status.as_u16(), 200);
+                sent += 1;
+            }
+            Err(ConnectorError::Unavailable { retry_after, .. }) => {
+                assert!(
+                    retry_after.is_some(),
+                    "the SCIM client is told when to come back"
+                );
+                refused += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(sent + refused, 8);
+    assert!(
+        refused >= 4,
+        "at 4/s a 600 ms wait lets at most 4 through: {sent} sent"
+    );
+    assert_eq!(
+        server.log().len(),
+        sent,
+        "refused calls never reached the vendor"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(250 * (sent as u64 - 1)));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_vendor_429_holds_off_every_call_to_it() {
+    let (_sim, server) = simulator();
+    server.faults().push(
+        FaultRule::always(
+            RouteMatch::any(),
+            Fault::TooManyRequests {
+                retry_after_secs: 1,
+            },
+        )
+        .times(1),
+    );
+    let client = std::sync::Arc::new(limited_client(&server, 100, 10, 5_000));
+    let first = {
+        let client = client.clone();
+        tokio::spawn(async move { list_users(&client, Repeat::Safe).await })
+    };
+    // Let the first call meet the 429, then start a second one: it waits out the pause.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let second = list_users(&client, Repeat::Safe).await.expect("answers");
+    assert_eq!(second.status.as_u16(), 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "held off for the rest of the vendor's second: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        first
+            .await
+            .expect("joined")
+            .expect("answers")
+            .status
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        server.log().len(),
+        3,
+        "the 429, then both calls after the pause"
+    );
+    server.stop().await;
+}
