@@ -49,45 +49,7 @@ macro_rules! on_both_backends {
     )*};
 }
 
-/// What the `test` connector talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Vendor {
-    /// A `directory` connector.
-    None,
-    /// A `mytimetable` connector over a MyTimetable simulator (default type `o365`, unlink mode
-    /// `DELETE_FUTURE_EVENTS`).
-    MyTimetable,
-    /// A `timeedit` connector over a TimeEdit simulator.
-    TimeEdit,
-    /// A `workspace365` connector over the Provisioning API simulator (environment
-    /// `example`).
-    Workspace365,
-    /// A `workspace365-adsync` connector over the environment API simulator (environment
-    /// `example`, AD sync token [`ADSYNC_TOKEN`]).
-    AdSync,
-}
-
-/// The AD sync token of the `AdSync` simulator's environment.
-pub const ADSYNC_TOKEN: &str = "adsync-test-token";
-
-/// A running simulator of either Workspace 365 API.
-pub struct Workspace365Sims {
-    pub provisioning: Option<vendor_sim::workspace365::Workspace365Sim>,
-    pub environment: Option<vendor_sim::workspace365_env::Workspace365EnvSim>,
-    pub server: vendor_sim::SimServer,
-}
-
-/// A running TimeEdit simulator.
-pub struct TimeEditSim {
-    pub sim: vendor_sim::timeedit::TimeEditSim,
-    pub server: vendor_sim::SimServer,
-}
-
-/// A running MyTimetable simulator.
-pub struct MyTimetableSim {
-    pub sim: vendor_sim::mytimetable::MyTimetableSim,
-    pub server: vendor_sim::SimServer,
-}
+pub use crate::vendors::{MyTimetableSim, Simulators, TimeEditSim, Vendor, Workspace365Sims};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -105,9 +67,7 @@ enum Db {
 pub struct TestApp {
     server: Option<RunningServer>,
     /// The simulator behind the `test` connector, when it has a vendor.
-    pub mytimetable: Option<MyTimetableSim>,
-    pub timeedit: Option<TimeEditSim>,
-    pub workspace365: Option<Workspace365Sims>,
+    pub sims: Simulators,
     db: Db,
     store_url: String,
     pub client: reqwest::Client,
@@ -222,65 +182,9 @@ impl TestApp {
         };
         let token = gateway::auth::token::mint();
         let other = gateway::auth::token::mint();
-        let timeedit = (vendor == Vendor::TimeEdit).then(|| {
-            let sim = vendor_sim::timeedit::TimeEditSim::new(Default::default());
-            let server = sim
-                .start(vendor_sim::SimOptions {
-                    workers: 2,
-                    ..Default::default()
-                })
-                .expect("simulator");
-            TimeEditSim { sim, server }
-        });
-        let options = || vendor_sim::SimOptions {
-            workers: 2,
-            ..Default::default()
-        };
-        let workspace365 = match vendor {
-            Vendor::Workspace365 => {
-                let sim = vendor_sim::workspace365::Workspace365Sim::new(Default::default());
-                let server = sim.start(options()).expect("simulator");
-                Some(Workspace365Sims {
-                    provisioning: Some(sim),
-                    environment: None,
-                    server,
-                })
-            }
-            Vendor::AdSync => {
-                let sim = vendor_sim::workspace365_env::Workspace365EnvSim::new(
-                    vendor_sim::workspace365_env::Workspace365EnvConfig::single(
-                        "example",
-                        ADSYNC_TOKEN,
-                        "env-api-token",
-                    ),
-                );
-                let server = sim.start(options()).expect("simulator");
-                Some(Workspace365Sims {
-                    provisioning: None,
-                    environment: Some(sim),
-                    server,
-                })
-            }
-            _ => None,
-        };
-        let mytimetable = match vendor {
-            Vendor::None | Vendor::TimeEdit | Vendor::Workspace365 | Vendor::AdSync => None,
-            Vendor::MyTimetable => {
-                let sim = vendor_sim::mytimetable::MyTimetableSim::new(Default::default());
-                let server = sim
-                    .start(vendor_sim::SimOptions {
-                        workers: 2,
-                        ..Default::default()
-                    })
-                    .expect("simulator");
-                Some(MyTimetableSim { sim, server })
-            }
-        };
         let mut app = TestApp {
             server: None,
-            mytimetable,
-            timeedit,
-            workspace365,
+            sims: Simulators::start(vendor),
             db,
             store_url,
             client: reqwest::Client::builder()
@@ -299,37 +203,7 @@ impl TestApp {
     }
 
     fn config(&self) -> Config {
-        let vendor = match (&self.mytimetable, &self.timeedit) {
-            _ if self.workspace365.is_some() => self.workspace365_toml(),
-            (None, Some(te)) => format!(
-                r#"kind = "timeedit"
-                [connectors.test.timeedit]
-                endpoint = "{}{}"
-                username = "{}"
-                password = "{}"
-                certificate = "{}"
-                batch_linger_ms = 50"#,
-                te.server.base_url(),
-                te.sim.endpoint_path(),
-                vendor_sim::timeedit::DEFAULT_USERNAME,
-                vendor_sim::timeedit::DEFAULT_PASSWORD,
-                vendor_sim::timeedit::DEFAULT_CERTIFICATE,
-            ),
-            (None, None) => "kind = \"directory\"".to_owned(),
-            (Some(mtt), _) => format!(
-                r#"kind = "mytimetable"
-                [connectors.test.mytimetable]
-                base_url = "{}/api/v0"
-                api_token = "{}"
-                default_sync_types = ["o365"]
-                unlink_mode = "DELETE_FUTURE_EVENTS"
-                http.initial_backoff_ms = 10
-                http.max_backoff_ms = 50
-                http.timeout_secs = 5"#,
-                mtt.server.base_url(),
-                vendor_sim::mytimetable::DEMO_ADMIN_TOKEN
-            ),
-        };
+        let vendor = self.sims.connector_toml();
         Config::from_toml(&config_toml(
             &self.store_url,
             &self.token_hash,
@@ -339,48 +213,25 @@ impl TestApp {
         .expect("test config parses")
     }
 
-    fn workspace365_toml(&self) -> String {
-        let Some(w) = &self.workspace365 else {
-            return String::new();
-        };
-        match (&w.provisioning, &w.environment) {
-            (Some(sim), _) => format!(
-                r#"kind = "workspace365"
-                [connectors.test.workspace365]
-                base_url = "{}"
-                environment = "example"
-                provisioning_key = "{}"
-                http.initial_backoff_ms = 10"#,
-                sim.api_base(&w.server).trim_end_matches('/'),
-                vendor_sim::workspace365::DEMO_PROVISIONING_KEY,
-            ),
-            _ => format!(
-                r#"kind = "workspace365-adsync"
-                [connectors.test.workspace365_adsync]
-                base_url = "{}"
-                environment = "example"
-                token = "{ADSYNC_TOKEN}"
-                http.initial_backoff_ms = 10"#,
-                w.server.base_url(),
-            ),
-        }
-    }
-
     /// The Workspace 365 simulator behind the `test` connector.
     pub fn workspace365(&self) -> &Workspace365Sims {
-        self.workspace365
+        self.sims
+            .workspace365
             .as_ref()
             .expect("a Workspace 365 connector")
     }
 
     /// The TimeEdit simulator behind the `test` connector.
     pub fn timeedit(&self) -> &TimeEditSim {
-        self.timeedit.as_ref().expect("a TimeEdit connector")
+        self.sims.timeedit.as_ref().expect("a TimeEdit connector")
     }
 
     /// The running simulator behind the `test` connector.
     pub fn vendor(&self) -> &MyTimetableSim {
-        self.mytimetable.as_ref().expect("a MyTimetable connector")
+        self.sims
+            .mytimetable
+            .as_ref()
+            .expect("a MyTimetable connector")
     }
 
     /// The running gateway's state.
@@ -426,15 +277,7 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.stop().await;
         }
-        if let Some(mtt) = self.mytimetable.take() {
-            mtt.server.stop().await;
-        }
-        if let Some(te) = self.timeedit.take() {
-            te.server.stop().await;
-        }
-        if let Some(w) = self.workspace365.take() {
-            w.server.stop().await;
-        }
+        std::mem::take(&mut self.sims).stop().await;
         match &self.db {
             Db::Sqlite(path) => {
                 for suffix in ["", "-wal", "-shm"] {
@@ -499,6 +342,7 @@ impl TestApp {
     /// principal names, `user_name` gets `@example.edu`.
     pub async fn create_user(&self, user_name: &str) -> String {
         let adsync = self
+            .sims
             .workspace365
             .as_ref()
             .is_some_and(|w| w.environment.is_some());

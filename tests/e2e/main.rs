@@ -3,6 +3,7 @@
 //! on PostgreSQL (`TEST_DATABASE_URL`, set by .ci/run).
 
 mod common;
+mod vendors;
 
 mod auth_and_input;
 mod bulk;

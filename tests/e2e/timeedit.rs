@@ -105,6 +105,15 @@ async fn groups_become_organizations(app: TestApp) {
 }
 
 async fn a_bulk_burst_is_batched(app: TestApp) {
+    // Calls that take time (as across a network) are what makes batches fill: while one is in
+    // flight the next writes wait for it together.
+    app.timeedit()
+        .server
+        .faults()
+        .push(vendor_sim::FaultRule::always(
+            vendor_sim::RouteMatch::any(),
+            vendor_sim::Fault::Latency(std::time::Duration::from_millis(50)),
+        ));
     let operations: Vec<Value> = (0..40)
         .map(|i| {
             json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"),

@@ -1,0 +1,174 @@
+//! The vendor simulators behind a test's `test` connector, and that connector's settings.
+
+/// What the `test` connector talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vendor {
+    /// A `directory` connector.
+    None,
+    /// A `mytimetable` connector over a MyTimetable simulator (default type `o365`, unlink mode
+    /// `DELETE_FUTURE_EVENTS`).
+    MyTimetable,
+    /// A `timeedit` connector over a TimeEdit simulator.
+    TimeEdit,
+    /// A `workspace365` connector over the Provisioning API simulator (environment
+    /// `example`).
+    Workspace365,
+    /// A `workspace365-adsync` connector over the environment API simulator (environment
+    /// `example`, AD sync token [`ADSYNC_TOKEN`]).
+    AdSync,
+}
+
+/// The AD sync token of the `AdSync` simulator's environment.
+pub const ADSYNC_TOKEN: &str = "adsync-test-token";
+
+/// A running MyTimetable simulator.
+pub struct MyTimetableSim {
+    pub sim: vendor_sim::mytimetable::MyTimetableSim,
+    pub server: vendor_sim::SimServer,
+}
+
+/// A running TimeEdit simulator.
+pub struct TimeEditSim {
+    pub sim: vendor_sim::timeedit::TimeEditSim,
+    pub server: vendor_sim::SimServer,
+}
+
+/// A running simulator of either Workspace 365 API.
+pub struct Workspace365Sims {
+    pub provisioning: Option<vendor_sim::workspace365::Workspace365Sim>,
+    pub environment: Option<vendor_sim::workspace365_env::Workspace365EnvSim>,
+    pub server: vendor_sim::SimServer,
+}
+
+/// The simulator a test runs (at most one is set).
+#[derive(Default)]
+pub struct Simulators {
+    pub mytimetable: Option<MyTimetableSim>,
+    pub timeedit: Option<TimeEditSim>,
+    pub workspace365: Option<Workspace365Sims>,
+}
+
+fn options() -> vendor_sim::SimOptions {
+    vendor_sim::SimOptions {
+        workers: 2,
+        ..Default::default()
+    }
+}
+
+impl Simulators {
+    /// Starts the simulator `vendor` needs, on 127.0.0.1:0.
+    pub fn start(vendor: Vendor) -> Simulators {
+        let mut sims = Simulators::default();
+        match vendor {
+            Vendor::None => {}
+            Vendor::MyTimetable => {
+                let sim = vendor_sim::mytimetable::MyTimetableSim::new(Default::default());
+                let server = sim.start(options()).expect("simulator");
+                sims.mytimetable = Some(MyTimetableSim { sim, server });
+            }
+            Vendor::TimeEdit => {
+                let sim = vendor_sim::timeedit::TimeEditSim::new(Default::default());
+                let server = sim.start(options()).expect("simulator");
+                sims.timeedit = Some(TimeEditSim { sim, server });
+            }
+            Vendor::Workspace365 => {
+                let sim = vendor_sim::workspace365::Workspace365Sim::new(Default::default());
+                let server = sim.start(options()).expect("simulator");
+                sims.workspace365 = Some(Workspace365Sims {
+                    provisioning: Some(sim),
+                    environment: None,
+                    server,
+                });
+            }
+            Vendor::AdSync => {
+                let sim = vendor_sim::workspace365_env::Workspace365EnvSim::new(
+                    vendor_sim::workspace365_env::Workspace365EnvConfig::single(
+                        "example",
+                        ADSYNC_TOKEN,
+                        "env-api-token",
+                    ),
+                );
+                let server = sim.start(options()).expect("simulator");
+                sims.workspace365 = Some(Workspace365Sims {
+                    provisioning: None,
+                    environment: Some(sim),
+                    server,
+                });
+            }
+        }
+        sims
+    }
+
+    /// The `test` connector's `kind` and vendor table, in TOML.
+    pub fn connector_toml(&self) -> String {
+        if let Some(mtt) = &self.mytimetable {
+            return format!(
+                r#"kind = "mytimetable"
+                [connectors.test.mytimetable]
+                base_url = "{}/api/v0"
+                api_token = "{}"
+                default_sync_types = ["o365"]
+                unlink_mode = "DELETE_FUTURE_EVENTS"
+                http.initial_backoff_ms = 10
+                http.max_backoff_ms = 50
+                http.timeout_secs = 5"#,
+                mtt.server.base_url(),
+                vendor_sim::mytimetable::DEMO_ADMIN_TOKEN
+            );
+        }
+        if let Some(te) = &self.timeedit {
+            return format!(
+                r#"kind = "timeedit"
+                [connectors.test.timeedit]
+                endpoint = "{}{}"
+                username = "{}"
+                password = "{}"
+                certificate = "{}"
+                batch_linger_ms = 50"#,
+                te.server.base_url(),
+                te.sim.endpoint_path(),
+                vendor_sim::timeedit::DEFAULT_USERNAME,
+                vendor_sim::timeedit::DEFAULT_PASSWORD,
+                vendor_sim::timeedit::DEFAULT_CERTIFICATE,
+            );
+        }
+        match &self.workspace365 {
+            Some(Workspace365Sims {
+                provisioning: Some(sim),
+                server,
+                ..
+            }) => format!(
+                r#"kind = "workspace365"
+                [connectors.test.workspace365]
+                base_url = "{}"
+                environment = "example"
+                provisioning_key = "{}"
+                http.initial_backoff_ms = 10"#,
+                sim.api_base(server).trim_end_matches('/'),
+                vendor_sim::workspace365::DEMO_PROVISIONING_KEY,
+            ),
+            Some(w) => format!(
+                r#"kind = "workspace365-adsync"
+                [connectors.test.workspace365_adsync]
+                base_url = "{}"
+                environment = "example"
+                token = "{ADSYNC_TOKEN}"
+                http.initial_backoff_ms = 10"#,
+                w.server.base_url(),
+            ),
+            None => "kind = \"directory\"".to_owned(),
+        }
+    }
+
+    pub async fn stop(self) {
+        if let Some(s) = self.mytimetable {
+            s.server.stop().await;
+        }
+        if let Some(s) = self.timeedit {
+            s.server.stop().await;
+        }
+        if let Some(s) = self.workspace365 {
+            s.server.stop().await;
+        }
+    }
+}
