@@ -1,0 +1,281 @@
+//! The scenarios and the requests they send: pure builders of (method, path, body), so the
+//! shape of every request can be tested without a server.
+
+use std::fmt;
+use std::str::FromStr;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const BULK_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+
+/// A named load pattern (`--scenario NAME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// Creates the users `0..users` (POST /Users, or /Bulk); existing ones count as done.
+    Seed,
+    /// `GET /Users?filter=userName eq "…"` for random seeded users (Entra's match).
+    Filter,
+    /// `GET /Users/{id}` for random known ids.
+    Get,
+    /// `POST /Users` with fresh userNames, each after a match filter when `match_first`.
+    Create,
+    /// `PATCH /Users/{id}` replacing displayName and title, as Entra sends it.
+    Patch,
+    /// `POST /Bulk` with `bulk_size` creates per request.
+    Bulk,
+}
+
+impl Scenario {
+    /// Every scenario, in the order `--help` lists them.
+    pub const ALL: [Scenario; 6] = [
+        Scenario::Seed,
+        Scenario::Filter,
+        Scenario::Get,
+        Scenario::Create,
+        Scenario::Patch,
+        Scenario::Bulk,
+    ];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Seed => "seed",
+            Scenario::Filter => "filter",
+            Scenario::Get => "get",
+            Scenario::Create => "create",
+            Scenario::Patch => "patch",
+            Scenario::Bulk => "bulk",
+        }
+    }
+
+    /// Whether the scenario needs the ids of existing users learnt before it starts.
+    pub fn needs_ids(self) -> bool {
+        matches!(self, Scenario::Get | Scenario::Patch)
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A scenario name that is not one of [`Scenario::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scenario {0:?} (known: seed, filter, get, create, patch, bulk)")]
+pub struct UnknownScenario(pub String);
+
+impl FromStr for Scenario {
+    type Err = UnknownScenario;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scenario::ALL
+            .into_iter()
+            .find(|x| x.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownScenario(s.to_owned()))
+    }
+}
+
+/// One HTTP request, relative to the SCIM base URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestSpec {
+    pub method: Method,
+    /// Path and query, starting with `/`, already percent-encoded.
+    pub path: String,
+    pub body: Option<Value>,
+}
+
+/// The userName of seeded user `i`: `bench-0000042@example.edu`.
+pub fn user_name(i: u64) -> String {
+    format!("bench-{i:07}@example.edu")
+}
+
+/// A fresh userName for the create and bulk scenarios; `run` keeps runs apart, `worker` and
+/// `seq` keep requests of one run apart.
+pub fn fresh_user_name(run: &str, worker: usize, seq: u64) -> String {
+    format!("bench-new-{run}-{worker}-{seq}@example.edu")
+}
+
+/// A full User resource as an HR-fed IdP sends it: name, a primary work email, externalId.
+pub fn user_resource(user_name: &str) -> Value {
+    let local = user_name.split('@').next().unwrap_or(user_name);
+    json!({
+        "schemas": [USER_SCHEMA],
+        "userName": user_name,
+        "externalId": format!("ext-{local}"),
+        "active": true,
+        "displayName": format!("Bench {local}"),
+        "name": {"givenName": "Bench", "familyName": local, "formatted": format!("Bench {local}")},
+        "emails": [{"value": user_name, "type": "work", "primary": true}],
+    })
+}
+
+/// `POST /Users` creating `user_name`.
+pub fn create_user(user_name: &str) -> RequestSpec {
+    RequestSpec {
+        method: Method::POST,
+        path: "/Users".to_owned(),
+        body: Some(user_resource(user_name)),
+    }
+}
+
+/// `GET /Users?filter=userName eq "…"`: Entra's match query.
+pub fn filter_user_name(user_name: &str) -> RequestSpec {
+    let filter = format!("userName eq \"{user_name}\"");
+    RequestSpec {
+        method: Method::GET,
+        path: format!("/Users?filter={}", encode_query_value(&filter)),
+        body: None,
+    }
+}
+
+/// `GET /Users/{id}`.
+pub fn get_user(id: &str) -> RequestSpec {
+    RequestSpec {
+        method: Method::GET,
+        path: format!("/Users/{}", encode_query_value(id)),
+        body: None,
+    }
+}
+
+/// `PATCH /Users/{id}` replacing displayName and title the way Entra writes it (`Replace`).
+pub fn patch_user(id: &str, display_name: &str, title: &str) -> RequestSpec {
+    RequestSpec {
+        method: Method::PATCH,
+        path: format!("/Users/{}", encode_query_value(id)),
+        body: Some(json!({
+            "schemas": [PATCH_SCHEMA],
+            "Operations": [
+                {"op": "Replace", "path": "displayName", "value": display_name},
+                {"op": "Replace", "path": "title", "value": title},
+            ],
+        })),
+    }
+}
+
+/// `POST /Bulk` creating each of `user_names`, with bulkIds `u0`, `u1`, ….
+pub fn bulk_create<S: AsRef<str>>(user_names: &[S]) -> RequestSpec {
+    let operations: Vec<Value> = user_names
+        .iter()
+        .enumerate()
+        .map(|(n, name)| {
+            json!({
+                "method": "POST",
+                "path": "/Users",
+                "bulkId": format!("u{n}"),
+                "data": user_resource(name.as_ref()),
+            })
+        })
+        .collect();
+    RequestSpec {
+        method: Method::POST,
+        path: "/Bulk".to_owned(),
+        body: Some(json!({"schemas": [BULK_SCHEMA], "Operations": operations})),
+    }
+}
+
+/// `GET /Users?attributes=id&count=…&startIndex=…`: one page of ids.
+pub fn list_ids(start_index: u64, count: u64) -> RequestSpec {
+    RequestSpec {
+        method: Method::GET,
+        path: format!("/Users?attributes=id&count={count}&startIndex={start_index}"),
+        body: None,
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters, so a filter's spaces,
+/// quotes and `@` reach any server the same way.
+pub fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3 / 2);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_names_round_trip() {
+        for s in Scenario::ALL {
+            assert_eq!(s.name().parse::<Scenario>(), Ok(s));
+        }
+        assert_eq!("FILTER".parse::<Scenario>(), Ok(Scenario::Filter));
+        assert!("delete".parse::<Scenario>().is_err());
+    }
+
+    #[test]
+    fn user_names_are_zero_padded_and_sort_in_order() {
+        assert_eq!(user_name(42), "bench-0000042@example.edu");
+        assert_eq!(user_name(99_999), "bench-0099999@example.edu");
+        assert!(user_name(9) < user_name(10));
+        assert_ne!(fresh_user_name("r1", 0, 1), fresh_user_name("r1", 1, 0));
+    }
+
+    #[test]
+    fn filter_is_percent_encoded() {
+        let r = filter_user_name(&user_name(7));
+        assert_eq!(r.method, Method::GET);
+        assert_eq!(
+            r.path,
+            "/Users?filter=userName%20eq%20%22bench-0000007%40example.edu%22"
+        );
+        assert!(r.body.is_none());
+    }
+
+    #[test]
+    fn user_resource_carries_name_emails_and_external_id() {
+        let r = create_user("bench-0000001@example.edu");
+        assert_eq!(r.method, Method::POST);
+        assert_eq!(r.path, "/Users");
+        let body = r.body.unwrap_or_default();
+        assert_eq!(body["userName"], "bench-0000001@example.edu");
+        assert_eq!(body["externalId"], "ext-bench-0000001");
+        assert_eq!(body["name"]["familyName"], "bench-0000001");
+        assert_eq!(body["emails"][0]["type"], "work");
+        assert_eq!(body["emails"][0]["primary"], true);
+    }
+
+    #[test]
+    fn patch_replaces_display_name_and_title() {
+        let r = patch_user("a b", "New Name", "Dean");
+        assert_eq!(r.method, Method::PATCH);
+        assert_eq!(r.path, "/Users/a%20b");
+        let body = r.body.unwrap_or_default();
+        assert_eq!(body["schemas"][0], PATCH_SCHEMA);
+        assert_eq!(body["Operations"][0]["path"], "displayName");
+        assert_eq!(body["Operations"][0]["value"], "New Name");
+        assert_eq!(body["Operations"][1]["path"], "title");
+        assert_eq!(body["Operations"][1]["value"], "Dean");
+    }
+
+    #[test]
+    fn bulk_has_one_post_per_user_with_distinct_bulk_ids() {
+        let r = bulk_create(&[user_name(0), user_name(1), user_name(2)]);
+        assert_eq!(r.path, "/Bulk");
+        let body = r.body.unwrap_or_default();
+        let ops = body["Operations"].as_array().cloned().unwrap_or_default();
+        assert_eq!(ops.len(), 3);
+        assert_eq!(ops[2]["method"], "POST");
+        assert_eq!(ops[2]["path"], "/Users");
+        assert_eq!(ops[2]["bulkId"], "u2");
+        assert_eq!(ops[2]["data"]["userName"], user_name(2));
+    }
+
+    #[test]
+    fn list_ids_pages() {
+        assert_eq!(
+            list_ids(1001, 1000).path,
+            "/Users?attributes=id&count=1000&startIndex=1001"
+        );
+    }
+}
