@@ -23,6 +23,10 @@ impl Connector for Directory {
         }
     }
 
+    fn has_vendor(&self) -> bool {
+        false
+    }
+
     async fn apply(&self, change: ResourceChange<'_>) -> Result<Value, ConnectorError> {
         Ok(change.vendor_keys.clone())
     }

@@ -115,6 +115,12 @@ pub trait Connector: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Whether `apply` acts outside the store (calls a vendor). When it does not, the gateway
+    /// journals and commits a change in one step: no crash can fall between the two.
+    fn has_vendor(&self) -> bool {
+        true
+    }
+
     /// How many independent writes may reach this connector at once (a Bulk request's creates
     /// run in waves of this size). Connectors that batch take more.
     fn concurrency(&self) -> usize {

@@ -158,6 +158,11 @@ impl Scim {
             before: before.clone(),
             request_id: self.request_id.clone(),
         };
+        if !self.runtime.connector.has_vendor() {
+            let keys = self.runtime.connector.apply(vendor_change).await?;
+            let _invalidate = Invalidate(&self.state.cache, &self.runtime.name);
+            return Ok(self.state.store.journal_and_commit(entry, keys).await?);
+        }
         let seq = self.state.store.journal_append(entry).await?;
         // From here the resource may change: answers cached before are stale.
         let _invalidate = Invalidate(&self.state.cache, &self.runtime.name);

@@ -103,6 +103,27 @@ pub trait Store: Send + Sync + 'static {
     /// Marks journal entry `seq` failed with a reason; the resources are not touched.
     async fn journal_fail(&self, seq: i64, reason: &str) -> Result<(), StoreError>;
 
+    /// Journals a change and commits it at once, for a connector whose `apply` touches
+    /// nothing outside the store (nothing can happen between the two). A change that cannot
+    /// commit leaves its entry failed, or no entry at all. Backends may do it in one
+    /// transaction; this default takes two.
+    async fn journal_and_commit(
+        &self,
+        entry: NewJournalEntry,
+        vendor_keys: serde_json::Value,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let seq = self.journal_append(entry).await?;
+        match self.commit(seq, vendor_keys).await {
+            Ok(stored) => Ok(stored),
+            Err(e) => {
+                if let Err(fail) = self.journal_fail(seq, &e.to_string()).await {
+                    tracing::warn!(seq, error = %fail, "could not mark a journal entry failed");
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// Entries neither committed nor failed, oldest first: the work a crash interrupted.
     async fn journal_pending(&self) -> Result<Vec<JournalEntry>, StoreError>;
 

@@ -662,6 +662,14 @@ impl Store for SqliteStore {
         self.writer.fail(seq, reason).await
     }
 
+    async fn journal_and_commit(
+        &self,
+        entry: NewJournalEntry,
+        vendor_keys: Value,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        self.writer.append_commit(entry, vendor_keys).await
+    }
+
     async fn journal_pending(&self) -> Result<Vec<JournalEntry>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",

@@ -26,6 +26,8 @@ enum Job {
     Append(Box<NewJournalEntry>, Reply<i64>),
     Commit(i64, Value, Reply<Option<StoredResource>>),
     Fail(i64, String, Reply<()>),
+    /// Journal and commit in one step (no vendor in between).
+    AppendCommit(Box<NewJournalEntry>, Value, Reply<Option<StoredResource>>),
 }
 
 /// A write done inside the open transaction, its answer held until the group commits.
@@ -74,6 +76,7 @@ impl Job {
             Job::Append(_, reply) => drop(reply.send(Err(e.clone()))),
             Job::Commit(_, _, reply) => drop(reply.send(Err(e.clone()))),
             Job::Fail(_, _, reply) => drop(reply.send(Err(e.clone()))),
+            Job::AppendCommit(_, _, reply) => drop(reply.send(Err(e.clone()))),
         }
     }
 
@@ -84,6 +87,14 @@ impl Job {
                 Done::Commit(reply, commit::commit(tx, seq, keys, codec::now()).await)
             }
             Job::Fail(seq, reason, reply) => Done::Fail(reply, fail_in(tx, seq, &reason).await),
+            // A failure rolls back to the savepoint: the entry goes with the change.
+            Job::AppendCommit(entry, keys, reply) => {
+                let outcome = match append_in(tx, &entry).await {
+                    Ok(seq) => commit::commit(tx, seq, keys, codec::now()).await,
+                    Err(e) => Err(e),
+                };
+                Done::Commit(reply, outcome)
+            }
         }
     }
 }
@@ -140,6 +151,19 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Commit(seq, vendor_keys, reply), answer)
             .await
+    }
+
+    pub(crate) async fn append_commit(
+        &self,
+        entry: NewJournalEntry,
+        vendor_keys: Value,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(
+            Job::AppendCommit(Box::new(entry), vendor_keys, reply),
+            answer,
+        )
+        .await
     }
 
     pub(crate) async fn fail(&self, seq: i64, reason: &str) -> Result<(), StoreError> {

@@ -16,6 +16,7 @@ on_both!(
     racing_creates_for_one_user_name_have_one_winner,
     racing_renames_to_one_group_name_have_one_winner,
     a_burst_with_conflicts_commits_every_other_write,
+    journal_and_commit_is_one_step,
 );
 
 fn is_taken(
@@ -227,4 +228,33 @@ async fn a_burst_with_conflicts_commits_every_other_write(env: Env) {
     assert_eq!((committed, taken), (180, 20));
     let page = list(env.store.as_ref(), User, None, None, 0, 1000).await;
     assert_eq!(page.total, 180);
+}
+
+/// A change for a connector without a vendor: journalled and committed in one step; a change
+/// that cannot commit leaves nothing pending.
+async fn journal_and_commit_is_one_step(env: Env) {
+    let store = env.store.as_ref();
+    let change = |id: &str, name: &str| Change::Create {
+        id: id.into(),
+        attributes: user(name),
+    };
+    let stored = store
+        .journal_and_commit(entry(User, change("j1", "jo")), json!({}))
+        .await
+        .expect("committed")
+        .expect("a resource");
+    assert_eq!((stored.id.as_str(), stored.version), ("j1", 1));
+    let e = store
+        .journal_and_commit(entry(User, change("j2", "JO")), json!({}))
+        .await
+        .expect_err("taken");
+    assert!(is_taken(&Err::<(), _>(e), "userName", "JO"));
+    assert!(store.journal_pending().await.expect("pending").is_empty());
+    assert!(
+        store
+            .get(CONNECTOR, User, "j2")
+            .await
+            .expect("get")
+            .is_none()
+    );
 }
