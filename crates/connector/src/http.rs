@@ -112,31 +112,59 @@ impl HttpSettings {
         }
     }
 
-    /// What is wrong with these settings, as (key under `http.`, problem) pairs.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
+    /// What is wrong with these settings, as (key, problem, fix) with keys under `http.`.
+    pub fn problems(&self) -> Vec<SettingsProblem> {
+        let problem = |key: &str, problem: String, fix: &str| {
+            (format!("http.{key}"), problem, fix.to_owned())
+        };
         let mut problems = Vec::new();
-        if self.timeout_secs == 0 {
-            problems.push(("timeout_secs", "must be greater than 0".to_owned()));
-        }
-        if self.connect_timeout_secs == 0 {
-            problems.push(("connect_timeout_secs", "must be greater than 0".to_owned()));
+        for (key, value) in [
+            ("timeout_secs", self.timeout_secs),
+            ("connect_timeout_secs", self.connect_timeout_secs),
+        ] {
+            if value == 0 {
+                problems.push(problem(
+                    key,
+                    "must be greater than 0".into(),
+                    "remove the key to use the default",
+                ));
+            }
         }
         if let Some(rate) = self.rate_limit
             && (rate.per_second == 0 || rate.burst == 0)
         {
-            problems.push((
+            problems.push(problem(
                 "rate_limit",
-                "per_second and burst must both be at least 1".to_owned(),
+                "per_second and burst must both be at least 1".into(),
+                "give a rate and a burst of at least 1, or remove the key for no limit",
             ));
         }
         if self.initial_backoff_ms > self.max_backoff_ms {
-            problems.push((
+            problems.push(problem(
                 "initial_backoff_ms",
                 format!("is larger than max_backoff_ms ({})", self.max_backoff_ms),
+                "make initial_backoff_ms at most max_backoff_ms",
             ));
         }
         problems
     }
+}
+
+/// One problem of a connector's settings for `check-config`: (key, problem, fix).
+pub type SettingsProblem = (String, String, String);
+
+/// The problem of a URL setting that is not an absolute http(s) URL able to carry a path;
+/// `example` shows what belongs there.
+pub fn url_problem(key: &str, url: &str, example: &str) -> Option<SettingsProblem> {
+    let ok = reqwest::Url::parse(url).is_ok_and(|u| !u.cannot_be_a_base())
+        && (url.starts_with("http://") || url.starts_with("https://"));
+    (!ok).then(|| {
+        (
+            key.to_owned(),
+            format!("\"{url}\" is not an http(s) URL"),
+            format!("give it as, e.g., {example}"),
+        )
+    })
 }
 
 /// Whether a call may be sent again after a failure whose effect is unknown.

@@ -107,16 +107,11 @@ impl MyTimetableSettings {
     /// Everything wrong with these settings, as (key, problem, fix).
     pub fn problems(&self) -> Vec<(String, String, String)> {
         let mut problems = Vec::new();
-        let parses = reqwest::Url::parse(&self.base_url).is_ok_and(|u| !u.cannot_be_a_base());
-        if !parses
-            || !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://"))
-        {
-            problems.push((
-                "base_url".into(),
-                format!("\"{}\" is not an http(s) URL", self.base_url),
-                "give the API root, e.g. https://mytimetable.example.edu/api/v0".into(),
-            ));
-        }
+        problems.extend(crate::http::url_problem(
+            "base_url",
+            &self.base_url,
+            "https://mytimetable.example.edu/api/v0",
+        ));
         if let Err(problem) = self.token() {
             problems.push((
                 "api_token".into(),
@@ -131,13 +126,7 @@ impl MyTimetableSettings {
                 "name calendar providers, e.g. [\"o365\"]".into(),
             ));
         }
-        for (key, problem) in self.http.problems() {
-            problems.push((
-                format!("http.{key}"),
-                problem,
-                "remove the key to use the default".into(),
-            ));
-        }
+        problems.extend(self.http.problems());
         problems
     }
 }

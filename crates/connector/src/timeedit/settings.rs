@@ -85,14 +85,11 @@ impl TimeEditSettings {
     /// Everything wrong with these settings, as (key, problem, fix).
     pub fn problems(&self) -> Vec<(String, String, String)> {
         let mut problems = Vec::new();
-        let http = |u: &str| u.starts_with("http://") || u.starts_with("https://");
-        if !http(&self.endpoint) {
-            problems.push((
-                "endpoint".into(),
-                format!("\"{}\" is not an http(s) URL", self.endpoint),
-                "give the SOAP endpoint, e.g. https://cloud.timeedit.net/soap/3/{instance}".into(),
-            ));
-        }
+        problems.extend(crate::http::url_problem(
+            "endpoint",
+            &self.endpoint,
+            "https://cloud.timeedit.net/soap/3/{instance}",
+        ));
         for (key, secret) in [
             ("password", self.password().err()),
             ("certificate", self.certificate().err()),
@@ -119,13 +116,7 @@ impl TimeEditSettings {
                 "name an auth server signature, e.g. \"timeedit\"".into(),
             ));
         }
-        for (key, problem) in self.http.problems() {
-            problems.push((
-                format!("http.{key}"),
-                problem,
-                "remove the key to use the default".into(),
-            ));
-        }
+        problems.extend(self.http.problems());
         if self.batch_size == 0 || self.batch_size > super::MAX_USERS_PER_FIND as usize {
             problems.push((
                 "batch_size".into(),

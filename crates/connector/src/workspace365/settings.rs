@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::http::HttpSettings;
 use crate::secret::Secret;
-use crate::workspace365_env::{EnvironmentApiSettings, is_http_url};
+use crate::workspace365_env::EnvironmentApiSettings;
 
 /// Shortest and longest generated password we accept in the configuration.
 pub const MIN_GENERATED_PASSWORD: usize = 12;
@@ -129,14 +129,11 @@ impl Workspace365Settings {
     /// Everything wrong with these settings, as (key, problem, fix).
     pub fn problems(&self) -> Vec<(String, String, String)> {
         let mut problems = Vec::new();
-        if !is_http_url(&self.base_url) {
-            problems.push((
-                "base_url".into(),
-                format!("\"{}\" is not an http(s) URL", self.base_url),
-                "give the Provisioning API root, e.g. https://portal.workspace365.net/Provisioning"
-                    .into(),
-            ));
-        }
+        problems.extend(crate::http::url_problem(
+            "base_url",
+            &self.base_url,
+            "https://portal.workspace365.net/Provisioning",
+        ));
         if self.environment.trim().is_empty() {
             problems.push((
                 "environment".into(),
@@ -185,13 +182,7 @@ impl Workspace365Settings {
                 ));
             }
         }
-        for (key, problem) in self.http.problems() {
-            problems.push((
-                format!("http.{key}"),
-                problem,
-                "remove the key to use the default".into(),
-            ));
-        }
+        problems.extend(self.http.problems());
         problems
     }
 }

@@ -104,16 +104,11 @@ impl AdSyncSettings {
     /// Everything wrong with these settings, as (key, problem, fix).
     pub fn problems(&self) -> Vec<(String, String, String)> {
         let mut problems = Vec::new();
-        let parses = reqwest::Url::parse(&self.base_url).is_ok_and(|u| !u.cannot_be_a_base());
-        if !parses
-            || !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://"))
-        {
-            problems.push((
-                "base_url".into(),
-                format!("\"{}\" is not an http(s) URL", self.base_url),
-                "give the Workspace 365 root, e.g. https://portal.workspace365.net".into(),
-            ));
-        }
+        problems.extend(crate::http::url_problem(
+            "base_url",
+            &self.base_url,
+            "https://portal.workspace365.net",
+        ));
         if self.environment.trim().is_empty() || self.environment.contains('/') {
             problems.push((
                 "environment".into(),
@@ -144,13 +139,7 @@ impl AdSyncSettings {
                 format!("remove the key to use the default ({DEFAULT_MAX_PICTURE_BYTES})"),
             ));
         }
-        for (key, problem) in self.http.problems() {
-            problems.push((
-                format!("http.{key}"),
-                problem,
-                "remove the key to use the default".into(),
-            ));
-        }
+        problems.extend(self.http.problems());
         problems
     }
 }

@@ -67,13 +67,11 @@ impl EnvironmentApiSettings {
     /// the table.
     pub fn problems(&self) -> Vec<(String, String, String)> {
         let mut problems = Vec::new();
-        if !is_http_url(&self.base_url) {
-            problems.push((
-                "base_url".into(),
-                format!("\"{}\" is not an http(s) URL", self.base_url),
-                "give the instance root, e.g. https://portal.workspace365.net".into(),
-            ));
-        }
+        problems.extend(crate::http::url_problem(
+            "base_url",
+            &self.base_url,
+            "https://portal.workspace365.net",
+        ));
         if self
             .environment
             .as_deref()
@@ -92,21 +90,9 @@ impl EnvironmentApiSettings {
                 "set token, or token_file to a file holding it (not both)".into(),
             ));
         }
-        for (key, problem) in self.http.problems() {
-            problems.push((
-                format!("http.{key}"),
-                problem,
-                "remove the key to use the default".into(),
-            ));
-        }
+        problems.extend(self.http.problems());
         problems
     }
-}
-
-/// Whether `url` is an absolute http(s) URL that can carry a path.
-pub(crate) fn is_http_url(url: &str) -> bool {
-    reqwest::Url::parse(url).is_ok_and(|u| !u.cannot_be_a_base())
-        && (url.starts_with("http://") || url.starts_with("https://"))
 }
 
 /// Why an environment-API call did not succeed.
