@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::http::SettingsProblem;
+
 /// A secret value. `Debug` prints `***`; [`Secret::expose`] is the one way to read it.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
@@ -26,6 +28,26 @@ pub enum SecretError {
         path: PathBuf,
         reason: String,
     },
+}
+
+impl SecretError {
+    /// The setting it concerns (`api_token`, …).
+    pub fn field(&self) -> &'static str {
+        match self {
+            SecretError::Missing(f) | SecretError::Both(f) | SecretError::Empty(f) => f,
+            SecretError::File { field, .. } => field,
+        }
+    }
+
+    /// As a `check-config` problem: (key, problem, fix).
+    pub fn problem(&self) -> SettingsProblem {
+        let field = self.field();
+        (
+            field.to_owned(),
+            self.to_string(),
+            format!("set {field}, or {field}_file to a file holding it (not both)"),
+        )
+    }
 }
 
 impl Secret {

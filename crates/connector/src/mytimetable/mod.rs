@@ -42,7 +42,9 @@ pub struct MyTimetable {
 impl MyTimetable {
     /// A connector for these settings (no call is made until the first change).
     pub fn new(settings: MyTimetableSettings) -> Result<MyTimetable, ConnectorError> {
-        let token = settings.token().map_err(ConnectorError::Unsupported)?;
+        let token = settings
+            .token()
+            .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
         let client = VendorClient::new("mytimetable", settings.http.endpoint(&settings.base_url))?;
         Ok(MyTimetable {
             api: Api::new(client, token),

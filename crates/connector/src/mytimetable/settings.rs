@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::http::HttpSettings;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretError};
 
 /// How a `mytimetable` connector reaches the vendor and what its policies are.
 #[derive(Debug, Clone, Deserialize)]
@@ -95,13 +95,12 @@ impl MyTimetableSettings {
     }
 
     /// The token, from the setting or its file.
-    pub fn token(&self) -> Result<Secret, String> {
+    pub fn token(&self) -> Result<Secret, SecretError> {
         Secret::resolve(
             "api_token",
             self.api_token.as_ref(),
             self.api_token_file.as_deref(),
         )
-        .map_err(|e| e.to_string())
     }
 
     /// Everything wrong with these settings, as (key, problem, fix).
@@ -112,13 +111,7 @@ impl MyTimetableSettings {
             &self.base_url,
             "https://mytimetable.example.edu/api/v0",
         ));
-        if let Err(problem) = self.token() {
-            problems.push((
-                "api_token".into(),
-                problem,
-                "set api_token, or api_token_file to a file holding it (not both)".into(),
-            ));
-        }
+        problems.extend(self.token().err().map(|e| e.problem()));
         if self.default_sync_types.iter().any(|t| t.trim().is_empty()) {
             problems.push((
                 "default_sync_types".into(),

@@ -90,16 +90,9 @@ impl TimeEditSettings {
             &self.endpoint,
             "https://cloud.timeedit.net/soap/3/{instance}",
         ));
-        for (key, secret) in [
-            ("password", self.password().err()),
-            ("certificate", self.certificate().err()),
-        ] {
-            if let Some(e) = secret {
-                problems.push((
-                    key.into(),
-                    e.to_string(),
-                    format!("set {key}, or {key}_file to a file holding it (not both)"),
-                ));
+        for secret in [self.password().err(), self.certificate().err()] {
+            if let Some(SettingsError::Secret(e)) = secret {
+                problems.push(e.problem());
             }
         }
         if self.username.is_empty() {

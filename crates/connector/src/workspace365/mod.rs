@@ -54,7 +54,9 @@ pub struct Workspace365 {
 impl Workspace365 {
     /// A connector for these settings (no call is made until the first change).
     pub fn new(settings: Workspace365Settings) -> Result<Workspace365, ConnectorError> {
-        let key = settings.key().map_err(ConnectorError::Unsupported)?;
+        let key = settings
+            .key()
+            .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
         let client = VendorClient::new("workspace365", settings.http.endpoint(&settings.base_url))?;
         let env_api = settings
             .environment_api

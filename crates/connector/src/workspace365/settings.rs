@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::http::HttpSettings;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretError};
 use crate::workspace365_env::EnvironmentApiSettings;
 
 /// Shortest and longest generated password we accept in the configuration.
@@ -117,13 +117,12 @@ impl Workspace365Settings {
     }
 
     /// The key, from the setting or its file.
-    pub fn key(&self) -> Result<Secret, String> {
+    pub fn key(&self) -> Result<Secret, SecretError> {
         Secret::resolve(
             "provisioning_key",
             self.provisioning_key.as_ref(),
             self.provisioning_key_file.as_deref(),
         )
-        .map_err(|e| e.to_string())
     }
 
     /// Everything wrong with these settings, as (key, problem, fix).
@@ -141,14 +140,7 @@ impl Workspace365Settings {
                 "name the Workspace 365 environment, e.g. \"example\"".into(),
             ));
         }
-        if let Err(problem) = self.key() {
-            problems.push((
-                "provisioning_key".into(),
-                problem,
-                "set provisioning_key, or provisioning_key_file to a file holding it (not both)"
-                    .into(),
-            ));
-        }
+        problems.extend(self.key().err().map(|e| e.problem()));
         if !(MIN_GENERATED_PASSWORD..=MAX_GENERATED_PASSWORD)
             .contains(&self.generated_password_length)
         {

@@ -54,7 +54,9 @@ struct Resolved {
 impl Workspace365AdSync {
     /// A connector for these settings (no call is made until the first change).
     pub fn new(settings: AdSyncSettings) -> Result<Workspace365AdSync, ConnectorError> {
-        let token = settings.token().map_err(ConnectorError::Unsupported)?;
+        let token = settings
+            .token()
+            .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
         let endpoint = settings.http.endpoint(&settings.base_url);
         let fetcher = Fetcher::new(
             PictureRules::of(&settings),

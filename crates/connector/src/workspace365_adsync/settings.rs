@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::http::HttpSettings;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretError};
 
 /// What A9 accepts (VENDORS.md §4.2 [O]: 4 MiB), and so the default cap on a picture.
 pub const DEFAULT_MAX_PICTURE_BYTES: usize = 4 * 1024 * 1024;
@@ -96,9 +96,8 @@ impl AdSyncSettings {
     }
 
     /// The token, from the setting or its file.
-    pub fn token(&self) -> Result<Secret, String> {
+    pub fn token(&self) -> Result<Secret, SecretError> {
         Secret::resolve("token", self.token.as_ref(), self.token_file.as_deref())
-            .map_err(|e| e.to_string())
     }
 
     /// Everything wrong with these settings, as (key, problem, fix).
@@ -116,13 +115,7 @@ impl AdSyncSettings {
                 "give the {EnvironmentName} of the environment's URL, e.g. \"contoso\"".into(),
             ));
         }
-        if let Err(problem) = self.token() {
-            problems.push((
-                "token".into(),
-                problem,
-                "set token, or token_file to a file holding it (not both)".into(),
-            ));
-        }
+        problems.extend(self.token().err().map(|e| e.problem()));
         for host in &self.allowed_picture_hosts {
             if host.trim().is_empty() || host.contains(['/', '@', '*']) {
                 problems.push((

@@ -22,7 +22,7 @@ pub use model::{
 
 use crate::ConnectorError;
 use crate::http::{HttpSettings, Repeat, VendorClient, VendorResponse};
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretError};
 use crate::workspace365::path::segment;
 use model::CreatedId;
 
@@ -58,9 +58,8 @@ impl EnvironmentApiSettings {
     }
 
     /// The key, from the setting or its file.
-    pub fn token(&self) -> Result<Secret, String> {
+    pub fn token(&self) -> Result<Secret, SecretError> {
         Secret::resolve("token", self.token.as_ref(), self.token_file.as_deref())
-            .map_err(|e| e.to_string())
     }
 
     /// Everything wrong with these settings, as (key, problem, fix); keys are relative to
@@ -83,13 +82,7 @@ impl EnvironmentApiSettings {
                 "name the environment, or remove the key to use the connector's".into(),
             ));
         }
-        if let Err(problem) = self.token() {
-            problems.push((
-                "token".into(),
-                problem,
-                "set token, or token_file to a file holding it (not both)".into(),
-            ));
-        }
+        problems.extend(self.token().err().map(|e| e.problem()));
         problems.extend(self.http.problems());
         problems
     }
@@ -145,7 +138,9 @@ impl EnvApi {
         settings: &EnvironmentApiSettings,
         default_environment: &str,
     ) -> Result<EnvApi, ConnectorError> {
-        let token = settings.token().map_err(ConnectorError::Unsupported)?;
+        let token = settings
+            .token()
+            .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
         let client = VendorClient::new(
             "workspace365-environment",
             settings.http.endpoint(&settings.base_url),
