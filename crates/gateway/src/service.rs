@@ -75,12 +75,6 @@ fn without_write_only(
     out
 }
 
-/// Whether the request carries a write-only value (it must reach the connector even when
-/// the stored attributes do not change).
-fn has_write_only(schema: &ResourceSchema, attributes: &Map<String, Value>) -> bool {
-    without_write_only(schema, attributes) != *attributes
-}
-
 /// Advances the connector's cache generation when dropped: after the commit (or the failure)
 /// and before the answer, whichever way the write ends.
 struct Invalidate<'a>(&'a crate::cache::ResponseCache, &'a str);
@@ -219,7 +213,8 @@ impl Scim {
         check_precondition(precondition, &current)?;
         check_immutable(schema, &current.attributes, &attributes)?;
         let stored = without_write_only(schema, &attributes);
-        if stored == current.attributes && !has_write_only(schema, &attributes) {
+        // Nothing to store, and no write-only value (a password) that must reach the vendor.
+        if stored == current.attributes && stored == attributes {
             return Ok(current);
         }
         self.check_unique(kind, &attributes, Some(id)).await?;
