@@ -314,6 +314,7 @@ impl VendorClient {
 
     /// [`VendorClient::send`], with the caller deciding which answers deserve another attempt
     /// (a SOAP service answers every fault with HTTP 500, whether retrying can help or not).
+    /// `retry_on` sees every answer, the one returned included.
     pub async fn send_with(
         &self,
         call: &str,

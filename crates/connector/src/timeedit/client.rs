@@ -398,18 +398,39 @@ impl TimeEditClient {
         repeat: Repeat,
         body: Vec<u8>,
     ) -> Result<Result<Element, Fault>, ConnectorError> {
+        // Deciding on a retry reads the answer; the last reading is kept, so that the answer
+        // returned is not parsed a second time.
+        let last_read = std::sync::Mutex::new(None);
         let answer = self
             .http
-            .send_with(op, repeat, None, worth_retrying, |c| {
-                c.post(&self.endpoint)
-                    .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-                    .header("SOAPAction", SOAP_ACTION)
-                    .body(body.clone())
-            })
+            .send_with(
+                op,
+                repeat,
+                None,
+                |answer| {
+                    let read = read(answer);
+                    let retry = worth_retrying(answer, &read);
+                    if let Ok(mut slot) = last_read.lock() {
+                        *slot = Some(read);
+                    }
+                    retry
+                },
+                |c| {
+                    c.post(&self.endpoint)
+                        .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+                        .header("SOAPAction", SOAP_ACTION)
+                        .body(body.clone())
+                },
+            )
             .await?;
+        let read = last_read
+            .into_inner()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| read(&answer));
         // A body that is a SOAP envelope is read whatever the status (SOAP 1.1 faults come
         // with HTTP 500); otherwise the status decides, through the shared classification.
-        match read(&answer) {
+        match read {
             Ok(Err(fault)) => Ok(Err(fault)),
             Ok(Ok(response)) if answer.status.is_success() => Ok(Ok(response)),
             Err(e) if answer.status.is_success() => Err(shape_error(op, e)),
@@ -430,8 +451,11 @@ fn read(answer: &VendorResponse) -> Result<Result<Element, Fault>, SoapError> {
 
 /// Answers another attempt may change: a `Server` fault, a success whose body is not a SOAP
 /// answer (cut short), or a retryable status without a SOAP body.
-fn worth_retrying(answer: &VendorResponse) -> bool {
-    match read(answer) {
+fn worth_retrying(
+    answer: &VendorResponse,
+    read: &Result<Result<Element, Fault>, SoapError>,
+) -> bool {
+    match read {
         Ok(Err(fault)) => fault.code == FaultCode::Server,
         Ok(Ok(_)) => false,
         Err(_) => answer.status.is_success() || crate::http::retryable(answer.status),
