@@ -96,10 +96,7 @@ impl MyTimetable {
     /// Removes a user's synchronizations (with the configured unlink mode), then the user.
     async fn remove(&self, username: &str, request_id: Option<&str>) -> Result<(), ConnectorError> {
         let listed = self.api.list_syncs(request_id).await?;
-        for sync in listed
-            .iter()
-            .filter(|s| s.username.eq_ignore_ascii_case(username))
-        {
+        for sync in plan::syncs_of(&listed, username) {
             self.api
                 .delete_sync(sync.id, self.settings.unlink_mode, request_id)
                 .await?;
@@ -240,19 +237,9 @@ impl Connector for MyTimetable {
         let syncs = self.api.list_syncs(None).await?;
         let accounts: Vec<VendorAccount> = users
             .into_iter()
-            .map(|username| {
-                let keys = VendorKeys {
-                    synchronizations: syncs
-                        .iter()
-                        .filter(|s| s.username.eq_ignore_ascii_case(&username))
-                        .map(|s| (s.sync_type.clone(), s.id))
-                        .collect(),
-                    username: Some(username.clone()),
-                };
-                VendorAccount {
-                    name: username,
-                    keys: keys.to_value(),
-                }
+            .map(|username| VendorAccount {
+                keys: VendorKeys::listed(&username, &syncs).to_value(),
+                name: username,
             })
             .collect();
         Ok(AccountPage {

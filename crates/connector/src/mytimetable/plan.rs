@@ -98,12 +98,20 @@ pub struct SyncPlan {
     pub create: Vec<WantedSync>,
 }
 
+/// The synchronizations of `username` among those listed (usernames compare
+/// case-insensitively, VENDORS.md §1.4).
+pub fn syncs_of<'a>(
+    listed: &'a [ListedSync],
+    username: &'a str,
+) -> impl Iterator<Item = &'a ListedSync> {
+    listed
+        .iter()
+        .filter(move |s| s.username.eq_ignore_ascii_case(username))
+}
+
 /// Compares what the vendor lists for `username` with what is wanted.
 pub fn plan(username: &str, listed: &[ListedSync], wanted: &[WantedSync]) -> SyncPlan {
-    let mine: Vec<&ListedSync> = listed
-        .iter()
-        .filter(|s| s.username.eq_ignore_ascii_case(username))
-        .collect();
+    let mine: Vec<&ListedSync> = syncs_of(listed, username).collect();
     SyncPlan {
         remove: mine
             .iter()
@@ -156,21 +164,22 @@ impl VendorKeys {
         }
     }
 
-    /// The keys of `username` with the listed synchronizations of the wanted types.
-    pub fn of(username: &str, listed: &[ListedSync], wanted: &[WantedSync]) -> VendorKeys {
+    /// The keys of `username` with every synchronization listed for it.
+    pub fn listed(username: &str, listed: &[ListedSync]) -> VendorKeys {
         VendorKeys {
             username: Some(username.to_owned()),
-            synchronizations: listed
-                .iter()
-                .filter(|s| s.username.eq_ignore_ascii_case(username))
-                .filter(|s| {
-                    wanted
-                        .iter()
-                        .any(|w| w.sync_type.eq_ignore_ascii_case(&s.sync_type))
-                })
+            synchronizations: syncs_of(listed, username)
                 .map(|s| (s.sync_type.clone(), s.id))
                 .collect(),
         }
+    }
+
+    /// The keys of `username` with the listed synchronizations of the wanted types.
+    pub fn of(username: &str, listed: &[ListedSync], wanted: &[WantedSync]) -> VendorKeys {
+        let mut keys = VendorKeys::listed(username, listed);
+        keys.synchronizations
+            .retain(|t, _| wanted.iter().any(|w| w.sync_type.eq_ignore_ascii_case(t)));
+        keys
     }
 
     /// Whether every wanted type has a known synchronization, and nothing else is known.
