@@ -125,10 +125,8 @@ impl ResponseCache {
                 .to_str()
                 .ok()
                 .and_then(|w| scim::etag::TagList::parse(w).ok())
-                .zip(etag.to_str().ok())
-                .is_some_and(|(tags, tag)| {
-                    tags.matches(Some(tag.trim_start_matches("W/").trim_matches('"')))
-                })
+                .zip(etag.to_str().ok().and_then(scim::etag::opaque))
+                .is_some_and(|(tags, version)| tags.matches(Some(version)))
         {
             return Some(
                 HttpResponse::NotModified()

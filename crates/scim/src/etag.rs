@@ -6,8 +6,9 @@ pub fn etag(version: &str) -> String {
     format!("W/\"{version}\"")
 }
 
-/// The opaque part of an entity tag, without `W/` and quotes; `None` when malformed.
-fn opaque(tag: &str) -> Option<&str> {
+/// The opaque part of an entity tag, without `W/` and quotes (the version of [`etag`]);
+/// `None` when malformed.
+pub fn opaque(tag: &str) -> Option<&str> {
     let tag = tag.trim();
     let tag = tag
         .strip_prefix("W/")
