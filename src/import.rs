@@ -11,7 +11,7 @@ use gateway::reconcile::Progress;
 use scim::ResourceKind;
 
 use crate::progress::Bar;
-use crate::serve::load;
+use crate::serve::load_checked;
 
 /// Exit status when some rows failed.
 const EXIT_ROWS_FAILED: u8 = 3;
@@ -55,15 +55,10 @@ fn format_of(args: &ImportArgs) -> Result<Format, String> {
 }
 
 pub async fn run(args: ImportArgs) -> ExitCode {
-    let config = match load(&args.config) {
+    let config = match load_checked(&args.config) {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let problems = config.problems();
-    if !problems.is_empty() {
-        crate::serve::print_problems(&problems);
-        return ExitCode::from(2);
-    }
     match import_file(&args, &config).await {
         Ok(code) => code,
         Err(e) => {

@@ -8,21 +8,16 @@ use gateway::reconcile::{Drift, Progress, reconcile};
 
 use crate::progress::Bar;
 
-use crate::serve::load;
+use crate::serve::load_checked;
 
 /// Exit status when drift remains, so that a scheduled run can alert on it.
 const EXIT_DRIFT: u8 = 3;
 
 pub async fn run(connector: &str, config: &Path, import: bool) -> ExitCode {
-    let config = match load(config) {
+    let config = match load_checked(config) {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let problems = config.problems();
-    if !problems.is_empty() {
-        crate::serve::print_problems(&problems);
-        return ExitCode::from(2);
-    }
     crate::serve::init_logging(config.server.log_format);
     let state = match gateway::state::AppState::new(&config).await {
         Ok(state) => state,

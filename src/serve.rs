@@ -41,12 +41,25 @@ pub fn print_problems(problems: &[gateway::config::Problem]) {
     }
 }
 
-/// Loads `path`, or the environment alone when `None`, and prints the problems if any.
+/// Loads the file at `path` (and the environment), printing what does not parse.
 pub fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
     Config::load(Some(path)).map_err(|problems| {
         print_problems(&problems);
         ExitCode::from(2)
     })
+}
+
+/// [`load`], then every other problem of the configuration, printed: what a command that
+/// works on a configuration (not `check-config`) starts with.
+pub fn load_checked(path: &std::path::Path) -> Result<Config, ExitCode> {
+    let config = load(path)?;
+    let problems = config.problems();
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        print_problems(&problems);
+        Err(ExitCode::from(2))
+    }
 }
 
 /// Binds, opens the store, finishes what a previous run left pending, and serves.
