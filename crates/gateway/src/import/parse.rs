@@ -9,7 +9,7 @@
 //!   cleared).
 //!   Values stay strings; the SCIM core reads `true`/`false` for booleans.
 
-use scim::schema::AttrType;
+use scim::schema::{AttrType, Target as SchemaTarget};
 use scim::{AttrPath, ResourceSchema};
 use serde_json::{Map, Value, json};
 
@@ -102,57 +102,68 @@ fn parse_json(text: &str) -> Result<Vec<Row>, ParseError> {
         .collect())
 }
 
+/// What a column header means, resolved by the schema like any SCIM path (so an extension's
+/// attribute may be named bare when only one extension has it), in canonical names.
 fn column_target(header: &str, schema: &ResourceSchema) -> Result<Target, String> {
     let path = AttrPath::parse(header.trim()).map_err(|e| e.to_string())?;
-    let attribute = match &path.urn {
-        Some(urn) if !urn.eq_ignore_ascii_case(&schema.core.id) => schema
-            .extension(urn)
-            .ok_or_else(|| format!("no extension {urn} on this connector"))?
-            .attribute(&path.name),
-        _ => schema.core_attribute(&path.name),
-    }
-    .ok_or_else(|| format!("no attribute {}", path.name))?;
+    let (extension, attribute) = match schema.resolve(&AttrPath {
+        sub: None,
+        ..path.clone()
+    }) {
+        SchemaTarget::Attribute {
+            extension, attr, ..
+        } => (extension, attr),
+        SchemaTarget::Unregistered => {
+            return Err(format!(
+                "no extension {} on this connector",
+                path.urn.as_deref().unwrap_or_default()
+            ));
+        }
+        _ => return Err(format!("no attribute {}", path.name)),
+    };
+    let canonical = |sub: Option<String>| AttrPath {
+        urn: extension.map(str::to_owned),
+        name: attribute.name.clone(),
+        sub,
+    };
     let complex = attribute.ty == AttrType::Complex;
     match &path.sub {
-        None if attribute.multi_valued && !complex => Ok(Target::List(path)),
+        None if attribute.multi_valued && !complex => Ok(Target::List(canonical(None))),
         Some(sub)
             if attribute.multi_valued && complex && attribute.sub_attribute(sub).is_none() =>
         {
-            let kind = sub.clone();
             Ok(Target::Typed {
-                path: AttrPath {
-                    sub: None,
-                    ..path.clone()
-                },
-                kind,
+                path: canonical(None),
+                kind: sub.clone(),
             })
         }
-        Some(sub) if attribute.sub_attribute(sub).is_none() => {
-            Err(format!("{} has no sub-attribute {sub}", path.name))
-        }
-        _ if attribute.multi_valued => Err(format!(
+        Some(sub) => match attribute.sub_attribute(sub) {
+            Some(sub) => Ok(Target::Path(canonical(Some(sub.name.clone())))),
+            None => Err(format!("{} has no sub-attribute {sub}", path.name)),
+        },
+        None if attribute.multi_valued => Err(format!(
             "{} is multi-valued: name a type, e.g. {}.work",
             path.name, path.name
         )),
-        _ => Ok(Target::Path(path)),
+        None => Ok(Target::Path(canonical(None))),
     }
 }
 
-/// The object a path's attribute lives in: the resource, or its extension's object.
+/// The object a (canonical) path's attribute lives in: the resource, or its extension's
+/// object.
 fn container<'a>(
     user: &'a mut Map<String, Value>,
     path: &AttrPath,
-    core: &str,
 ) -> Option<&'a mut Map<String, Value>> {
     match &path.urn {
-        Some(urn) if !urn.eq_ignore_ascii_case(core) => {
+        Some(urn) => {
             let slot = user.entry(urn.clone()).or_insert_with(|| json!({}));
             if !slot.is_object() {
                 *slot = json!({});
             }
             slot.as_object_mut()
         }
-        _ => Some(user),
+        None => Some(user),
     }
 }
 
@@ -223,7 +234,7 @@ fn parse_csv(text: &str, schema: &ResourceSchema) -> Result<Vec<Row>, ParseError
             }
             match target {
                 Target::Path(path) => {
-                    let Some(object) = container(&mut user, path, &core_schema) else {
+                    let Some(object) = container(&mut user, path) else {
                         continue;
                     };
                     match &path.sub {
@@ -240,7 +251,7 @@ fn parse_csv(text: &str, schema: &ResourceSchema) -> Result<Vec<Row>, ParseError
                     }
                 }
                 Target::List(path) => {
-                    let Some(object) = container(&mut user, path, &core_schema) else {
+                    let Some(object) = container(&mut user, path) else {
                         continue;
                     };
                     let values: Vec<&str> = cell
@@ -251,7 +262,7 @@ fn parse_csv(text: &str, schema: &ResourceSchema) -> Result<Vec<Row>, ParseError
                     object.insert(path.name.clone(), json!(values));
                 }
                 Target::Typed { path, kind } => {
-                    let Some(object) = container(&mut user, path, &core_schema) else {
+                    let Some(object) = container(&mut user, path) else {
                         continue;
                     };
                     let values = object.entry(path.name.clone()).or_insert_with(|| json!([]));
@@ -306,6 +317,20 @@ mod tests {
         assert_eq!(
             rows[1].user["emails"][1],
             json!({"type": "home", "value": "bob@home.org", "primary": false})
+        );
+    }
+
+    #[test]
+    fn columns_resolve_like_scim_paths_in_canonical_names() {
+        let rows =
+            parse("USERNAME,employeeNumber\nada,7\n", Format::Csv, &users()).expect("parses");
+        assert_eq!(
+            rows[0].user,
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "ada",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "7"}
+            })
         );
     }
 
