@@ -200,15 +200,6 @@ pub enum UnknownAttributesPolicy {
     Ignore,
 }
 
-/// The connector kinds this build knows.
-pub const CONNECTOR_KINDS: &[&str] = &[
-    "directory",
-    "mytimetable",
-    "timeedit",
-    "workspace365",
-    "workspace365-adsync",
-];
-
 /// The kinds that talk to a vendor, and the settings table each needs (a kind's name with
 /// `_` for `-`, so that environment variables can name it).
 const VENDOR_KINDS: &[(&str, &str)] = &[
@@ -217,6 +208,11 @@ const VENDOR_KINDS: &[(&str, &str)] = &[
     ("workspace365", "workspace365"),
     ("workspace365-adsync", "workspace365_adsync"),
 ];
+
+/// The connector kinds this build knows: `directory` (no vendor) and the vendor kinds.
+pub fn connector_kinds() -> impl Iterator<Item = &'static str> {
+    std::iter::once("directory").chain(VENDOR_KINDS.iter().map(|(kind, _)| *kind))
+}
 
 /// The settings table of a vendor kind.
 fn table_of(kind: &str) -> &str {
@@ -318,12 +314,15 @@ impl Config {
                     "use letters, digits, '-' and '_' only",
                 );
             }
-            if !CONNECTOR_KINDS.contains(&connector.kind.as_str()) {
+            if !connector_kinds().any(|kind| kind == connector.kind) {
                 push(
                     &mut problems,
                     format!("connectors.{name}.kind"),
                     format!("unknown connector kind \"{}\"", connector.kind),
-                    &format!("use one of: {}", CONNECTOR_KINDS.join(", ")),
+                    &format!(
+                        "use one of: {}",
+                        connector_kinds().collect::<Vec<_>>().join(", ")
+                    ),
                 );
             }
             for (key, problem) in connector.rate_limit.problems() {
