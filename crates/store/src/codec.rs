@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::{Change, JournalState, StoreError, StoredResource};
+use crate::{Change, DeliveryState, JournalState, StoreError, StoredResource};
 
 /// Fixed width, so that text order is time order (SQLite stores timestamps as text).
 const TIMESTAMP: &[BorrowedFormatItem<'static>] =
@@ -44,12 +44,11 @@ pub(crate) fn parse_kind(text: &str) -> Result<ResourceKind, StoreError> {
 }
 
 pub(crate) fn parse_state(text: &str) -> Result<JournalState, StoreError> {
-    match text {
-        "pending" => Ok(JournalState::Pending),
-        "committed" => Ok(JournalState::Committed),
-        "failed" => Ok(JournalState::Failed),
-        other => Err(corrupt(format!("journal state \"{other}\""))),
-    }
+    JournalState::parse(text).ok_or_else(|| corrupt(format!("journal state \"{text}\"")))
+}
+
+pub(crate) fn parse_delivery_state(text: &str) -> Result<DeliveryState, StoreError> {
+    DeliveryState::parse(text).ok_or_else(|| corrupt(format!("delivery state \"{text}\"")))
 }
 
 pub(crate) fn json_text(value: &impl serde::Serialize) -> Result<String, StoreError> {

@@ -13,10 +13,12 @@ use crate::keys::{IndexKeys, remove_member};
 use crate::tx::{Fetched, WriteTx};
 use crate::{Change, StoreError, StoredResource};
 
+/// `vendor_keys: None` keeps the keys the resource has (none at creation): a queued write,
+/// whose vendor keys come with its delivery.
 pub(crate) async fn commit<T: WriteTx>(
     tx: &mut T,
     seq: i64,
-    vendor_keys: Value,
+    vendor_keys: Option<Value>,
     now: OffsetDateTime,
 ) -> Result<Option<StoredResource>, StoreError> {
     let entry = tx
@@ -34,7 +36,7 @@ pub(crate) async fn commit<T: WriteTx>(
                 created: now,
                 last_modified: now,
                 attributes,
-                vendor_keys,
+                vendor_keys: vendor_keys.unwrap_or_else(|| Value::Object(Map::new())),
             };
             insert(tx, connector, &resource).await?;
             tx.add_to_count(connector, kind, 1).await?;
@@ -46,6 +48,7 @@ pub(crate) async fn commit<T: WriteTx>(
             attributes,
         } => {
             let current = at_version(tx, connector, kind, &id, expected_version).await?;
+            let vendor_keys = vendor_keys.unwrap_or_else(|| current.resource.vendor_keys.clone());
             Some(replace(tx, connector, current, attributes, vendor_keys, now).await?)
         }
         Change::Delete {

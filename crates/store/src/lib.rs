@@ -15,6 +15,11 @@
 //!
 //! After a crash, [`Store::journal_pending`] lists the entries to finish.
 //!
+//! A connector with queued delivery takes the other path: [`Store::journal_commit_queue`]
+//! journals, commits and queues the delivery in one transaction, and workers (of every replica)
+//! take the queue's entries with [`Store::queue_claim`] and settle them with
+//! [`Store::queue_settle`], in order per resource.
+//!
 //! [`open_store`] picks the backend from the database URL; [`SqliteStore`] and [`PgStore`] can
 //! also be opened directly.
 
@@ -27,16 +32,21 @@ mod list;
 mod migrations;
 mod model;
 mod open;
+mod pg_queue;
 mod plan;
 mod postgres;
+mod queue;
 mod sqlite;
+mod sqlite_queue;
 mod sqlite_writer;
 mod tx;
 
 pub use anchors::PagingStats;
 pub use error::StoreError;
 pub use model::{
-    Change, JournalEntry, JournalState, ListQuery, NewJournalEntry, Operation, Page, StoredResource,
+    Change, Claim, Delivery, DeliveryOutcome, DeliveryState, JournalEntry, JournalFilter,
+    JournalState, ListQuery, NewJournalEntry, Operation, Page, QueueFilter, QueueStats,
+    StoredResource,
 };
 pub use open::open_store;
 pub use postgres::PgStore;
@@ -126,6 +136,51 @@ pub trait Store: Send + Sync + 'static {
 
     /// Entries neither committed nor failed, oldest first: the work a crash interrupted.
     async fn journal_pending(&self) -> Result<Vec<JournalEntry>, StoreError>;
+
+    /// Journal entries for an operator, newest first.
+    async fn journal_list(
+        &self,
+        filter: JournalFilter<'_>,
+    ) -> Result<Vec<JournalEntry>, StoreError>;
+
+    /// Queued delivery: journals the change, commits it to the store (the resource keeps the
+    /// vendor keys it has) and queues its delivery to the vendor, in one transaction. Fails as
+    /// [`Store::commit`] does, leaving nothing behind.
+    async fn journal_commit_queue(
+        &self,
+        entry: NewJournalEntry,
+    ) -> Result<Option<StoredResource>, StoreError>;
+
+    /// Takes up to `claim.limit` due deliveries for `claim.owner`, oldest first: only the
+    /// oldest unsettled entry of each resource (a failed one holds the rest back), never one
+    /// whose lease another worker holds. Safe to call from several processes at once.
+    async fn queue_claim(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Settles a delivery `owner` claimed. A delivered entry's vendor keys go to the resource
+    /// too, if it still exists. [`StoreError::NoSuchEntry`] when the lease was lost.
+    async fn queue_settle(
+        &self,
+        seq: i64,
+        owner: &str,
+        outcome: DeliveryOutcome,
+    ) -> Result<(), StoreError>;
+
+    /// Gives back every lease `owner` holds (at shutdown), so others need not wait them out.
+    async fn queue_release(&self, owner: &str) -> Result<(), StoreError>;
+
+    /// Queued deliveries for an operator, newest first.
+    async fn queue_list(&self, filter: QueueFilter<'_>) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Puts a failed delivery back in the queue, due now with its attempts reset.
+    /// [`StoreError::NoSuchEntry`] unless it is failed.
+    async fn queue_retry(&self, seq: i64) -> Result<(), StoreError>;
+
+    /// Drops a failed or waiting delivery (not one a worker holds now): it is never delivered
+    /// and holds nothing back. [`StoreError::NoSuchEntry`] otherwise.
+    async fn queue_drop(&self, seq: i64) -> Result<(), StoreError>;
+
+    /// Waiting and failed deliveries per connector (connectors with none are left out).
+    async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError>;
 
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;

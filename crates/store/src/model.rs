@@ -139,6 +139,27 @@ pub enum JournalState {
     Failed,
 }
 
+impl JournalState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JournalState::Pending => "pending",
+            JournalState::Committed => "committed",
+            JournalState::Failed => "failed",
+        }
+    }
+
+    /// The state named `text` (as [`JournalState::as_str`] writes it).
+    pub fn parse(text: &str) -> Option<JournalState> {
+        [
+            JournalState::Pending,
+            JournalState::Committed,
+            JournalState::Failed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == text)
+    }
+}
+
 /// A journal entry as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JournalEntry {
@@ -152,4 +173,112 @@ pub struct JournalEntry {
     pub last_error: Option<String>,
     pub request_id: Option<String>,
     pub created: OffsetDateTime,
+}
+
+/// Where a queued delivery stands (connectors with `delivery = "queued"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    /// Waiting for a worker: due now, or after a backoff.
+    Queued,
+    /// The vendor accepted it.
+    Delivered,
+    /// Given up on (the vendor refused, or the attempts ran out); it holds back the later
+    /// entries of its resource until an operator retries or drops it.
+    Failed,
+    /// Dropped by an operator: never delivered, no longer holding anything back.
+    Dropped,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Dropped => "dropped",
+        }
+    }
+
+    /// The state named `text` (as [`DeliveryState::as_str`] writes it).
+    pub fn parse(text: &str) -> Option<DeliveryState> {
+        [
+            DeliveryState::Queued,
+            DeliveryState::Delivered,
+            DeliveryState::Failed,
+            DeliveryState::Dropped,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == text)
+    }
+}
+
+/// A journal entry whose delivery to the vendor is queued, as the queue holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// The change to deliver (`entry.before` is the resource as the vendor should have it).
+    pub entry: JournalEntry,
+    pub state: DeliveryState,
+    /// Attempts made so far.
+    pub attempts: i32,
+    /// Not attempted before this time.
+    pub next_attempt: OffsetDateTime,
+    pub last_error: Option<String>,
+    /// The vendor keys to deliver with: what the last delivery of this resource returned, or
+    /// else the keys the resource had when the entry was journalled.
+    pub vendor_keys: Value,
+}
+
+/// What a worker asks the queue for.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    /// Who holds the entries claimed (unique per process).
+    pub owner: &'a str,
+    /// Only entries of these connectors (those this process delivers for).
+    pub connectors: &'a [String],
+    /// How long the entries stay held; another worker takes over one whose lease ended.
+    pub lease: std::time::Duration,
+    pub limit: usize,
+}
+
+/// How a claimed delivery ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    /// The vendor accepted it and answered with these keys.
+    Delivered(Value),
+    /// A transient failure: attempt again after this delay.
+    RetryIn(std::time::Duration, String),
+    /// Given up on with this reason.
+    Failed(String),
+}
+
+/// Which queued deliveries an operator lists, newest first.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueFilter<'a> {
+    pub connector: Option<&'a str>,
+    pub state: Option<DeliveryState>,
+    /// Only entries with a smaller sequence number (the next page).
+    pub before_seq: Option<i64>,
+    pub limit: usize,
+}
+
+/// Which journal entries an operator lists, newest first.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JournalFilter<'a> {
+    pub connector: Option<&'a str>,
+    pub state: Option<JournalState>,
+    /// Only entries with a smaller sequence number (the next page).
+    pub before_seq: Option<i64>,
+    pub limit: usize,
+}
+
+/// The queue of one connector, for metrics and the admin API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStats {
+    pub connector: String,
+    /// Entries waiting for delivery (due or backing off).
+    pub queued: u64,
+    /// Entries given up on, waiting for an operator.
+    pub failed: u64,
+    /// When the oldest waiting entry was written.
+    pub oldest_queued: Option<OffsetDateTime>,
 }

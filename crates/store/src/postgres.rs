@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use scim::ResourceKind;
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
+use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row, Transaction};
 
 use crate::anchors::Anchors;
 use crate::codec::{self, parse_json, parse_object};
@@ -14,8 +14,9 @@ use crate::keys::{IndexKeys, write_error};
 use crate::plan::{Lookup, SqlOrder};
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
 use crate::{
-    JournalEntry, ListQuery, NewJournalEntry, Page, PagingStats, Store, StoreError, StoredResource,
-    commit, list, migrations,
+    Claim, Delivery, DeliveryOutcome, JournalEntry, JournalFilter, ListQuery, NewJournalEntry,
+    Page, PagingStats, QueueFilter, QueueStats, Store, StoreError, StoredResource, commit, list,
+    migrations, pg_queue,
 };
 
 /// Connections per replica.
@@ -109,7 +110,7 @@ fn all_fetched(rows: &[PgRow], kind: ResourceKind) -> Result<Vec<Fetched>, Store
     rows.iter().map(|row| fetched(row, kind)).collect()
 }
 
-fn journal_entry(row: &PgRow) -> Result<JournalEntry, StoreError> {
+pub(crate) fn journal_entry(row: &PgRow) -> Result<JournalEntry, StoreError> {
     let before: Option<&str> = row.try_get("before_resource")?;
     Ok(JournalEntry {
         seq: row.try_get("seq")?,
@@ -566,27 +567,8 @@ impl Store for PgStore {
     }
 
     async fn journal_append(&self, entry: NewJournalEntry) -> Result<i64, StoreError> {
-        let now = codec::now();
-        let before = entry
-            .before
-            .as_ref()
-            .map(|r| codec::json_text(&codec::resource_json(r)))
-            .transpose()?;
-        Ok(sqlx::query_scalar(
-            "INSERT INTO journal (connector, kind, resource_id, operation, change, \
-             before_resource, request_id, created, updated) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING seq",
-        )
-        .bind(&entry.connector)
-        .bind(entry.kind.as_str())
-        .bind(entry.change.id())
-        .bind(entry.change.operation().as_str())
-        .bind(codec::json_text(&codec::change_json(&entry.change))?)
-        .bind(before)
-        .bind(&entry.request_id)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?)
+        let mut conn = self.pool.acquire().await?;
+        append_in(&mut conn, &entry).await
     }
 
     async fn commit(
@@ -596,7 +578,7 @@ impl Store for PgStore {
     ) -> Result<Option<StoredResource>, StoreError> {
         // The journal entry and the rows changed are locked FOR UPDATE as they are read.
         let mut tx = PgTx(self.pool.begin().await?);
-        let stored = commit::commit(&mut tx, seq, vendor_keys, codec::now()).await?;
+        let stored = commit::commit(&mut tx, seq, Some(vendor_keys), codec::now()).await?;
         tx.0.commit().await?;
         Ok(stored)
     }
@@ -628,6 +610,58 @@ impl Store for PgStore {
         rows.iter().map(journal_entry).collect()
     }
 
+    async fn journal_list(
+        &self,
+        filter: JournalFilter<'_>,
+    ) -> Result<Vec<JournalEntry>, StoreError> {
+        pg_queue::journal_list(&self.pool, filter).await
+    }
+
+    async fn journal_commit_queue(
+        &self,
+        entry: NewJournalEntry,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let mut tx = PgTx(self.pool.begin().await?);
+        let seq = append_in(&mut tx.0, &entry).await?;
+        let stored = commit::commit(&mut tx, seq, None, codec::now()).await?;
+        pg_queue::enqueue_in(&mut tx.0, seq, &entry).await?;
+        tx.0.commit().await?;
+        Ok(stored)
+    }
+
+    async fn queue_claim(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError> {
+        pg_queue::claim(&self.pool, claim).await
+    }
+
+    async fn queue_settle(
+        &self,
+        seq: i64,
+        owner: &str,
+        outcome: DeliveryOutcome,
+    ) -> Result<(), StoreError> {
+        pg_queue::settle(&self.pool, seq, owner, outcome).await
+    }
+
+    async fn queue_release(&self, owner: &str) -> Result<(), StoreError> {
+        pg_queue::release(&self.pool, owner).await
+    }
+
+    async fn queue_list(&self, filter: QueueFilter<'_>) -> Result<Vec<Delivery>, StoreError> {
+        pg_queue::list(&self.pool, filter).await
+    }
+
+    async fn queue_retry(&self, seq: i64) -> Result<(), StoreError> {
+        pg_queue::retry(&self.pool, seq).await
+    }
+
+    async fn queue_drop(&self, seq: i64) -> Result<(), StoreError> {
+        pg_queue::drop_entry(&self.pool, seq).await
+    }
+
+    async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError> {
+        pg_queue::stats(&self.pool).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -636,4 +670,28 @@ impl Store for PgStore {
     async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Appends a journal entry on `conn` (the pool, or a transaction that commits with it).
+async fn append_in(conn: &mut PgConnection, entry: &NewJournalEntry) -> Result<i64, StoreError> {
+    let before = entry
+        .before
+        .as_ref()
+        .map(|r| codec::json_text(&codec::resource_json(r)))
+        .transpose()?;
+    Ok(sqlx::query_scalar(
+        "INSERT INTO journal (connector, kind, resource_id, operation, change, \
+         before_resource, request_id, created, updated) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING seq",
+    )
+    .bind(&entry.connector)
+    .bind(entry.kind.as_str())
+    .bind(entry.change.id())
+    .bind(entry.change.operation().as_str())
+    .bind(codec::json_text(&codec::change_json(&entry.change))?)
+    .bind(before)
+    .bind(&entry.request_id)
+    .bind(codec::now())
+    .fetch_one(conn)
+    .await?)
 }

@@ -21,8 +21,9 @@ use crate::plan::{Lookup, SqlOrder};
 use crate::sqlite_writer::Writer;
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
 use crate::{
-    JournalEntry, ListQuery, NewJournalEntry, Page, PagingStats, Store, StoreError, StoredResource,
-    commit, list, migrations,
+    Claim, Delivery, DeliveryOutcome, JournalEntry, JournalFilter, ListQuery, NewJournalEntry,
+    Page, PagingStats, QueueFilter, QueueStats, Store, StoreError, StoredResource, commit, list,
+    migrations, sqlite_queue,
 };
 
 /// Connections of a file store: SQLite runs one writer at a time and readers beside it, and the
@@ -200,7 +201,7 @@ fn all_fetched(rows: &[SqliteRow], kind: ResourceKind) -> Result<Vec<Fetched>, S
     rows.iter().map(|row| fetched(row, kind)).collect()
 }
 
-fn journal_entry(row: &SqliteRow) -> Result<JournalEntry, StoreError> {
+pub(crate) fn journal_entry(row: &SqliteRow) -> Result<JournalEntry, StoreError> {
     let before: Option<&str> = row.try_get("before_resource")?;
     Ok(JournalEntry {
         seq: row.try_get("seq")?,
@@ -221,7 +222,7 @@ fn sql_count(n: usize) -> i64 {
 }
 
 /// A list as one JSON array parameter, read back with `json_each`.
-fn json_list<T: serde::Serialize>(items: &[T]) -> Result<String, StoreError> {
+pub(crate) fn json_list<T: serde::Serialize>(items: &[T]) -> Result<String, StoreError> {
     codec::json_text(&items)
 }
 
@@ -667,7 +668,58 @@ impl Store for SqliteStore {
         entry: NewJournalEntry,
         vendor_keys: Value,
     ) -> Result<Option<StoredResource>, StoreError> {
-        self.writer.append_commit(entry, vendor_keys).await
+        self.writer
+            .append_commit(entry, crate::sqlite_writer::Vendor::Done(vendor_keys))
+            .await
+    }
+
+    async fn journal_list(
+        &self,
+        filter: JournalFilter<'_>,
+    ) -> Result<Vec<JournalEntry>, StoreError> {
+        sqlite_queue::journal_list(&self.pool, filter).await
+    }
+
+    async fn journal_commit_queue(
+        &self,
+        entry: NewJournalEntry,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        self.writer
+            .append_commit(entry, crate::sqlite_writer::Vendor::Queued)
+            .await
+    }
+
+    async fn queue_claim(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError> {
+        sqlite_queue::claim(&self.pool, claim).await
+    }
+
+    async fn queue_settle(
+        &self,
+        seq: i64,
+        owner: &str,
+        outcome: DeliveryOutcome,
+    ) -> Result<(), StoreError> {
+        sqlite_queue::settle(&self.pool, seq, owner, outcome).await
+    }
+
+    async fn queue_release(&self, owner: &str) -> Result<(), StoreError> {
+        sqlite_queue::release(&self.pool, owner).await
+    }
+
+    async fn queue_list(&self, filter: QueueFilter<'_>) -> Result<Vec<Delivery>, StoreError> {
+        sqlite_queue::list(&self.pool, filter).await
+    }
+
+    async fn queue_retry(&self, seq: i64) -> Result<(), StoreError> {
+        sqlite_queue::retry(&self.pool, seq).await
+    }
+
+    async fn queue_drop(&self, seq: i64) -> Result<(), StoreError> {
+        sqlite_queue::drop_entry(&self.pool, seq).await
+    }
+
+    async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError> {
+        sqlite_queue::stats(&self.pool).await
     }
 
     async fn journal_pending(&self) -> Result<Vec<JournalEntry>, StoreError> {

@@ -14,6 +14,7 @@ use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::sqlite::{SqliteTx, append_in, fail_in};
+use crate::sqlite_queue::enqueue_in;
 use crate::{NewJournalEntry, StoreError, StoredResource, codec, commit};
 
 /// At most this many writes share one transaction.
@@ -26,8 +27,16 @@ enum Job {
     Append(Box<NewJournalEntry>, Reply<i64>),
     Commit(i64, Value, Reply<Option<StoredResource>>),
     Fail(i64, String, Reply<()>),
-    /// Journal and commit in one step (no vendor in between).
-    AppendCommit(Box<NewJournalEntry>, Value, Reply<Option<StoredResource>>),
+    /// Journal and commit in one step (no vendor in between, or the vendor later).
+    AppendCommit(Box<NewJournalEntry>, Vendor, Reply<Option<StoredResource>>),
+}
+
+/// Where the vendor stands in a write journalled and committed in one step.
+pub(crate) enum Vendor {
+    /// Done already (or there is none): the resource takes these keys.
+    Done(Value),
+    /// Queued: the resource keeps its keys and the delivery is queued.
+    Queued,
 }
 
 /// A write done inside the open transaction, its answer held until the group commits.
@@ -83,16 +92,27 @@ impl Job {
     async fn run(self, tx: &mut SqliteTx) -> Done {
         match self {
             Job::Append(entry, reply) => Done::Append(reply, append_in(tx, &entry).await),
-            Job::Commit(seq, keys, reply) => {
-                Done::Commit(reply, commit::commit(tx, seq, keys, codec::now()).await)
-            }
+            Job::Commit(seq, keys, reply) => Done::Commit(
+                reply,
+                commit::commit(tx, seq, Some(keys), codec::now()).await,
+            ),
             Job::Fail(seq, reason, reply) => Done::Fail(reply, fail_in(tx, seq, &reason).await),
             // A failure rolls back to the savepoint: the entry goes with the change.
-            Job::AppendCommit(entry, keys, reply) => {
-                let outcome = match append_in(tx, &entry).await {
-                    Ok(seq) => commit::commit(tx, seq, keys, codec::now()).await,
-                    Err(e) => Err(e),
-                };
+            Job::AppendCommit(entry, vendor, reply) => {
+                let outcome = async {
+                    let seq = append_in(tx, &entry).await?;
+                    match vendor {
+                        Vendor::Done(keys) => {
+                            commit::commit(tx, seq, Some(keys), codec::now()).await
+                        }
+                        Vendor::Queued => {
+                            let stored = commit::commit(tx, seq, None, codec::now()).await?;
+                            enqueue_in(tx, seq, &entry).await?;
+                            Ok(stored)
+                        }
+                    }
+                }
+                .await;
                 Done::Commit(reply, outcome)
             }
         }
@@ -156,14 +176,11 @@ impl Writer {
     pub(crate) async fn append_commit(
         &self,
         entry: NewJournalEntry,
-        vendor_keys: Value,
+        vendor: Vendor,
     ) -> Result<Option<StoredResource>, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.submit(
-            Job::AppendCommit(Box::new(entry), vendor_keys, reply),
-            answer,
-        )
-        .await
+        self.submit(Job::AppendCommit(Box::new(entry), vendor, reply), answer)
+            .await
     }
 
     pub(crate) async fn fail(&self, seq: i64, reason: &str) -> Result<(), StoreError> {

@@ -10,4 +10,5 @@ mod list;
 mod membership;
 mod open;
 mod paging;
+mod queue;
 mod uniqueness;

@@ -1,0 +1,28 @@
+-- Queued delivery (connectors with delivery = "queued", DESIGN.md "Consistency"): the store
+-- takes a write at once and the vendor is brought along later by a worker. One row per journal
+-- entry to deliver, written in the transaction that commits the entry.
+CREATE TABLE outbox (
+    seq          INTEGER PRIMARY KEY REFERENCES journal (seq),
+    connector    TEXT    NOT NULL,
+    kind         TEXT    NOT NULL CHECK (kind IN ('User', 'Group')),
+    resource_id  TEXT    NOT NULL,
+    state        TEXT    NOT NULL DEFAULT 'queued'
+                         CHECK (state IN ('queued', 'delivered', 'failed', 'dropped')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    -- not delivered before this time (backoff after a failed attempt)
+    next_attempt TEXT    NOT NULL,
+    -- the worker holding the entry, until when (another takes it over once the lease ends)
+    lease_owner  TEXT,
+    lease_until  TEXT,
+    last_error   TEXT,
+    -- the vendor keys the delivery returned: the next delivery of the resource starts from them
+    vendor_keys  TEXT,
+    created      TEXT    NOT NULL,
+    updated      TEXT    NOT NULL
+);
+-- Entries still to settle, per resource in order: the head of each resource is the only one due.
+CREATE INDEX outbox_open ON outbox (connector, kind, resource_id, seq)
+    WHERE state IN ('queued', 'failed');
+CREATE INDEX outbox_due ON outbox (next_attempt) WHERE state = 'queued';
+CREATE INDEX outbox_delivered ON outbox (connector, kind, resource_id, seq)
+    WHERE state = 'delivered';

@@ -1,0 +1,59 @@
+//! What both backends share of the delivery queue (the `outbox` table): the query that reads
+//! a delivery with its journal entry, and how a row becomes a [`Delivery`]. The statements
+//! that claim and settle entries differ per backend (`sqlite_queue.rs`, `pg_queue.rs`).
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::codec;
+use crate::{Delivery, JournalEntry, StoreError};
+
+/// A delivery with its journal entry, and the vendor keys the last delivery of the same
+/// resource returned. The journal's columns keep their names (`journal_entry` reads them);
+/// the outbox's are prefixed. Both dialects accept it as it is.
+pub(crate) const DELIVERY_SELECT: &str = "SELECT j.seq, j.connector, j.kind, j.change, \
+     j.before_resource, j.state, j.attempts, j.last_error, j.request_id, j.created, \
+     o.state AS delivery_state, o.attempts AS delivery_attempts, o.next_attempt, \
+     o.last_error AS delivery_error, \
+     (SELECT d.vendor_keys FROM outbox d WHERE d.connector = o.connector AND d.kind = o.kind \
+      AND d.resource_id = o.resource_id AND d.state = 'delivered' AND d.seq < o.seq \
+      ORDER BY d.seq DESC LIMIT 1) AS delivered_keys \
+     FROM outbox o JOIN journal j ON j.seq = o.seq";
+
+/// The outbox columns of a [`DELIVERY_SELECT`] row, already decoded.
+pub(crate) struct DeliveryColumns<'a> {
+    pub state: &'a str,
+    pub attempts: i32,
+    pub next_attempt: OffsetDateTime,
+    pub last_error: Option<String>,
+    pub delivered_keys: Option<&'a str>,
+}
+
+/// Assembles a delivery. Its vendor keys are those the last delivery of the resource returned,
+/// or else those the resource had when the entry was journalled: deliveries run in order, so
+/// either is what the vendor knows the resource by now.
+pub(crate) fn delivery(
+    entry: JournalEntry,
+    columns: DeliveryColumns<'_>,
+) -> Result<Delivery, StoreError> {
+    let vendor_keys = match columns.delivered_keys {
+        Some(text) => codec::parse_json(text, "delivered vendor keys")?,
+        None => entry
+            .before
+            .as_ref()
+            .map_or_else(|| Value::Object(Map::new()), |b| b.vendor_keys.clone()),
+    };
+    Ok(Delivery {
+        state: codec::parse_delivery_state(columns.state)?,
+        attempts: columns.attempts,
+        next_attempt: columns.next_attempt,
+        last_error: columns.last_error,
+        vendor_keys,
+        entry,
+    })
+}
+
+/// A duration in whole milliseconds, for SQL arithmetic.
+pub(crate) fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
