@@ -19,6 +19,9 @@ macro_rules! on_both_backends {
     (mytimetable: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::MyTimetable; $($name),*);
     };
+    (mytimetable_queued: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@ $crate::common::Vendor::MyTimetableQueued; $($name),*);
+    };
     (timeedit: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::TimeEdit; $($name),*);
     };
@@ -75,8 +78,11 @@ pub struct TestApp {
     pub base: String,
     pub token: String,
     pub other_token: String,
+    /// The admin API's token.
+    pub admin_token: String,
     token_hash: String,
     other_hash: String,
+    admin_hash: String,
 }
 
 /// An HTTP answer: status, headers, and the body as JSON (`Value::Null` when empty).
@@ -128,7 +134,13 @@ impl Reply {
     }
 }
 
-fn config_toml(store_url: &str, token_hash: &str, other_hash: &str, vendor: &str) -> String {
+fn config_toml(
+    store_url: &str,
+    token_hash: &str,
+    other_hash: &str,
+    admin_hash: &str,
+    vendor: &str,
+) -> String {
     format!(
         r#"
         [server]
@@ -139,6 +151,13 @@ fn config_toml(store_url: &str, token_hash: &str, other_hash: &str, vendor: &str
         [scim]
         bulk_max_operations = 50
         bulk_max_payload_bytes = 65536
+        [queue]
+        poll_interval_ms = 50
+        retry_initial_ms = 20
+        retry_max_ms = 200
+        lease_secs = 10
+        [admin]
+        auth.bearer_token_hashes = ["{admin_hash}"]
         [connectors.test]
         auth.bearer_token_hashes = ["{token_hash}"]
         {vendor}
@@ -182,6 +201,7 @@ impl TestApp {
         };
         let token = gateway::auth::token::mint();
         let other = gateway::auth::token::mint();
+        let admin = gateway::auth::token::mint();
         let mut app = TestApp {
             server: None,
             sims: Simulators::start(vendor),
@@ -195,8 +215,10 @@ impl TestApp {
             base: String::new(),
             token: token.token,
             other_token: other.token,
+            admin_token: admin.token,
             token_hash: token.hash,
             other_hash: other.hash,
+            admin_hash: admin.hash,
         };
         app.start().await;
         Some(app)
@@ -208,6 +230,7 @@ impl TestApp {
             &self.store_url,
             &self.token_hash,
             &self.other_hash,
+            &self.admin_hash,
             &vendor,
         ))
         .expect("test config parses")
@@ -310,6 +333,16 @@ impl TestApp {
             None => request,
         };
         send(request).await
+    }
+
+    /// An admin API request with the admin token; `path` starts with `/admin`.
+    pub async fn admin(&self, method: Method, path: &str) -> Reply {
+        send(
+            self.client
+                .request(method, format!("{}{path}", self.root))
+                .bearer_auth(&self.admin_token),
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -15,6 +15,7 @@ mod entra;
 mod limits;
 mod mytimetable;
 mod okta;
+mod queue;
 mod restart;
 mod timeedit;
 mod workspace365;

@@ -8,6 +8,8 @@ pub enum Vendor {
     /// A `mytimetable` connector over a MyTimetable simulator (default type `o365`, unlink mode
     /// `DELETE_FUTURE_EVENTS`).
     MyTimetable,
+    /// The same, with `delivery = "queued"`.
+    MyTimetableQueued,
     /// A `timeedit` connector over a TimeEdit simulator.
     TimeEdit,
     /// A `workspace365` connector over the Provisioning API simulator (environment
@@ -46,6 +48,8 @@ pub struct Simulators {
     pub mytimetable: Option<MyTimetableSim>,
     pub timeedit: Option<TimeEditSim>,
     pub workspace365: Option<Workspace365Sims>,
+    /// The `test` connector delivers from the queue.
+    pub queued: bool,
 }
 
 fn options() -> vendor_sim::SimOptions {
@@ -61,7 +65,8 @@ impl Simulators {
         let mut sims = Simulators::default();
         match vendor {
             Vendor::None => {}
-            Vendor::MyTimetable => {
+            Vendor::MyTimetable | Vendor::MyTimetableQueued => {
+                sims.queued = vendor == Vendor::MyTimetableQueued;
                 let sim = vendor_sim::mytimetable::MyTimetableSim::new(Default::default());
                 let server = sim.start(options()).expect("simulator");
                 sims.mytimetable = Some(MyTimetableSim { sim, server });
@@ -102,8 +107,10 @@ impl Simulators {
     /// The `test` connector's `kind` and vendor table, in TOML.
     pub fn connector_toml(&self) -> String {
         if let Some(mtt) = &self.mytimetable {
+            let delivery = if self.queued { "queued" } else { "sync" };
             return format!(
                 r#"kind = "mytimetable"
+                delivery = "{delivery}"
                 [connectors.test.mytimetable]
                 base_url = "{}/api/v0"
                 api_token = "{}"

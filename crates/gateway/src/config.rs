@@ -37,6 +37,12 @@ pub struct Config {
     /// The response cache.
     #[serde(default)]
     pub cache: crate::cache::CacheConfig,
+    /// How queued deliveries are worked (connectors with `delivery = "queued"`).
+    #[serde(default)]
+    pub queue: crate::delivery::QueueConfig,
+    /// The admin API under `/admin`, with its own credentials (off without them).
+    #[serde(default)]
+    pub admin: AdminConfig,
     /// The connectors, by name: each is served under `/scim/v2/{name}`.
     #[serde(default)]
     pub connectors: BTreeMap<String, ConnectorConfig>,
@@ -155,6 +161,9 @@ pub struct ConnectorConfig {
     /// Inbound request quotas (none by default).
     #[serde(default)]
     pub rate_limit: crate::limits::RateLimitConfig,
+    /// When a write reaches the vendor: `sync` (before the SCIM answer) or `queued` (after).
+    #[serde(default)]
+    pub delivery: DeliveryMode,
     /// The vendor settings of a `mytimetable` connector.
     #[serde(default)]
     pub mytimetable: Option<connector::mytimetable::MyTimetableSettings>,
@@ -189,6 +198,35 @@ impl ConnectorConfig {
             tables.push(("workspace365-adsync", settings.problems()));
         }
         tables
+    }
+}
+
+/// When a connector's writes reach its vendor (DESIGN.md "Consistency").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryMode {
+    /// The SCIM answer waits for the vendor; a vendor failure is the client's error.
+    #[default]
+    Sync,
+    /// The SCIM answer comes once the write is durable; a worker delivers it, with retries.
+    Queued,
+}
+
+/// The `[admin]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Who may use `/admin` (the same forms as a connector's `auth`). Without any credential
+    /// the admin API answers 404.
+    #[serde(default)]
+    pub auth: AuthConfig,
+}
+
+impl AdminConfig {
+    /// Whether any credential is configured.
+    pub fn enabled(&self) -> bool {
+        let auth = &self.auth;
+        !auth.bearer_token_hashes.is_empty() || auth.jwt.is_some() || !auth.basic.is_empty()
     }
 }
 
@@ -325,6 +363,14 @@ impl Config {
                     ),
                 );
             }
+            if connector.delivery == DeliveryMode::Queued && connector.kind == "directory" {
+                push(
+                    &mut problems,
+                    format!("connectors.{name}.delivery"),
+                    "a directory connector has no vendor to deliver to".into(),
+                    "remove delivery, or set delivery = \"sync\"",
+                );
+            }
             for (key, problem) in connector.rate_limit.problems() {
                 problems.push(Problem {
                     key: format!("connectors.{name}.rate_limit.{key}"),
@@ -385,6 +431,21 @@ impl Config {
                     fix: p.fix,
                 });
             }
+        }
+        for (key, problem) in self.queue.problems() {
+            push(
+                &mut problems,
+                format!("queue.{key}"),
+                problem,
+                "fix the value, or remove the key for the default",
+            );
+        }
+        for p in crate::auth::check(&self.admin.auth) {
+            problems.push(Problem {
+                key: format!("admin.auth.{}", p.key),
+                problem: p.message,
+                fix: p.fix,
+            });
         }
         if let Some(url) = &self.server.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cache;
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod extract;
 pub mod handlers;
@@ -22,7 +23,7 @@ use actix_web::{HttpResponse, web};
 use scim::ResourceKind;
 
 use crate::error::ApiError;
-use crate::handlers::{bulk, discovery, health, resources};
+use crate::handlers::{admin, bulk, discovery, health, resources};
 
 /// The media type of every SCIM response body (RFC 7644 §8.1).
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -72,6 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(crate::telemetry::metrics))
+        .configure(admin::configure)
         .service(
             web::scope("/scim/v2/{connector}")
                 .configure(|cfg| resource_kind(cfg, ResourceKind::User))

@@ -71,6 +71,8 @@ pub enum Limited {
 /// The live quotas of one connector.
 #[derive(Debug)]
 pub struct InboundLimits {
+    /// As configured, for the admin API.
+    config: RateLimitConfig,
     per_client: Option<DefaultKeyedRateLimiter<String>>,
     per_connector: Option<DefaultDirectRateLimiter>,
     clock: DefaultClock,
@@ -79,6 +81,7 @@ pub struct InboundLimits {
 impl InboundLimits {
     pub fn new(config: &RateLimitConfig) -> InboundLimits {
         InboundLimits {
+            config: *config,
             per_client: config
                 .per_client
                 .and_then(Rate::quota)
@@ -89,6 +92,17 @@ impl InboundLimits {
                 .map(RateLimiter::direct),
             clock: DefaultClock::default(),
         }
+    }
+
+    /// The quotas as configured (per replica), for the admin API.
+    pub fn describe(&self) -> serde_json::Value {
+        let rate = |rate: Option<Rate>| {
+            rate.map(|r| serde_json::json!({"perSecond": r.per_second, "burst": r.burst}))
+        };
+        serde_json::json!({
+            "perClient": rate(self.config.per_client),
+            "perConnector": rate(self.config.per_connector),
+        })
     }
 
     /// Takes one request from `client`'s quota, then from the connector's.

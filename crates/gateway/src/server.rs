@@ -71,6 +71,8 @@ pub struct RunningServer {
     addr: SocketAddr,
     handle: ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Delivers the queued writes.
+    worker: crate::delivery::Worker,
     state: web::Data<AppState>,
 }
 
@@ -104,10 +106,12 @@ pub fn start(
     let server = server.listen(listener)?.run();
     let handle = server.handle();
     let task = tokio::spawn(server);
+    let worker = crate::delivery::Worker::spawn(state.clone());
     Ok(RunningServer {
         addr,
         handle,
         task,
+        worker,
         state,
     })
 }
@@ -127,12 +131,14 @@ impl RunningServer {
         &self.state
     }
 
-    /// Stops accepting, lets in-flight requests finish, then closes the store.
+    /// Stops accepting, lets in-flight requests and deliveries finish (giving back the
+    /// queue's leases), then closes the store.
     pub async fn stop(self) {
         self.handle.stop(true).await;
         if let Err(e) = self.task.await {
             tracing::warn!(error = %e, "the server task ended abnormally");
         }
+        self.worker.stop().await;
         self.state.store.close().await;
     }
 

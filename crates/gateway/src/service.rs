@@ -3,6 +3,9 @@
 //! one resource are serialised in this process; the store's version check catches writers in
 //! other processes, and a PATCH that loses such a race is re-applied to the new version.
 //!
+//! With `delivery = "queued"` the write is committed and its delivery queued in one step, and
+//! the worker in `delivery.rs` brings the vendor along afterwards.
+//!
 //! A `password` reaches the connector but is never journalled or stored: the store keeps no
 //! verifying material for users, and the journal must not hold secrets in clear.
 
@@ -15,6 +18,7 @@ use scim::{ResourceKind, ResourceSchema, ScimError, ScimType};
 use serde_json::{Map, Value};
 use store::{Change, NewJournalEntry, StoreError, StoredResource};
 
+use crate::config::DeliveryMode;
 use crate::error::ApiError;
 use crate::extract::Scim;
 
@@ -156,6 +160,29 @@ impl Scim {
             let keys = self.runtime.connector.apply(vendor_change).await?;
             let _invalidate = Invalidate(&self.state.cache, &self.runtime.name);
             return Ok(self.state.store.journal_and_commit(entry, keys).await?);
+        }
+        if self.runtime.delivery == DeliveryMode::Queued {
+            // Only what is journalled can be delivered later, and write-only values never are.
+            if let (
+                Some(after),
+                Change::Create { attributes, .. } | Change::Replace { attributes, .. },
+            ) = (after_for_vendor, &entry.change)
+                && after != attributes
+            {
+                return Err(ApiError::bad_request(
+                    ScimType::InvalidValue,
+                    format!(
+                        "connector \"{}\" delivers writes from a queue, and write-only attributes \
+                         (such as password) are never stored, so they could not be delivered; \
+                         send the request without them, or configure delivery = \"sync\"",
+                        self.runtime.name
+                    ),
+                ));
+            }
+            let _invalidate = Invalidate(&self.state.cache, &self.runtime.name);
+            let stored = self.state.store.journal_commit_queue(entry).await?;
+            self.state.queue.wake();
+            return Ok(stored);
         }
         let seq = self.state.store.journal_append(entry).await?;
         // From here the resource may change: answers cached before are stale.

@@ -17,7 +17,7 @@ use store::Store;
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::auth::Authenticator;
-use crate::config::{Config, ConnectorConfig, UnknownAttributesPolicy};
+use crate::config::{Config, ConnectorConfig, DeliveryMode, UnknownAttributesPolicy};
 
 /// Writes to one resource are serialised within a process by one of these striped locks
 /// (bounded memory, no clean-up); the store's version check covers other processes.
@@ -31,6 +31,12 @@ pub struct AppState {
     pub connectors: HashMap<String, Arc<ConnectorRuntime>>,
     pub public_url: String,
     pub max_body_bytes: usize,
+    /// Queued deliveries: the worker's identity and wake-up call.
+    pub queue: crate::delivery::Queue,
+    /// Who may use `/admin`; `None` when no credential is configured (the API is off).
+    pub admin: Option<Authenticator>,
+    /// The last reconciliation the admin API ran, per connector, and when it finished.
+    pub reconciliations: Mutex<HashMap<String, (time::OffsetDateTime, crate::reconcile::Report)>>,
 }
 
 /// One connector, ready to serve.
@@ -47,6 +53,8 @@ pub struct ConnectorRuntime {
     pub bulk_limits: BulkLimits,
     /// Inbound request quotas.
     pub limits: crate::limits::InboundLimits,
+    /// When writes reach the vendor.
+    pub delivery: DeliveryMode,
     write_locks: Vec<Mutex<()>>,
 }
 
@@ -177,6 +185,7 @@ impl ConnectorRuntime {
             query_limits: page_limits,
             bulk_limits,
             limits: crate::limits::InboundLimits::new(&config.rate_limit),
+            delivery: config.delivery,
             write_locks: (0..WRITE_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         })
     }
@@ -231,13 +240,37 @@ impl AppState {
                 Arc::new(ConnectorRuntime::new(name, connector, &config.scim).await?),
             );
         }
+        let admin = if config.admin.enabled() {
+            Some(
+                Authenticator::new(&config.admin.auth)
+                    .await
+                    .map_err(|e| StartError::Config(format!("admin.auth: {e}")))?,
+            )
+        } else {
+            None
+        };
         Ok(AppState {
             store,
             cache: crate::cache::ResponseCache::new(&config.cache, config.connectors.keys()),
             connectors,
             public_url: config.public_url(),
             max_body_bytes: config.server.max_body_bytes,
+            queue: crate::delivery::Queue::new(config.queue.clone()),
+            admin,
+            reconciliations: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The connectors whose writes are delivered by the queue, by name.
+    pub fn queued_connectors(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .connectors
+            .values()
+            .filter(|c| c.delivery == DeliveryMode::Queued)
+            .map(|c| c.name.clone())
+            .collect();
+        names.sort();
+        names
     }
 
     /// `{public_url}/scim/v2/{connector}`.

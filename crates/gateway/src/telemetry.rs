@@ -74,8 +74,47 @@ pub fn record_rate_limited(connector: &str, limited: &crate::limits::Limited) {
     .increment(1);
 }
 
+/// Records one delivery attempt of a queued write: `delivered`, `retry` or `failed`.
+pub fn record_delivery(connector: &str, outcome: &'static str) {
+    metrics::counter!(
+        "scim_deliveries_total",
+        &[
+            ("connector", connector.to_owned()),
+            ("outcome", outcome.to_owned())
+        ]
+    )
+    .increment(1);
+}
+
+/// Sets the queue gauges of every queued connector from the store: entries waiting, entries
+/// failed, and the age of the oldest waiting one (0 when none waits).
+pub fn record_queues(connectors: &[String], stats: &[store::QueueStats]) {
+    let now = time::OffsetDateTime::now_utc();
+    for connector in connectors {
+        let found = stats.iter().find(|s| &s.connector == connector);
+        let labels = [("connector", connector.clone())];
+        let (queued, failed, age) = found.map_or((0, 0, 0.0), |s| {
+            let age = s
+                .oldest_queued
+                .map_or(0.0, |oldest| (now - oldest).as_seconds_f64().max(0.0));
+            (s.queued, s.failed, age)
+        });
+        metrics::gauge!("scim_queue_depth", &labels).set(queued as f64);
+        metrics::gauge!("scim_queue_failed", &labels).set(failed as f64);
+        metrics::gauge!("scim_queue_oldest_age_seconds", &labels).set(age);
+    }
+}
+
 /// `GET /metrics`.
-pub async fn metrics() -> HttpResponse {
+pub async fn metrics(state: actix_web::web::Data<crate::state::AppState>) -> HttpResponse {
+    let connectors = state.queued_connectors();
+    if !connectors.is_empty() {
+        match state.store.queue_stats().await {
+            Ok(stats) => record_queues(&connectors, &stats),
+            // The gauges keep their last values; the store's trouble shows in /readyz.
+            Err(e) => tracing::warn!(error = %e, "cannot read the queue for /metrics"),
+        }
+    }
     match handle() {
         Some(handle) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4")

@@ -21,6 +21,9 @@ pub enum Fault {
     Drop,
     /// Never answer within this time (the client's timeout fires first).
     Hang(Duration),
+    /// Serve the request (state changes as usual), then abort the connection mid-body: the
+    /// client cannot know that the vendor did what it asked.
+    DropAfter,
 }
 
 /// Which requests a rule applies to. `None` fields match anything.

@@ -177,6 +177,18 @@ async fn record_and_inject(
                 tokio::time::sleep(d).await;
                 HttpResponse::GatewayTimeout().finish()
             }
+            Fault::DropAfter => {
+                let served = next.call(req).await?;
+                let (req, res) = served.into_parts();
+                let dropped = HttpResponse::build(res.status()).streaming(
+                    futures_util::stream::once(async {
+                        Err::<Bytes, _>(std::io::Error::other(
+                            "fault injection: connection dropped after serving",
+                        ))
+                    }),
+                );
+                return Ok(ServiceResponse::new(req, dropped));
+            }
         };
         return Ok(req.into_response(response).map_into_boxed_body());
     }

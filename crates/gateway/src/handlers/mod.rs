@@ -1,5 +1,6 @@
 //! HTTP handlers, registered by [`crate::configure`].
 
+pub mod admin;
 pub mod bulk;
 pub mod discovery;
 pub mod health;

@@ -1,0 +1,354 @@
+//! Queued delivery (DESIGN.md "Consistency"): for a connector with `delivery = "queued"` the
+//! SCIM answer is given once the write is committed and its delivery queued (one transaction,
+//! [`store::Store::journal_commit_queue`]); this worker then makes the vendor match, in order
+//! per resource, retrying transient failures with exponential backoff until the vendor accepts
+//! or `max_attempts` marks the entry failed for an operator (admin API).
+//!
+//! Every replica runs one worker; they share the queue through the store's leases, so an entry
+//! is worked by one worker at a time and taken over when a replica dies. A crash after the
+//! vendor accepted but before the entry was settled delivers it again, which changes nothing:
+//! every connector's `apply` makes the vendor match the entry's "after" and adopts what
+//! already exists.
+
+use std::time::Duration;
+
+use actix_web::web;
+use connector::{ConnectorError, ResourceChange};
+use serde::Deserialize;
+use store::{Change, Claim, Delivery, DeliveryOutcome, StoreError};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use crate::state::{AppState, StoreLookup};
+
+/// The `[queue]` table: how queued deliveries are worked.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// Deliveries in flight at once, per replica (each to a different resource).
+    pub concurrency: usize,
+    /// How often an idle worker looks for due entries (new writes in this replica wake it
+    /// at once; this is for retries and for writes taken by other replicas).
+    pub poll_interval_ms: u64,
+    /// How long a worker holds an entry; a replica that dies holds it at most this long.
+    /// One delivery attempt is given half of it.
+    pub lease_secs: u64,
+    /// The wait after the first failed attempt; it doubles with every further failure.
+    pub retry_initial_ms: u64,
+    /// The longest wait between attempts (a vendor's `Retry-After` is honoured up to it).
+    pub retry_max_ms: u64,
+    /// Attempts before an entry is marked failed and left for an operator.
+    pub max_attempts: u32,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            concurrency: 16,
+            poll_interval_ms: 1_000,
+            lease_secs: 60,
+            retry_initial_ms: 1_000,
+            retry_max_ms: 300_000,
+            max_attempts: 12,
+        }
+    }
+}
+
+impl QueueConfig {
+    /// What is wrong with the table, as (key, problem).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if self.concurrency == 0 {
+            problems.push(("concurrency", "must be at least 1".to_owned()));
+        }
+        if self.poll_interval_ms == 0 {
+            problems.push(("poll_interval_ms", "must be at least 1".to_owned()));
+        }
+        if self.lease_secs == 0 {
+            problems.push(("lease_secs", "must be at least 1".to_owned()));
+        }
+        if self.max_attempts == 0 {
+            problems.push(("max_attempts", "must be at least 1".to_owned()));
+        }
+        if self.retry_initial_ms > self.retry_max_ms {
+            problems.push((
+                "retry_initial_ms",
+                format!(
+                    "{} is more than retry_max_ms ({})",
+                    self.retry_initial_ms, self.retry_max_ms
+                ),
+            ));
+        }
+        problems
+    }
+
+    fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs)
+    }
+
+    /// The wait before attempt `attempts + 1`, after `attempts` failures: doubling from
+    /// `retry_initial_ms`, at most `retry_max_ms`, with up to a fifth taken off at random so
+    /// that entries failed together do not return together. A vendor's `Retry-After` wins
+    /// when it asks for longer (still at most `retry_max_ms`).
+    pub fn backoff(&self, attempts: u32, retry_after: Option<Duration>) -> Duration {
+        let max = Duration::from_millis(self.retry_max_ms);
+        let doubled = self
+            .retry_initial_ms
+            .saturating_mul(1u64 << attempts.saturating_sub(1).min(32));
+        let base = Duration::from_millis(doubled).min(max);
+        let jittered = base.mul_f64(1.0 - rand::random::<f64>() * 0.2);
+        retry_after
+            .map_or(jittered, |asked| asked.max(jittered))
+            .min(max)
+    }
+}
+
+/// What the service needs of the worker: a way to wake it when it queued something.
+#[derive(Debug)]
+pub struct Queue {
+    /// Who this process is in the queue's leases (unique per process).
+    owner: String,
+    config: QueueConfig,
+    wake: Notify,
+}
+
+impl Queue {
+    pub fn new(config: QueueConfig) -> Queue {
+        Queue {
+            owner: format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple()),
+            config,
+            wake: Notify::new(),
+        }
+    }
+
+    /// A new entry is due: the worker looks now rather than at its next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn config(&self) -> &QueueConfig {
+        &self.config
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty() && h.len() <= 64)
+        .unwrap_or_else(|| "scim-bridge".to_owned())
+}
+
+/// The running worker; [`Worker::stop`] lets the deliveries in flight finish and gives back
+/// the leases it holds.
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Worker {
+    /// Starts the worker for the connectors of `state` with queued delivery (none: it ends at
+    /// once).
+    pub fn spawn(state: web::Data<AppState>) -> Worker {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(state, stopped));
+        Worker { stop, task }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.task.await {
+            tracing::warn!(error = %e, "the delivery worker ended abnormally");
+        }
+    }
+}
+
+async fn run(state: web::Data<AppState>, mut stopped: watch::Receiver<bool>) {
+    let connectors = state.queued_connectors();
+    if connectors.is_empty() {
+        return;
+    }
+    let queue = &state.queue;
+    let config = queue.config.clone();
+    let poll = Duration::from_millis(config.poll_interval_ms);
+    let mut running: JoinSet<()> = JoinSet::new();
+    tracing::info!(owner = %queue.owner, ?connectors, "delivery worker started");
+    while !*stopped.borrow() {
+        let free = config.concurrency.saturating_sub(running.len());
+        let claimed = if free == 0 {
+            Vec::new()
+        } else {
+            match state
+                .store
+                .queue_claim(Claim {
+                    owner: &queue.owner,
+                    connectors: &connectors,
+                    lease: config.lease(),
+                    limit: free,
+                })
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the delivery queue");
+                    Vec::new()
+                }
+            }
+        };
+        let took_some = !claimed.is_empty();
+        for delivery in claimed {
+            running.spawn(deliver(state.clone(), delivery));
+        }
+        if took_some && running.len() < config.concurrency {
+            // More may be due right away (the successors of what was just taken wait for it).
+            continue;
+        }
+        tokio::select! {
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = queue.wake.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+            _ = stopped.changed() => {}
+        }
+        // Reap every delivery that ended, not just the one that woke us.
+        while running.try_join_next().is_some() {}
+    }
+    while running.join_next().await.is_some() {}
+    if let Err(e) = state.store.queue_release(&queue.owner).await {
+        tracing::warn!(error = %e, "could not give back the delivery leases");
+    }
+    tracing::info!(owner = %queue.owner, "delivery worker stopped");
+}
+
+/// Whether a failure may pass with time: the vendor was down, slow, throttling, or refused
+/// credentials an operator may fix; the other refusals would only repeat.
+fn transient(error: &ConnectorError) -> Option<Option<Duration>> {
+    match error {
+        ConnectorError::Unavailable { retry_after, .. } => Some(*retry_after),
+        ConnectorError::Unauthorized { .. } => Some(None),
+        ConnectorError::Rejected { .. }
+        | ConnectorError::Immutable { .. }
+        | ConnectorError::Conflict { .. }
+        | ConnectorError::Unsupported(_) => None,
+    }
+}
+
+async fn deliver(state: web::Data<AppState>, delivery: Delivery) {
+    let queue = &state.queue;
+    let entry = &delivery.entry;
+    let seq = entry.seq;
+    let outcome = match attempt(&state, &delivery).await {
+        Ok(keys) => DeliveryOutcome::Delivered(keys),
+        Err(Failure::Transient(reason, retry_after)) => {
+            let attempts = u32::try_from(delivery.attempts).unwrap_or(0) + 1;
+            if attempts >= queue.config.max_attempts {
+                DeliveryOutcome::Failed(format!("gave up after {attempts} attempts: {reason}"))
+            } else {
+                DeliveryOutcome::RetryIn(queue.config.backoff(attempts, retry_after), reason)
+            }
+        }
+        Err(Failure::Refused(reason)) => DeliveryOutcome::Failed(reason),
+    };
+    let label = match &outcome {
+        DeliveryOutcome::Delivered(_) => "delivered",
+        DeliveryOutcome::RetryIn(after, reason) => {
+            tracing::info!(seq, connector = %entry.connector, id = entry.change.id(), retry_in_ms = after.as_millis() as u64, %reason, "delivery failed; will retry");
+            "retry"
+        }
+        DeliveryOutcome::Failed(reason) => {
+            tracing::warn!(seq, connector = %entry.connector, id = entry.change.id(), %reason, "delivery failed for good; see the admin API");
+            "failed"
+        }
+    };
+    crate::telemetry::record_delivery(&entry.connector, label);
+    match state.store.queue_settle(seq, &queue.owner, outcome).await {
+        Ok(()) => {}
+        // Another worker took the entry over (our lease ran out); it settles it.
+        Err(StoreError::NoSuchEntry(_)) => {
+            tracing::warn!(seq, "a delivery's lease ran out before it was settled")
+        }
+        // The lease ends and the entry is delivered again, which changes nothing.
+        Err(e) => tracing::warn!(seq, error = %e, "could not settle a delivery"),
+    }
+}
+
+enum Failure {
+    Transient(String, Option<Duration>),
+    Refused(String),
+}
+
+async fn attempt(state: &AppState, delivery: &Delivery) -> Result<serde_json::Value, Failure> {
+    let entry = &delivery.entry;
+    let runtime = state.connectors.get(&entry.connector).ok_or_else(|| {
+        Failure::Transient(
+            format!("connector \"{}\" is not configured here", entry.connector),
+            None,
+        )
+    })?;
+    let after = match &entry.change {
+        Change::Create { attributes, .. } | Change::Replace { attributes, .. } => Some(attributes),
+        Change::Delete { .. } => None,
+    };
+    let lookup = StoreLookup::new(state.store.clone(), &entry.connector);
+    let change = ResourceChange {
+        kind: entry.kind,
+        id: entry.change.id(),
+        before: entry.before.as_ref().map(|b| &b.attributes),
+        after,
+        vendor_keys: &delivery.vendor_keys,
+        request_id: entry.request_id.as_deref(),
+        lookup: &lookup,
+    };
+    // Settled well inside the lease, so no other worker takes the entry meanwhile.
+    let limit = state.queue.config.lease() / 2;
+    match tokio::time::timeout(limit, runtime.connector.apply(change)).await {
+        Ok(Ok(keys)) => Ok(keys),
+        Ok(Err(e)) => match transient(&e) {
+            Some(retry_after) => Err(Failure::Transient(e.to_string(), retry_after)),
+            None => Err(Failure::Refused(e.to_string())),
+        },
+        Err(_) => Err(Failure::Transient(
+            format!("no answer within {} s", limit.as_secs()),
+            None,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum_and_honours_retry_after() {
+        let config = QueueConfig {
+            retry_initial_ms: 100,
+            retry_max_ms: 1_000,
+            ..QueueConfig::default()
+        };
+        let within = |d: Duration, ms: u64| {
+            d <= Duration::from_millis(ms) && d >= Duration::from_millis(ms * 8 / 10)
+        };
+        assert!(within(config.backoff(1, None), 100));
+        assert!(within(config.backoff(2, None), 200));
+        assert!(within(config.backoff(4, None), 800));
+        assert!(within(config.backoff(5, None), 1_000));
+        assert!(within(config.backoff(60, None), 1_000), "no overflow");
+        let asked = Duration::from_millis(700);
+        assert_eq!(config.backoff(1, Some(asked)), asked);
+        assert!(within(
+            config.backoff(1, Some(Duration::from_secs(90))),
+            1_000
+        ));
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let config = QueueConfig {
+            concurrency: 0,
+            retry_initial_ms: 5,
+            retry_max_ms: 1,
+            ..QueueConfig::default()
+        };
+        let keys: Vec<_> = config.problems().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["concurrency", "retry_initial_ms"]);
+        assert!(QueueConfig::default().problems().is_empty());
+    }
+}
