@@ -2,7 +2,9 @@
 //! reuse, a connect timeout and a timeout for the whole call), retries with exponential backoff
 //! and full jitter for calls that are safe to repeat, `Retry-After` honoured, and vendor answers
 //! classified once into [`ConnectorError`]. Our request id travels to the vendor in
-//! `X-Request-Id`; the vendor's request id, when it sends one, is logged beside ours.
+//! `X-Request-Id`; the vendor's request id, when it sends one, is logged beside ours. Each
+//! call's outcome (not each attempt's) is recorded once in the endpoint's
+//! [`crate::status::EndpointStatus`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use crate::ConnectorError;
 use crate::outbound::{OutboundLimiter, OutboundRate};
+use crate::status::{CallRecord, EndpointStatus, Outcome};
 
 /// The header our request id travels in.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -251,13 +254,35 @@ pub fn retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
-/// The client of one vendor endpoint. Cheap to clone (the connection pool is shared).
+/// The client of one vendor endpoint. Cheap to clone (the connection pool, the limiter and
+/// the status are shared by every clone).
 #[derive(Debug, Clone)]
 pub struct VendorClient {
     vendor: &'static str,
     client: reqwest::Client,
     config: EndpointConfig,
     limiter: Option<Arc<OutboundLimiter>>,
+    record: Arc<CallRecord>,
+}
+
+/// What the attempts of a call found, beyond its result.
+#[derive(Debug, Default)]
+struct Trace {
+    /// Our own limiter refused an attempt: it never reached the network.
+    limited: bool,
+    /// `retry_on`'s verdict on the last answer.
+    retry_verdict: bool,
+}
+
+/// What decides whether a call's final answer means the vendor is failing (see
+/// [`EndpointStatus::reachable`]).
+#[derive(Debug, Clone, Copy)]
+enum Failing {
+    /// Its status: any 5xx.
+    ByStatus,
+    /// The caller's `retry_on`: a protocol that answers every fault with HTTP 500 (SOAP)
+    /// knows better which answers are the vendor failing.
+    ByRetryVerdict,
 }
 
 impl VendorClient {
@@ -284,7 +309,48 @@ impl VendorClient {
                 .and_then(OutboundLimiter::new)
                 .map(Arc::new),
             config,
+            record: Arc::new(CallRecord::default()),
         })
+    }
+
+    /// How calls to this endpoint have gone, and its limiter's state; no call is made.
+    pub fn status(&self) -> EndpointStatus {
+        self.record.snapshot(
+            self.vendor,
+            &self.config.base_url,
+            self.limiter.as_deref().map(OutboundLimiter::status),
+        )
+    }
+
+    /// Records as failed a call the vendor answered without an HTTP error but whose answer
+    /// says it failed (a SOAP fault refusing our credentials, a probe's unexpected answer).
+    /// Only for calls whose status counted the answer as a success.
+    pub fn record_failure(&self, error: &ConnectorError) {
+        self.record.failed_after_answer(reason_of(error));
+    }
+
+    /// One attempt of a harmless call, to learn whether the vendor answers and takes our
+    /// credentials now (no retries: a probe reports what the vendor does at this moment).
+    /// `accept` judges the answer; one it refuses although its HTTP status looked healthy is
+    /// recorded as a failure, so that the status shows what the probe found.
+    pub async fn probe(
+        &self,
+        call: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        accept: impl FnOnce(VendorResponse) -> Result<(), ConnectorError>,
+    ) -> Result<(), ConnectorError> {
+        let answer = self.send(call, Repeat::Unsafe, None, build).await?;
+        let failing = answer.status.is_server_error();
+        let healthy = judge(self.vendor, call, answer.status, failing)
+            .error
+            .is_none();
+        let accepted = accept(answer);
+        if let Err(e) = &accepted
+            && healthy
+        {
+            self.record_failure(e);
+        }
+        accepted
     }
 
     /// `{base_url}{path}`.
@@ -302,11 +368,12 @@ impl VendorClient {
         request_id: Option<&str>,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<VendorResponse, ConnectorError> {
-        self.send_with(
+        self.send_judged(
             call,
             repeat,
             request_id,
             |answer| retryable(answer.status),
+            Failing::ByStatus,
             build,
         )
         .await
@@ -314,7 +381,8 @@ impl VendorClient {
 
     /// [`VendorClient::send`], with the caller deciding which answers deserve another attempt
     /// (a SOAP service answers every fault with HTTP 500, whether retrying can help or not).
-    /// `retry_on` sees every answer, the one returned included.
+    /// `retry_on` sees every answer, the one returned included; the endpoint's status counts
+    /// a final answer it would retry as the vendor failing, and no other 5xx.
     pub async fn send_with(
         &self,
         call: &str,
@@ -323,14 +391,74 @@ impl VendorClient {
         retry_on: impl Fn(&VendorResponse) -> bool,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<VendorResponse, ConnectorError> {
+        self.send_judged(
+            call,
+            repeat,
+            request_id,
+            retry_on,
+            Failing::ByRetryVerdict,
+            build,
+        )
+        .await
+    }
+
+    /// [`VendorClient::send_with`], and the call's outcome recorded once in the status.
+    async fn send_judged(
+        &self,
+        call: &str,
+        repeat: Repeat,
+        request_id: Option<&str>,
+        retry_on: impl Fn(&VendorResponse) -> bool,
+        failing: Failing,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<VendorResponse, ConnectorError> {
+        let _in_flight = self.record.start();
+        let mut trace = Trace::default();
+        let result = self
+            .attempts(call, repeat, request_id, &retry_on, &mut trace, build)
+            .await;
+        let outcome = match &result {
+            Ok(answer) => {
+                let is_failing = match failing {
+                    Failing::ByStatus => answer.status.is_server_error(),
+                    Failing::ByRetryVerdict => trace.retry_verdict,
+                };
+                judge(self.vendor, call, answer.status, is_failing)
+            }
+            Err(e) => Outcome {
+                // A call our own limiter refused says nothing about the vendor.
+                reached: (!trace.limited).then_some(false),
+                error: Some(reason_of(e)),
+            },
+        };
+        self.record.finish(outcome);
+        result
+    }
+
+    /// Every attempt of one call, as [`VendorClient::send_with`] describes.
+    async fn attempts(
+        &self,
+        call: &str,
+        repeat: Repeat,
+        request_id: Option<&str>,
+        retry_on: &impl Fn(&VendorResponse) -> bool,
+        trace: &mut Trace,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<VendorResponse, ConnectorError> {
         let attempts = match repeat {
             Repeat::Safe => 1 + self.config.max_retries,
             Repeat::Unsafe => 1,
         };
         let mut backoff = self.config.initial_backoff;
         for attempt in 1..=attempts {
-            if let Some(limiter) = &self.limiter {
-                limiter.acquire(self.vendor, call).await?;
+            if attempt > 1 {
+                self.record.retried();
+            }
+            if let Some(limiter) = &self.limiter
+                && let Err(e) = limiter.acquire(self.vendor, call).await
+            {
+                trace.limited = true;
+                return Err(e);
             }
             let mut request = build(&self.client);
             if let Some(id) = request_id {
@@ -370,7 +498,8 @@ impl VendorClient {
                         // The vendor's own limit: every call to it holds off, not just this one.
                         limiter.pause(after);
                     }
-                    if !retry_on(answer) || last {
+                    trace.retry_verdict = retry_on(answer);
+                    if !trace.retry_verdict || last {
                         return outcome;
                     }
                     match retry_after(&answer.headers) {
@@ -403,6 +532,40 @@ impl VendorClient {
             reason: format!("{call}: no attempt was made"),
             retry_after: None,
         })
+    }
+}
+
+/// How a call's final answer counts for the endpoint's status; `failing` says whether the
+/// answer is the vendor failing (see [`Failing`]). Credentials refused and throttling are
+/// failures from a vendor that answered; failing and timing out (408) are failures of one that
+/// is not working. Other answers, 4xx refusals of the input included, are the vendor working.
+fn judge(vendor: &str, call: &str, status: StatusCode, failing: bool) -> Outcome {
+    let failed = |reached: bool, what: &str| Outcome {
+        reached: Some(reached),
+        error: Some(format!("{vendor} {call}: HTTP {status}{what}")),
+    };
+    match status.as_u16() {
+        401 | 403 | 407 => failed(true, " (credentials refused)"),
+        429 => failed(true, " (the vendor is throttling us)"),
+        408 => failed(false, ""),
+        _ if failing => failed(false, ""),
+        _ => Outcome {
+            reached: Some(true),
+            error: None,
+        },
+    }
+}
+
+/// The reason inside an error, without the variant's prefix: statuses name the call
+/// (`"timeedit register: timed out"`).
+fn reason_of(e: &ConnectorError) -> String {
+    match e {
+        ConnectorError::Rejected { reason }
+        | ConnectorError::Immutable { reason }
+        | ConnectorError::Conflict { reason }
+        | ConnectorError::Unavailable { reason, .. }
+        | ConnectorError::Unauthorized { reason }
+        | ConnectorError::Unsupported(reason) => reason.clone(),
     }
 }
 
@@ -479,6 +642,37 @@ mod tests {
             panic!("rejected")
         };
         assert!(reason.len() < 1100, "vendor bodies are shortened");
+    }
+
+    #[test]
+    fn answers_count_for_the_status_by_what_they_say_of_the_vendor() {
+        let judged = |status: u16, failing: bool| {
+            let outcome = judge(
+                "v",
+                "c",
+                StatusCode::from_u16(status).expect("status"),
+                failing,
+            );
+            (outcome.reached, outcome.error.is_some())
+        };
+        // Working: successes and refusals of the input.
+        assert_eq!(judged(200, false), (Some(true), false));
+        assert_eq!(judged(404, false), (Some(true), false));
+        assert_eq!(judged(422, false), (Some(true), false));
+        // A SOAP Client fault: HTTP 500, and not the vendor failing.
+        assert_eq!(judged(500, false), (Some(true), false));
+        // Answering, but failing us.
+        assert_eq!(judged(401, false), (Some(true), true));
+        assert_eq!(judged(403, false), (Some(true), true));
+        assert_eq!(judged(429, true), (Some(true), true));
+        // Not working.
+        assert_eq!(judged(503, true), (Some(false), true));
+        assert_eq!(judged(408, false), (Some(false), true));
+        let error = judge("mytimetable", "list users", StatusCode::UNAUTHORIZED, false).error;
+        assert_eq!(
+            error.as_deref(),
+            Some("mytimetable list users: HTTP 401 Unauthorized (credentials refused)")
+        );
     }
 
     #[test]

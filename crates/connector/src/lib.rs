@@ -9,6 +9,7 @@ pub mod http;
 pub mod mytimetable;
 pub mod outbound;
 pub mod secret;
+pub mod status;
 pub mod timeedit;
 pub mod workspace365;
 pub mod workspace365_adsync;
@@ -24,6 +25,7 @@ use serde_json::{Map, Value};
 pub use directory::Directory;
 pub use mytimetable::MyTimetable;
 pub use secret::Secret;
+pub use status::{ConnectorStatus, EndpointStatus, LimiterStatus};
 
 /// What a connector offers, reflected in `/ResourceTypes` and `/ServiceProviderConfig`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +139,19 @@ pub trait Connector: Send + Sync + 'static {
     /// Makes the vendor match `change.after`; returns the vendor keys to keep. Must be safe
     /// to call again with the same change (a replay after a crash).
     async fn apply(&self, change: ResourceChange<'_>) -> Result<Value, ConnectorError>;
+
+    /// The live status of the vendor endpoints this connector calls, for the admin API: no
+    /// vendor call is made. A connector without a vendor has no endpoints.
+    fn status(&self) -> ConnectorStatus {
+        ConnectorStatus::default()
+    }
+
+    /// Calls the vendor once with the cheapest harmless request it offers, to learn whether
+    /// it answers and takes our credentials now; the call shows in [`Connector::status`].
+    /// `Ok` for a connector without a vendor.
+    async fn probe(&self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
 
     /// One page of the accounts of `kind` the vendor has, for reconciliation: `cursor` is
     /// `None` for the first page and then the previous page's `next`.

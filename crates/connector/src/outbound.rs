@@ -13,6 +13,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 
 use crate::ConnectorError;
+use crate::status::LimiterStatus;
 
 /// `[…http.rate_limit]`: how fast calls may go to one vendor endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -35,6 +36,7 @@ fn default_max_wait_ms() -> u64 {
 pub struct OutboundLimiter {
     limiter: DefaultDirectRateLimiter,
     per_second: u32,
+    burst: u32,
     max_wait: Duration,
     /// Calls waiting for their turn now.
     waiting: AtomicUsize,
@@ -69,6 +71,7 @@ impl OutboundLimiter {
         Some(OutboundLimiter {
             limiter: RateLimiter::direct(quota),
             per_second: rate.per_second,
+            burst: rate.burst,
             max_wait: Duration::from_millis(rate.max_wait_ms),
             waiting: AtomicUsize::new(0),
             paused_until: Mutex::new(None),
@@ -83,6 +86,18 @@ impl OutboundLimiter {
             .map_or(Duration::ZERO, |until| {
                 until.saturating_duration_since(Instant::now())
             })
+    }
+
+    /// The configured rate, the calls waiting now, and any pause the vendor asked for.
+    pub fn status(&self) -> LimiterStatus {
+        let pause = self.pause_left();
+        LimiterStatus {
+            rate_per_second: self.per_second,
+            burst: self.burst,
+            max_wait_ms: u64::try_from(self.max_wait.as_millis()).unwrap_or(u64::MAX),
+            waiting: self.waiting.load(Ordering::Acquire) as u64,
+            paused_until: (!pause.is_zero()).then(|| time::OffsetDateTime::now_utc() + pause),
+        }
     }
 
     /// Holds every call for `wait` (a vendor's `Retry-After` on a 429).
@@ -170,6 +185,42 @@ mod tests {
         assert!(
             refused >= 3,
             "at 2/s, 600 ms let at most 3 through: {refused} refused"
+        );
+    }
+
+    #[tokio::test]
+    async fn status_shows_the_queue_and_the_pause() {
+        let limits = std::sync::Arc::new(limiter(5, 1, 5_000));
+        let idle = limits.status();
+        assert_eq!(
+            (
+                idle.rate_per_second,
+                idle.burst,
+                idle.max_wait_ms,
+                idle.waiting
+            ),
+            (5, 1, 5_000, 0)
+        );
+        assert!(idle.paused_until.is_none());
+        let calls: Vec<_> = (0..4)
+            .map(|_| {
+                let limits = limits.clone();
+                tokio::spawn(async move { limits.acquire("v", "c").await })
+            })
+            .collect();
+        // One goes at once; the others wait about 200 ms each.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(limits.status().waiting >= 2, "{:?}", limits.status());
+        for call in calls {
+            call.await.expect("joined").expect("within the bound");
+        }
+        assert_eq!(limits.status().waiting, 0);
+        limits.pause(Duration::from_secs(30));
+        let paused = limits.status().paused_until.expect("paused");
+        let left = paused - time::OffsetDateTime::now_utc();
+        assert!(
+            left > time::Duration::seconds(28) && left <= time::Duration::seconds(30),
+            "{left}"
         );
     }
 

@@ -15,6 +15,12 @@ use crate::secret::Secret;
 /// The header the token travels in (VENDORS.md §1.1).
 const TOKEN_HEADER: &str = "apiToken";
 
+/// M1's answer.
+#[derive(Deserialize)]
+struct Users {
+    users: Vec<String>,
+}
+
 /// An authenticated client of one MyTimetable instance.
 #[derive(Debug, Clone)]
 pub struct Api {
@@ -67,16 +73,31 @@ impl Api {
         &self,
         request_id: Option<&str>,
     ) -> Result<Vec<String>, ConnectorError> {
-        #[derive(Deserialize)]
-        struct Users {
-            users: Vec<String>,
-        }
         let url = self.client.url("/users");
         let answer = self
             .call("list users", request_id, |c| c.get(&url))
             .await?
             .error_for_status()?;
         Ok(answer.json::<Users>()?.users)
+    }
+
+    /// The vendor's one read that takes no argument, M1, tried once: v8 has no paging nor a
+    /// smaller read, so the probe costs one list of usernames.
+    pub async fn probe(&self) -> Result<(), ConnectorError> {
+        let url = self.client.url("/users");
+        let token = self.token.expose();
+        self.client
+            .probe(
+                "list users (probe)",
+                |c| c.get(&url).header(TOKEN_HEADER, token),
+                |answer| answer.error_for_status()?.json::<Users>().map(drop),
+            )
+            .await
+    }
+
+    /// How calls to the instance have gone.
+    pub fn status(&self) -> crate::EndpointStatus {
+        self.client.status()
     }
 
     /// M2: creates the user, or finds it already there (the vendor cannot tell us which).

@@ -29,7 +29,10 @@ pub use plan::{EXTENSION_URN, VendorKeys};
 pub use settings::{MyTimetableSettings, RenamePolicy, UnlinkMode};
 
 use crate::http::VendorClient;
-use crate::{AccountPage, Capabilities, Connector, ConnectorError, ResourceChange, VendorAccount};
+use crate::{
+    AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, ResourceChange,
+    VendorAccount,
+};
 use plan::WantedSync;
 
 /// The MyTimetable connector.
@@ -162,6 +165,17 @@ impl Connector for MyTimetable {
 
     fn extensions(&self) -> Vec<(ResourceKind, Schema)> {
         vec![(ResourceKind::User, Self::extension_schema())]
+    }
+
+    fn status(&self) -> ConnectorStatus {
+        ConnectorStatus {
+            endpoints: vec![self.api.status()],
+        }
+    }
+
+    /// `GET /users` (M1), once.
+    async fn probe(&self) -> Result<(), ConnectorError> {
+        self.api.probe().await
     }
 
     fn check(&self, change: &ResourceChange<'_>) -> Result<(), ConnectorError> {

@@ -173,6 +173,34 @@ impl TimeEditClient {
         shape("getAuthServers", servers)
     }
 
+    /// getAuthServers (active ones), tried once, for a probe: it goes through the WSDL and
+    /// `register` when the client has neither yet, so it proves the whole session works.
+    pub async fn probe(&self) -> Result<Vec<AuthServer>, ConnectorError> {
+        // A `Client` fault counted as an answer, but a probe with fixed arguments must not
+        // draw one (a wrong namespace would): it is a failure there.
+        let response = self
+            .call("getAuthServers", Repeat::Unsafe, |w| {
+                w.boolean("tns:activeonly", true)
+            })
+            .await
+            .inspect_err(|e| {
+                if matches!(e, ConnectorError::Rejected { .. }) {
+                    self.http.record_failure(e);
+                }
+            })?;
+        let servers = response
+            .items("authservers", "authserver")
+            .into_iter()
+            .map(AuthServer::from_element)
+            .collect();
+        shape("getAuthServers", servers).inspect_err(|e| self.http.record_failure(e))
+    }
+
+    /// How calls to the SOAP endpoint have gone (the WSDL read included).
+    pub fn status(&self) -> crate::EndpointStatus {
+        self.http.status()
+    }
+
     /// getPermissions: the calling account's permissions (a cheap health check).
     pub async fn get_permissions(&self) -> Result<Vec<String>, ConnectorError> {
         let response = self
@@ -249,11 +277,16 @@ impl TimeEditClient {
         let key = self.renew_key(tns, generation).await?;
         match self.call_with_key(tns, op, repeat, &key, &params).await? {
             Reply::Answer(response) => Ok(response),
-            Reply::InvalidCredentials(reason) => Err(ConnectorError::Unauthorized {
-                reason: format!(
-                    "{VENDOR} {op}: {reason} (after registering a new application key; check username and password)"
-                ),
-            }),
+            Reply::InvalidCredentials(reason) => {
+                let refused = ConnectorError::Unauthorized {
+                    reason: format!(
+                        "{VENDOR} {op}: {reason} (after registering a new application key; check username and password)"
+                    ),
+                };
+                // A SOAP fault comes with HTTP 500 and counted as an answer; it is a failure.
+                self.http.record_failure(&refused);
+                Err(refused)
+            }
         }
     }
 
@@ -325,9 +358,11 @@ impl TimeEditClient {
         let response = match self.exchange("register", Repeat::Safe, body).await? {
             Ok(response) => response,
             Err(fault) if fault.code == FaultCode::Client && refuses_certificate(&fault) => {
-                return Err(ConnectorError::Unauthorized {
+                let refused = ConnectorError::Unauthorized {
                     reason: format!("{VENDOR} register: {}", fault_text(&fault)),
-                });
+                };
+                self.http.record_failure(&refused);
+                return Err(refused);
             }
             Err(fault) => return Err(fault_error("register", fault)),
         };

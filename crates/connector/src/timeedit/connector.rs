@@ -29,7 +29,10 @@ use super::{
     FindUsers, MAX_USERS_PER_FIND, SettingsError, StatusCode, TeUser, TimeEditClient,
     TimeEditSettings, UserKey, UserStatus,
 };
-use crate::{AccountPage, Capabilities, Connector, ConnectorError, ResourceChange, VendorAccount};
+use crate::{
+    AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, ResourceChange,
+    VendorAccount,
+};
 
 /// How long the list of auth servers is trusted.
 const AUTH_SERVERS_TTL: Duration = Duration::from_secs(600);
@@ -347,6 +350,22 @@ impl Connector for TimeEdit {
     /// Enough writes to fill every batch that may be in flight.
     fn concurrency(&self) -> usize {
         self.settings.batch_size.max(1) * super::batch::MAX_IN_FLIGHT
+    }
+
+    fn status(&self) -> ConnectorStatus {
+        ConnectorStatus {
+            endpoints: vec![self.client.status()],
+        }
+    }
+
+    /// `getAuthServers`, once, whatever the cache holds; the answer refreshes the cache.
+    async fn probe(&self) -> Result<(), ConnectorError> {
+        let servers = self.client.probe().await?;
+        *self.auth_servers.lock().await = Some((
+            Instant::now(),
+            servers.into_iter().map(|a| a.signature).collect(),
+        ));
+        Ok(())
     }
 
     fn check(&self, change: &ResourceChange<'_>) -> Result<(), ConnectorError> {

@@ -21,6 +21,10 @@ use crate::secret::Secret;
 /// The header the key travels in (VENDORS.md §3.1).
 const KEY_HEADER: &str = "ProvisioningKey";
 
+/// The address a probe validates: no mailbox can have it (`.invalid`, RFC 2606), so the
+/// answer never concerns a real user.
+pub const PROBE_ADDRESS: &str = "scim-bridge-probe@probe.invalid";
+
 /// The User object of W1–W4. `Debug` never shows the password.
 #[derive(Clone, Copy)]
 pub struct UserBody<'a> {
@@ -221,6 +225,55 @@ impl ProvisioningApi {
                 .body(json.clone())
         })
         .await
+    }
+
+    /// W2 for a made-up user, once: the API has no read, and W2 is its one call that
+    /// changes nothing. Any verdict on the user (200, or a 400 with validation results) shows
+    /// that the vendor answers, knows the environment and takes the key.
+    pub async fn probe(&self) -> Result<(), ConnectorError> {
+        let user = VendorUser {
+            email_address: PROBE_ADDRESS.into(),
+            first_name: "scim-bridge".into(),
+            last_name: "probe".into(),
+            is_administrator: false,
+        };
+        let json = UserBody {
+            user: &user,
+            password: None,
+            create_in_office365: Some(false),
+        }
+        .to_json();
+        let url = self.url("Validate/");
+        let key = self.key.expose();
+        let environment = &self.environment;
+        self.client
+            .probe(
+                "validate create (probe)",
+                |c| {
+                    c.post(&url)
+                        .header(KEY_HEADER, key)
+                        .header("X-Requested-With", "XMLHttpRequest")
+                        .header("Accept", "application/json")
+                        .header(CONTENT_TYPE, "application/json")
+                        .body(json.clone())
+                },
+                |answer| match answer.status {
+                    s if s.is_success() || s == StatusCode::BAD_REQUEST => Ok(()),
+                    StatusCode::NOT_FOUND => Err(ConnectorError::Unavailable {
+                        reason: format!(
+                            "Workspace 365 validate (probe): HTTP 404: the vendor does not know the environment \"{environment}\" (check `environment` and `base_url`)"
+                        ),
+                        retry_after: None,
+                    }),
+                    _ => answer.error_for_status().map(drop),
+                },
+            )
+            .await
+    }
+
+    /// How calls to the Provisioning API have gone.
+    pub fn status(&self) -> crate::EndpointStatus {
+        self.client.status()
     }
 
     /// W2: whether W1 would take `body`; creates nothing.

@@ -33,14 +33,17 @@ use scim::ResourceKind;
 use scim::schema::{AttrType, Attribute, Mutability, Returned, Schema};
 use serde_json::{Value, json};
 
-pub use api::{ProvisioningApi, ProvisioningError, UserBody, ValidationMessage, parse_validation};
+pub use api::{
+    PROBE_ADDRESS, ProvisioningApi, ProvisioningError, UserBody, ValidationMessage,
+    parse_validation,
+};
 pub use password::generate as generate_password;
 pub use plan::{Desired, EXTENSION_URN, VendorKeys, VendorUser};
 pub use settings::{PasswordPolicy, WelcomeActivity, Workspace365Settings};
 
 use crate::http::VendorClient;
 use crate::workspace365_env::{ActivityData, EnvApi, EnvApiError, NewActivity, UserLookup};
-use crate::{Capabilities, Connector, ConnectorError, ResourceChange};
+use crate::{Capabilities, Connector, ConnectorError, ConnectorStatus, ResourceChange};
 use plan::{describe, is_duplicate};
 
 /// The Workspace 365 Provisioning connector.
@@ -478,6 +481,25 @@ impl Connector for Workspace365 {
 
     fn extensions(&self) -> Vec<(ResourceKind, Schema)> {
         vec![(ResourceKind::User, Self::extension_schema())]
+    }
+
+    /// The Provisioning API, then the environment API when configured.
+    fn status(&self) -> ConnectorStatus {
+        let mut endpoints = vec![self.api.status()];
+        endpoints.extend(self.env_api.as_ref().map(EnvApi::status));
+        ConnectorStatus { endpoints }
+    }
+
+    /// The Provisioning API has no read: W2 (validate, which changes nothing) for a made-up
+    /// user, once; then `GET api/appicons/environment` when the environment API is
+    /// configured. Both are tried; the first failure is returned.
+    async fn probe(&self) -> Result<(), ConnectorError> {
+        let provisioning = self.api.probe().await;
+        let environment = match &self.env_api {
+            Some(env) => env.probe().await,
+            None => Ok(()),
+        };
+        provisioning.and(environment)
     }
 
     fn check(&self, change: &ResourceChange<'_>) -> Result<(), ConnectorError> {

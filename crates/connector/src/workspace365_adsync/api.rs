@@ -129,6 +129,39 @@ impl Api {
             .await
     }
 
+    /// A6 for the nil ObjectId as both group and user, once. The API has no read (§4.2:
+    /// no GET endpoints), so the probe asks for a change that cannot change anything: no
+    /// object has the nil ObjectId, and a membership delete of what is not there answers 200
+    /// (§4.2, a recommended choice) or a 400 naming the unknown object; either shows that the vendor answers
+    /// and takes the token.
+    pub async fn probe(&self) -> Result<(), ConnectorError> {
+        let nil = Uuid::nil().to_string();
+        let url = self.url(&["Groups", &nil, "Users", &nil], true)?;
+        let token = self.token.expose();
+        self.client
+            .probe(
+                "remove user member (probe)",
+                |c| c.delete(url.clone()).basic_auth(token, None::<&str>),
+                |answer| match answer.status {
+                    s if s.is_success() || s == StatusCode::BAD_REQUEST => Ok(()),
+                    StatusCode::NOT_FOUND => Err(ConnectorError::Unavailable {
+                        reason: format!(
+                            "Workspace 365 remove user member (probe): HTTP 404: no ActiveDirectorySync API for the environment \"{}\" there (check `environment` and `base_url`)",
+                            self.environment
+                        ),
+                        retry_after: None,
+                    }),
+                    _ => answer.error_for_status().map(drop),
+                },
+            )
+            .await
+    }
+
+    /// How calls to the ActiveDirectorySync API have gone.
+    pub fn status(&self) -> crate::EndpointStatus {
+        self.client.status()
+    }
+
     /// A5 (`add`) or A6: the user joins or leaves the group.
     pub async fn user_membership(
         &self,

@@ -31,7 +31,7 @@ pub use mapping::{GROUP_EXTENSION_URN, USER_EXTENSION_URN, VendorKeys};
 pub use settings::{AdSyncSettings, DEFAULT_MAX_PICTURE_BYTES, NestedGroupPath, ObjectIdSource};
 
 use crate::http::VendorClient;
-use crate::{Capabilities, Connector, ConnectorError, KeyLookup, ResourceChange};
+use crate::{Capabilities, Connector, ConnectorError, ConnectorStatus, KeyLookup, ResourceChange};
 use members::{Member, MemberKind};
 use picture::{Fetcher, PictureRules, Source};
 
@@ -336,6 +336,20 @@ impl Connector for Workspace365AdSync {
             (ResourceKind::User, Self::user_extension_schema()),
             (ResourceKind::Group, Self::group_extension_schema()),
         ]
+    }
+
+    /// The ActiveDirectorySync API (pictures fetched from elsewhere are not a vendor
+    /// endpoint).
+    fn status(&self) -> ConnectorStatus {
+        ConnectorStatus {
+            endpoints: vec![self.api.status()],
+        }
+    }
+
+    /// The API has no read: a membership delete between nil ObjectIds, once
+    /// ([`Api::probe`]).
+    async fn probe(&self) -> Result<(), ConnectorError> {
+        self.api.probe().await
     }
 
     fn check(&self, change: &ResourceChange<'_>) -> Result<(), ConnectorError> {

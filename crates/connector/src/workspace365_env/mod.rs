@@ -277,6 +277,46 @@ impl EnvApi {
             .await
     }
 
+    /// `GET api/appicons/environment`, once: a read that needs no argument, names the
+    /// environment, and is small (the environment's own icons, not the shared ones).
+    pub async fn probe(&self) -> Result<(), ConnectorError> {
+        let url = self.url(&format!(
+            "/api/appicons/{}",
+            IconSource::Environment.as_str()
+        ));
+        let auth = format!("Workspace365 {}", self.token.expose());
+        self.client
+            .probe(
+                "app icons (probe)",
+                |c| {
+                    c.get(&url)
+                        .header(AUTHORIZATION, &auth)
+                        .header("Accept", "application/json")
+                },
+                |answer| match answer.status {
+                    s if s.is_success() => answer.json::<Vec<AppIcon>>().map(drop),
+                    // No argument of ours can be wrong: the environment is.
+                    StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND => {
+                        let status = answer.status.as_u16();
+                        Err(ConnectorError::Unavailable {
+                            reason: format!(
+                                "Workspace 365 app icons (probe): HTTP {status}: {} (check `environment` and `base_url`)",
+                                ApiErrors::parse(&answer.body, status)
+                            ),
+                            retry_after: None,
+                        })
+                    }
+                    _ => answer.error_for_status().map(drop),
+                },
+            )
+            .await
+    }
+
+    /// How calls to the environment API have gone.
+    pub fn status(&self) -> crate::EndpointStatus {
+        self.client.status()
+    }
+
     /// `GET api/users/{upn}/apps`; an unknown user is [`EnvApiError::NotFound`].
     pub async fn user_apps(
         &self,

@@ -2,6 +2,7 @@
 
 mod http;
 mod mytimetable;
+mod status;
 mod timeedit;
 mod timeedit_soap;
 mod workspace365;
