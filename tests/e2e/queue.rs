@@ -359,6 +359,36 @@ async fn the_admin_api_has_its_own_credential(app: TestApp) {
     assert_eq!(names, ["other", "test"]);
     assert_eq!(list.body["connectors"][1]["kind"], "mytimetable");
     assert_eq!(list.body["connectors"][1]["delivery"], "sync");
+    // The vendor as the last calls found it, and as a probe finds it now.
+    let vendor = &list.body["connectors"][1]["vendor"]["endpoints"][0];
+    assert_eq!(vendor["name"], "mytimetable", "{vendor}");
+    assert_eq!(vendor["reachable"], true, "{vendor}");
+    assert!(
+        vendor["lastSuccess"].is_string() || vendor["last_success"].is_string(),
+        "{vendor}"
+    );
+    let probed = app
+        .admin(Method::GET, "/admin/connectors/test?probe=true")
+        .await;
+    assert_eq!(probed.body["probe"]["reachable"], true, "{:?}", probed.body);
+    app.vendor().server.faults().set(
+        1,
+        vec![FaultRule::always(RouteMatch::any(), Fault::Status(503))],
+    );
+    let probed = app
+        .admin(Method::GET, "/admin/connectors/test?probe=true")
+        .await;
+    assert_eq!(
+        probed.body["probe"]["reachable"], false,
+        "{:?}",
+        probed.body
+    );
+    app.vendor().server.faults().clear();
+    let text = list.body.to_string();
+    assert!(
+        !text.contains(vendor_sim::mytimetable::DEMO_ADMIN_TOKEN),
+        "no secret: {text}"
+    );
 
     // The journal, newest first, with what changed and no secret.
     let journal = app

@@ -21,6 +21,7 @@ pub struct ConnectorStatus {
 
 /// How calls to one vendor endpoint have gone since the connector was built.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EndpointStatus {
     /// The endpoint, named as `vendor` in log lines (`"mytimetable"`, `"workspace365-environment"`).
     pub name: String,
@@ -55,6 +56,7 @@ pub struct EndpointStatus {
 
 /// The state of an endpoint's outbound rate limit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LimiterStatus {
     /// Calls per second, sustained.
     pub rate_per_second: u32,
@@ -283,12 +285,12 @@ mod tests {
         let record = CallRecord::default();
         record.finish(failed("v c: timed out"));
         let json = serde_json::to_value(record.snapshot("v", "http://v", None)).expect("json");
-        let at = json["last_failure"].as_str().expect("a string");
+        let at = json["lastFailure"].as_str().expect("a string");
         assert!(
             OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).is_ok(),
             "{at}"
         );
-        assert!(json["last_success"].is_null());
+        assert!(json["lastSuccess"].is_null());
         assert!(json["limiter"].is_null());
     }
 }

@@ -131,9 +131,9 @@ async fn calls_set_success_failure_and_recovery() {
     }
     let value: serde_json::Value = serde_json::from_str(&json(&mtt)).expect("json");
     let shown = &value["endpoints"][0];
-    assert_rfc3339(&shown["last_success"]);
-    assert_rfc3339(&shown["last_failure"]);
-    assert_eq!(shown["consecutive_failures"], 2);
+    assert_rfc3339(&shown["lastSuccess"]);
+    assert_rfc3339(&shown["lastFailure"]);
+    assert_eq!(shown["consecutiveFailures"], 2);
 
     server.faults().clear();
     mtt.list_accounts(ResourceKind::User, None)

@@ -97,7 +97,7 @@ fn connector_json(
             crate::config::DeliveryMode::Queued => "queued",
         },
         "queue": queue_json(stats.iter().find(|s| s.connector == runtime.name)),
-        "vendor": Value::Null,
+        "vendor": serde_json::to_value(runtime.connector.status()).unwrap_or(Value::Null),
         "inboundLimits": runtime.limits.describe(),
         "lastReconciliation": reconciled.map(|(at, report)| summary_json(*at, report)),
     })
@@ -132,7 +132,10 @@ pub async fn connector(
 ) -> Result<HttpResponse, ApiError> {
     let runtime = admin.connector(&name)?;
     let probe = if query.probe {
-        Some(json!({"reachable": Value::Null}))
+        Some(match runtime.connector.probe().await {
+            Ok(()) => json!({"reachable": true}),
+            Err(e) => json!({"reachable": false, "error": e.to_string()}),
+        })
     } else {
         None
     };
