@@ -10,6 +10,7 @@ mod bulk;
 mod cache;
 mod cli;
 mod concurrency;
+mod deploy;
 mod discovery;
 mod entra;
 mod limits;
