@@ -155,7 +155,7 @@ fn config_toml(
         poll_interval_ms = 50
         retry_initial_ms = 20
         retry_max_ms = 200
-        lease_secs = 10
+        lease_secs = 4
         [admin]
         auth.bearer_token_hashes = ["{admin_hash}"]
         [connectors.test]
@@ -275,6 +275,21 @@ impl TestApp {
         self.root = server.url();
         self.base = format!("{}/scim/v2/test", server.url());
         self.server = Some(server);
+    }
+
+    /// Another replica on the same database and simulators, with its own store connections,
+    /// cache and delivery worker; its URL is `server.url()`.
+    pub async fn replica(&self) -> RunningServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut config = self.config();
+        config.server.public_url = Some(format!("http://{}", listener.local_addr().expect("addr")));
+        let state = AppState::new(&config).await.expect("state");
+        gateway::server::start(state, listener, Some(2), Duration::from_secs(5)).expect("server")
+    }
+
+    /// Whether the app runs on PostgreSQL (replicas need it).
+    pub fn on_postgres(&self) -> bool {
+        matches!(self.db, Db::Postgres { .. })
     }
 
     /// The store the running gateway uses.

@@ -17,6 +17,7 @@ mod limits;
 mod mytimetable;
 mod okta;
 mod queue;
+mod replicas;
 mod restart;
 mod timeedit;
 mod workspace365;

@@ -48,6 +48,8 @@ struct Key {
     connector: String,
     principal: String,
     generation: u64,
+    /// The database's write generation, when other processes write to it too.
+    shared: Option<i64>,
     /// Method, path and the query parameters sorted.
     request: String,
 }
@@ -94,10 +96,25 @@ impl ResponseCache {
         }
     }
 
-    /// The slot of a read, taken before the store is read.
-    pub fn slot(&self, connector: &str, principal: &str, req: &HttpRequest) -> Slot {
+    /// The slot of a read, taken before the store is read. With a database other replicas
+    /// write to, the slot carries its write generation too (one short read), so an answer
+    /// cached before any replica's write is never served after it.
+    pub async fn slot(
+        &self,
+        store: &dyn store::Store,
+        connector: &str,
+        principal: &str,
+        req: &HttpRequest,
+    ) -> Slot {
         let (Some(_), Some(generation)) = (&self.cache, self.generations.get(connector)) else {
             return Slot(None);
+        };
+        // Read first: a write that lands after this read makes the slot stale.
+        let generation = generation.load(Ordering::Acquire);
+        let shared = match store.write_generation().await {
+            Ok(shared) => shared,
+            // Without it nothing could be known fresh: no caching for this read.
+            Err(_) => return Slot(None),
         };
         let mut pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
@@ -106,7 +123,8 @@ impl ResponseCache {
         Slot(Some(Key {
             connector: connector.to_owned(),
             principal: principal.to_owned(),
-            generation: generation.load(Ordering::Acquire),
+            generation,
+            shared,
             request: format!("{} {}?{query}", req.method(), req.path()),
         }))
     }
@@ -185,12 +203,18 @@ mod tests {
         )
     }
 
+    /// One process's own store: no shared write generation.
+    async fn store() -> store::SqliteStore {
+        store::SqliteStore::in_memory().await.expect("store")
+    }
+
     async fn fill(cache: &ResponseCache, n: usize, body: &str) {
+        let store = store().await;
         for i in 0..n {
             let req = TestRequest::get()
                 .uri(&format!("/scim/v2/c/Users/{i}"))
                 .to_http_request();
-            let slot = cache.slot("c", "p", &req);
+            let slot = cache.slot(&store, "c", "p", &req).await;
             cache
                 .keep(slot, HttpResponse::Ok().body(body.to_owned()))
                 .await;
@@ -228,18 +252,32 @@ mod tests {
     #[actix_web::test]
     async fn a_write_orphans_what_was_read_before() {
         let cache = cache(100, 1 << 20);
+        let store = store().await;
         let req = TestRequest::get()
             .uri("/scim/v2/c/Users/1")
             .to_http_request();
-        let before = cache.slot("c", "p", &req);
+        let before = cache.slot(&store, "c", "p", &req).await;
         cache.keep(before, HttpResponse::Ok().body("old")).await;
-        assert!(cache.get(&cache.slot("c", "p", &req), &req).await.is_some());
         assert!(
-            cache.get(&cache.slot("c", "q", &req), &req).await.is_none(),
+            cache
+                .get(&cache.slot(&store, "c", "p", &req).await, &req)
+                .await
+                .is_some()
+        );
+        assert!(
+            cache
+                .get(&cache.slot(&store, "c", "q", &req).await, &req)
+                .await
+                .is_none(),
             "per principal"
         );
         cache.invalidate("c");
-        assert!(cache.get(&cache.slot("c", "p", &req), &req).await.is_none());
+        assert!(
+            cache
+                .get(&cache.slot(&store, "c", "p", &req).await, &req)
+                .await
+                .is_none()
+        );
         let off = super::ResponseCache::new(
             &CacheConfig {
                 max_entries: 0,
@@ -247,7 +285,7 @@ mod tests {
             },
             ["c".to_owned()].iter(),
         );
-        let slot = off.slot("c", "p", &req);
+        let slot = off.slot(&store, "c", "p", &req).await;
         off.keep(slot.clone(), HttpResponse::Ok().body("x")).await;
         assert!(
             off.get(&slot, &req).await.is_none(),

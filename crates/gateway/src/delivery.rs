@@ -154,6 +154,11 @@ impl Worker {
         Worker { stop, task }
     }
 
+    /// Cuts the worker off where it is (see `RunningServer::kill`).
+    pub fn kill(self) {
+        self.task.abort();
+    }
+
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         if let Err(e) = self.task.await {

@@ -142,6 +142,13 @@ impl RunningServer {
         self.state.store.close().await;
     }
 
+    /// Ends at once, as if the process died: requests and deliveries in flight are cut off,
+    /// leases are not given back. For tests of what the other replicas do then.
+    pub fn kill(self) {
+        self.task.abort();
+        self.worker.kill();
+    }
+
     /// Runs until SIGINT or SIGTERM, then stops gracefully.
     pub async fn run_until_signal(self) {
         wait_for_signal().await;

@@ -182,6 +182,14 @@ pub trait Store: Send + Sync + 'static {
     /// Waiting and failed deliveries per connector (connectors with none are left out).
     async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError>;
 
+    /// A number that moves on after every committed write of any process using this database,
+    /// for caches: read it before reading what is cached, and serve the cached answer only
+    /// while it is unchanged. `None` where one process owns the database (SQLite), whose own
+    /// count of its writes is enough.
+    async fn write_generation(&self) -> Result<Option<i64>, StoreError> {
+        Ok(None)
+    }
+
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
 

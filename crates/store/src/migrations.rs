@@ -38,6 +38,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "outbox",
         include_str!("../migrations/postgres/0002_outbox.sql"),
     ),
+    (
+        3,
+        "write generation",
+        include_str!("../migrations/postgres/0003_write_generation.sql"),
+    ),
 ];
 
 fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> Migrator {

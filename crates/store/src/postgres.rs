@@ -71,6 +71,18 @@ impl PgStore {
         })
     }
 
+    /// Moves the write generation on after a commit, before the writer answers anyone. The
+    /// write stands whatever happens here; if the database is gone meanwhile, other replicas
+    /// may serve what they cached for at most the cache's TTL.
+    async fn written(&self) {
+        if let Err(e) = sqlx::query("SELECT nextval('write_generation')")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "could not move the write generation on");
+        }
+    }
+
     /// How unfiltered pages in insertion order were read since the store was opened.
     pub fn paging_stats(&self) -> PagingStats {
         self.anchors.stats()
@@ -87,6 +99,7 @@ impl PgStore {
         let mut tx = PgTx(self.pool.begin().await?);
         commit::load(&mut tx, connector, resources).await?;
         tx.0.commit().await?;
+        self.written().await;
         Ok(())
     }
 }
@@ -580,6 +593,7 @@ impl Store for PgStore {
         let mut tx = PgTx(self.pool.begin().await?);
         let stored = commit::commit(&mut tx, seq, Some(vendor_keys), codec::now()).await?;
         tx.0.commit().await?;
+        self.written().await;
         Ok(stored)
     }
 
@@ -626,6 +640,7 @@ impl Store for PgStore {
         let stored = commit::commit(&mut tx, seq, None, codec::now()).await?;
         pg_queue::enqueue_in(&mut tx.0, seq, &entry).await?;
         tx.0.commit().await?;
+        self.written().await;
         Ok(stored)
     }
 
@@ -660,6 +675,14 @@ impl Store for PgStore {
 
     async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError> {
         pg_queue::stats(&self.pool).await
+    }
+
+    async fn write_generation(&self) -> Result<Option<i64>, StoreError> {
+        let (value, called): (i64, bool) =
+            sqlx::query_as("SELECT last_value, is_called FROM write_generation")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Some(if called { value } else { 0 }))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

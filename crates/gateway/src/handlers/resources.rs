@@ -131,7 +131,14 @@ async fn list_kind(
 /// `GET /Users?filter=…&startIndex=…&count=…`
 pub async fn list(req: HttpRequest, scim: Scim, kind: Kind) -> Result<HttpResponse, ApiError> {
     let cache = &scim.state.cache;
-    let slot = cache.slot(&scim.runtime.name, &scim.principal.subject, &req);
+    let slot = cache
+        .slot(
+            scim.state.store.as_ref(),
+            &scim.runtime.name,
+            &scim.principal.subject,
+            &req,
+        )
+        .await;
     if let Some(hit) = cache.get(&slot, &req).await {
         return Ok(hit);
     }
@@ -209,7 +216,14 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
     let cache = &scim.state.cache;
-    let slot = cache.slot(&scim.runtime.name, &scim.principal.subject, &req);
+    let slot = cache
+        .slot(
+            scim.state.store.as_ref(),
+            &scim.runtime.name,
+            &scim.principal.subject,
+            &req,
+        )
+        .await;
     if let Some(hit) = cache.get(&slot, &req).await {
         return Ok(hit);
     }
