@@ -19,6 +19,8 @@ crate::on_both_backends!(
     a_write_through_one_replica_is_read_through_the_other,
 );
 
+crate::on_both_backends!(a_replica_leaves_young_pending_writes_to_their_owner);
+
 crate::on_both_backends!(mytimetable_queued:
     a_dead_replicas_deliveries_are_finished_by_the_other,
 );
@@ -294,5 +296,47 @@ async fn a_dead_replicas_deliveries_are_finished_by_the_other(mut app: TestApp) 
     // Delivered once each as far as the outcome goes: one synchronization per user.
     assert_eq!(app.vendor().sim.synchronizations().len(), 3);
     other.stop().await;
+    app.finish().await;
+}
+
+async fn a_replica_leaves_young_pending_writes_to_their_owner(app: TestApp) {
+    let store = app.store();
+    // A write another replica has in flight: journalled, not yet committed.
+    let mut attributes = serde_json::Map::new();
+    attributes.insert(
+        "schemas".into(),
+        json!(["urn:ietf:params:scim:schemas:core:2.0:User"]),
+    );
+    attributes.insert("userName".into(), json!("in-flight"));
+    store
+        .journal_append(store::NewJournalEntry {
+            connector: "test".into(),
+            kind: scim::ResourceKind::User,
+            change: store::Change::Create {
+                id: "in-flight".into(),
+                attributes,
+            },
+            before: None,
+            request_id: None,
+        })
+        .await
+        .expect("journal");
+    let report = app.state().recover().await.expect("recover");
+    if app.on_postgres() {
+        // Shared database: too young to be anybody's lost write.
+        assert_eq!(report.total(), 0);
+        assert_eq!(store.journal_pending().await.expect("pending").len(), 1);
+        let later = app
+            .state()
+            .recover_older_than(Duration::ZERO)
+            .await
+            .expect("recover");
+        assert_eq!(later.committed, 1);
+    } else {
+        // One process owns a SQLite file: whatever is pending at start-up was lost.
+        assert_eq!(report.committed, 1);
+    }
+    assert!(store.journal_pending().await.expect("pending").is_empty());
+    assert_eq!(app.get("/Users/in-flight").await.status, 200);
     app.finish().await;
 }

@@ -39,6 +39,10 @@ pub struct QueueConfig {
     pub retry_max_ms: u64,
     /// Attempts before an entry is marked failed and left for an operator.
     pub max_attempts: u32,
+    /// A synchronous write still pending after this long lost its request (its process died,
+    /// or its client went away mid-write); the worker finishes it as start-up recovery does.
+    /// Longer than any request may take, vendor retries included.
+    pub stale_after_secs: u64,
 }
 
 impl Default for QueueConfig {
@@ -50,6 +54,7 @@ impl Default for QueueConfig {
             retry_initial_ms: 1_000,
             retry_max_ms: 300_000,
             max_attempts: 12,
+            stale_after_secs: 300,
         }
     }
 }
@@ -66,6 +71,9 @@ impl QueueConfig {
         }
         if self.lease_secs == 0 {
             problems.push(("lease_secs", "must be at least 1".to_owned()));
+        }
+        if self.stale_after_secs == 0 {
+            problems.push(("stale_after_secs", "must be at least 1".to_owned()));
         }
         if self.max_attempts == 0 {
             problems.push(("max_attempts", "must be at least 1".to_owned()));
@@ -84,6 +92,11 @@ impl QueueConfig {
 
     fn lease(&self) -> Duration {
         Duration::from_secs(self.lease_secs)
+    }
+
+    /// See [`QueueConfig::stale_after_secs`].
+    pub fn stale_after(&self) -> Duration {
+        Duration::from_secs(self.stale_after_secs)
     }
 
     /// The wait before attempt `attempts + 1`, after `attempts` failures: doubling from
@@ -138,7 +151,7 @@ fn hostname() -> String {
         .unwrap_or_else(|| "scim-bridge".to_owned())
 }
 
-/// The running worker; [`Worker::stop`] lets the deliveries in flight finish and gives back
+/// The running worker (also the sweeper of lost synchronous writes); [`Worker::stop`] lets the deliveries in flight finish and gives back
 /// the leases it holds.
 pub struct Worker {
     stop: watch::Sender<bool>,
@@ -167,19 +180,37 @@ impl Worker {
     }
 }
 
+/// Finishes the synchronous writes whose requests were lost (see
+/// [`QueueConfig::stale_after_secs`]).
+async fn sweep(state: &AppState) {
+    match state
+        .recover_older_than(state.queue.config.stale_after())
+        .await
+    {
+        Ok(report) if report.total() > 0 => {
+            tracing::warn!(?report, "finished writes whose requests were lost")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot finish the writes whose requests were lost"),
+    }
+}
+
 async fn run(state: web::Data<AppState>, mut stopped: watch::Receiver<bool>) {
     let connectors = state.queued_connectors();
-    if connectors.is_empty() {
-        return;
-    }
     let queue = &state.queue;
     let config = queue.config.clone();
     let poll = Duration::from_millis(config.poll_interval_ms);
+    let sweep_every = (config.stale_after() / 2).max(Duration::from_secs(1));
+    let mut next_sweep = tokio::time::Instant::now() + sweep_every;
     let mut running: JoinSet<()> = JoinSet::new();
     tracing::info!(owner = %queue.owner, ?connectors, "delivery worker started");
     while !*stopped.borrow() {
+        if tokio::time::Instant::now() >= next_sweep {
+            sweep(&state).await;
+            next_sweep = tokio::time::Instant::now() + sweep_every;
+        }
         let free = config.concurrency.saturating_sub(running.len());
-        let claimed = if free == 0 {
+        let claimed = if free == 0 || connectors.is_empty() {
             Vec::new()
         } else {
             match state
@@ -210,7 +241,8 @@ async fn run(state: web::Data<AppState>, mut stopped: watch::Receiver<bool>) {
         tokio::select! {
             Some(_) = running.join_next(), if !running.is_empty() => {}
             _ = queue.wake.notified() => {}
-            _ = tokio::time::sleep(poll) => {}
+            _ = tokio::time::sleep(poll), if !connectors.is_empty() => {}
+            _ = tokio::time::sleep_until(next_sweep) => {}
             _ = stopped.changed() => {}
         }
         // Reap every delivery that ended, not just the one that woke us.

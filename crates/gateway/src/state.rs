@@ -297,9 +297,28 @@ impl AppState {
     /// idempotent) and the change is committed, or the entry is marked failed when it can no
     /// longer apply (a newer version won, the connector is gone, the vendor refuses). The
     /// client of such a write never got an answer, so either outcome is consistent.
+    ///
+    /// On a database other replicas share, an entry may be a write another replica has in
+    /// flight: only those pending for longer than `[queue] stale_after_secs` are taken (the
+    /// worker's sweep takes the rest later).
     pub async fn recover(&self) -> Result<RecoveryReport, store::StoreError> {
+        let grace = if self.store.is_shared() {
+            self.queue.config().stale_after()
+        } else {
+            std::time::Duration::ZERO
+        };
+        self.recover_older_than(grace).await
+    }
+
+    /// Finishes the pending journal entries written more than `age` ago.
+    pub async fn recover_older_than(
+        &self,
+        age: std::time::Duration,
+    ) -> Result<RecoveryReport, store::StoreError> {
         let mut report = RecoveryReport::default();
-        for entry in self.store.journal_pending().await? {
+        let cutoff = time::OffsetDateTime::now_utc() - age;
+        let pending = self.store.journal_pending().await?;
+        for entry in pending.into_iter().filter(|e| e.created <= cutoff) {
             let outcome = self.replay(&entry).await;
             match outcome {
                 Ok(keys) => match self.store.commit(entry.seq, keys).await {

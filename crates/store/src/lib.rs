@@ -182,6 +182,12 @@ pub trait Store: Send + Sync + 'static {
     /// Waiting and failed deliveries per connector (connectors with none are left out).
     async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError>;
 
+    /// Whether other processes may use this database at the same time (PostgreSQL replicas),
+    /// so that a pending journal entry may be a write another process has in flight.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
     /// A number that moves on after every committed write of any process using this database,
     /// for caches: read it before reading what is cached, and serve the cached answer only
     /// while it is unchanged. `None` where one process owns the database (SQLite), whose own

@@ -677,6 +677,10 @@ impl Store for PgStore {
         pg_queue::stats(&self.pool).await
     }
 
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     async fn write_generation(&self) -> Result<Option<i64>, StoreError> {
         let (value, called): (i64, bool) =
             sqlx::query_as("SELECT last_value, is_called FROM write_generation")
