@@ -440,7 +440,13 @@ impl Config {
                 "fix the value, or remove the key for the default",
             );
         }
-        for p in crate::auth::check(&self.admin.auth) {
+        // No credential at all is fine: the admin API is off.
+        let admin_checks = if self.admin.enabled() {
+            crate::auth::check(&self.admin.auth)
+        } else {
+            Vec::new()
+        };
+        for p in admin_checks {
             problems.push(Problem {
                 key: format!("admin.auth.{}", p.key),
                 problem: p.message,
@@ -561,6 +567,28 @@ mod tests {
         assert_eq!(
             config.connectors["hr"].unknown_attributes,
             UnknownAttributesPolicy::Reject
+        );
+    }
+
+    #[test]
+    fn delivery_queue_and_admin_settings_are_checked() {
+        let config = Config::from_toml(GOOD).expect("parses");
+        assert!(!config.admin.enabled() && config.problems().is_empty());
+        assert_eq!(config.connectors["hr"].delivery, DeliveryMode::Sync);
+        let config = Config::from_toml(&format!(
+            "{GOOD}\ndelivery = \"queued\"\n[queue]\nconcurrency = 0\n[admin]\nauth.bearer_token_hashes = [\"plain\"]\n"
+        ))
+        .expect("parses");
+        let keys: Vec<String> = config.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "connectors.hr.delivery",
+                "queue.concurrency",
+                "admin.auth.bearer_token_hashes[0]"
+            ],
+            "{:?}",
+            config.problems()
         );
     }
 
