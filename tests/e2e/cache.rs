@@ -1,6 +1,7 @@
 //! The response cache over real sockets: a repeated read is served from memory (proven by a
-//! change made behind the gateway's back, which a cached answer does not show), and every write
-//! through the gateway is seen by the next read (read-your-writes), for resources and lists.
+//! change made in the database by hand, which a cached answer does not show), every write
+//! through the gateway is seen by the next read (read-your-writes), for resources and lists,
+//! and on PostgreSQL so is a write another process (replica) committed.
 
 use serde_json::json;
 use store::{Change, NewJournalEntry, ResourceKind};
@@ -10,7 +11,33 @@ use crate::on_both_backends;
 
 on_both_backends!(reads_are_cached_and_writes_are_read_back);
 
-/// Changes a user's title in the store directly, as another process would (no invalidation).
+/// Changes a user's title by hand in the database: no gateway wrote it, nothing moves on.
+async fn retitle_by_hand(app: &TestApp, id: &str, title: &str) {
+    use sqlx::Connection;
+    let url = app.store_url();
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("connect");
+        sqlx::query(
+            "UPDATE resources SET attributes = json_set(attributes, '$.title', ?1) WHERE id = ?2",
+        )
+        .bind(title)
+        .bind(id)
+        .execute(&mut conn)
+        .await
+        .expect("update");
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+        sqlx::query("UPDATE resources SET attributes = (attributes::jsonb || jsonb_build_object('title', $1::text))::text WHERE id = $2")
+            .bind(title)
+            .bind(id)
+            .execute(&mut conn)
+            .await
+            .expect("update");
+    }
+}
+
+/// Changes a user's title through the store, as another process would (another replica on
+/// PostgreSQL; on SQLite one process owns the file, so nothing expects to see it).
 async fn retitle_behind_the_gateways_back(app: &TestApp, id: &str, title: &str) {
     let store = app.store();
     let current = store
@@ -48,8 +75,8 @@ async fn reads_are_cached_and_writes_are_read_back(app: TestApp) {
     assert_eq!(first.status, 200);
     assert_eq!(app.get(filter).await.body["totalResults"], 1);
 
-    // A change the gateway did not make is not seen while the answers are cached ...
-    retitle_behind_the_gateways_back(&app, &id, "Behind").await;
+    // A change no gateway made is not seen while the answers are cached ...
+    retitle_by_hand(&app, &id, "By hand").await;
     let again = app.get(&path).await;
     assert_eq!(again.body, first.body, "served from the cache");
     // ... and a conditional GET on the cached version is a 304.
@@ -62,6 +89,15 @@ async fn reads_are_cached_and_writes_are_read_back(app: TestApp) {
     )
     .await;
     assert_eq!(conditional.status, 304);
+
+    // A write another process committed: on PostgreSQL another replica's, seen at once.
+    retitle_behind_the_gateways_back(&app, &id, "Behind").await;
+    let after = app.get(&path).await;
+    if app.on_postgres() {
+        assert_eq!(after.body["title"], "Behind");
+    } else {
+        assert_eq!(after.body, first.body, "one process owns a SQLite file");
+    }
 
     // A write through the gateway is read back at once, by the resource and by lists.
     let patched = app

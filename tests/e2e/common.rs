@@ -293,6 +293,11 @@ impl TestApp {
         gateway::server::start(state, listener, Some(2), Duration::from_secs(5)).expect("server")
     }
 
+    /// The database URL the gateway was configured with.
+    pub fn store_url(&self) -> &str {
+        &self.store_url
+    }
+
     /// Whether the app runs on PostgreSQL (replicas need it).
     pub fn on_postgres(&self) -> bool {
         matches!(self.db, Db::Postgres { .. })
