@@ -6,6 +6,7 @@
 
 pub mod directory;
 pub mod http;
+pub mod metadata;
 pub mod mytimetable;
 pub mod outbound;
 pub mod secret;

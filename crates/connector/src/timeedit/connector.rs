@@ -2,26 +2,27 @@
 //! (VENDORS.md §2.5).
 //!
 //! * Users are keyed by (login name, auth server); the auth server is the connector's, or the
-//!   extension's, checked against `getAuthServers` (cached).
+//!   extension's, checked against `getAuthServers` (cached, [`crate::metadata`]).
 //! * create: `validateUsers`; a user TimeEdit already has is adopted (export, merge, import),
 //!   a new one imported. replace, PATCH, deactivate: export, merge, import, so that nothing
 //!   the SCIM client did not touch is lost. delete: `deleteUsers` with the configured
 //!   `inactivate`.
 //! * `validateUsers` and `importUsers` are batched ([`super::batch`]).
+//! * reconciliation lists users a thousand at a time in login-name order when
+//!   `getUserSortOrders` (cached) offers it, so that paging by index holds together.
 //! * Groups are TimeEdit organizations (the Group's `externalId`, else its `displayName`):
 //!   membership lives on each user record, so a member change is an export-merge-import of
 //!   each affected user, in order, with failures reported member by member.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use scim::ResourceKind;
 use scim::resource::{GroupView, UserView};
 use scim::schema::Schema;
 use serde_json::{Map, Value, json};
-use tokio::sync::Mutex;
 
 use super::batch::{BatchCall, Batcher};
 use super::map::{self, EXTENSION_URN};
@@ -29,13 +30,15 @@ use super::{
     FindUsers, MAX_USERS_PER_FIND, SettingsError, StatusCode, TeUser, TimeEditClient,
     TimeEditSettings, UserKey, UserStatus,
 };
+use crate::metadata::MetadataCache;
 use crate::{
     AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, ResourceChange,
     VendorAccount,
 };
 
-/// How long the list of auth servers is trusted.
-const AUTH_SERVERS_TTL: Duration = Duration::from_secs(600);
+/// The sort order reconciliation asks for when TimeEdit offers it: the default order is
+/// undocumented (VENDORS.md §2.2), and paging by `beginindex` needs a stable one.
+const LISTING_ORDER: &str = "loginname";
 
 /// The TimeEdit connector.
 #[derive(Debug)]
@@ -44,7 +47,10 @@ pub struct TimeEdit {
     settings: TimeEditSettings,
     validate: Batcher,
     import: Batcher,
-    auth_servers: Mutex<Option<(Instant, Vec<String>)>>,
+    /// The signatures of the active auth servers (`getAuthServers`).
+    auth_servers: MetadataCache<(), Vec<String>>,
+    /// What findUsers accepts as `sortorder` (`getUserSortOrders`).
+    sort_orders: MetadataCache<(), Vec<String>>,
 }
 
 impl TimeEdit {
@@ -68,9 +74,10 @@ impl TimeEdit {
         Ok(TimeEdit {
             validate: Batcher::spawn(settings.batch_size, linger, call(true)),
             import: Batcher::spawn(settings.batch_size, linger, call(false)),
+            auth_servers: MetadataCache::new(&settings.metadata_cache, "timeedit", "auth servers"),
+            sort_orders: MetadataCache::new(&settings.metadata_cache, "timeedit", "sort orders"),
             client,
             settings,
-            auth_servers: Mutex::new(None),
         })
     }
 
@@ -104,38 +111,56 @@ impl TimeEdit {
         if !self.settings.check_auth_servers {
             return Ok(());
         }
-        let mut cached = self.auth_servers.lock().await;
-        let fresh = |c: &Option<(Instant, Vec<String>)>| {
-            c.as_ref()
-                .is_some_and(|(at, _)| at.elapsed() < AUTH_SERVERS_TTL)
-        };
-        let known = |c: &Option<(Instant, Vec<String>)>| {
-            c.as_ref()
-                .is_some_and(|(_, list)| list.iter().any(|s| s.eq_ignore_ascii_case(signature)))
-        };
-        if fresh(&cached) && known(&cached) {
+        let known = |list: &[String]| list.iter().any(|s| s.eq_ignore_ascii_case(signature));
+        let found = self
+            .auth_servers
+            .lookup((), self.read_auth_servers())
+            .await?;
+        if known(&found.value) {
             return Ok(());
         }
-        let list: Vec<String> = self
+        // A list just read is not read again; a remembered one may predate a server added since.
+        let fresh = if found.cached {
+            self.auth_servers
+                .reload((), &found.value, self.read_auth_servers())
+                .await?
+        } else {
+            found.value
+        };
+        if known(&fresh) {
+            return Ok(());
+        }
+        Err(ConnectorError::Rejected {
+            reason: format!(
+                "TimeEdit has no active auth server \"{signature}\" (it has: {}); set the connector's auth_server or the user's {EXTENSION_URN}:authServer",
+                fresh.join(", ")
+            ),
+        })
+    }
+
+    /// `getAuthServers`: the signatures of the active auth servers.
+    async fn read_auth_servers(&self) -> Result<Vec<String>, ConnectorError> {
+        Ok(self
             .client
             .get_auth_servers(true)
             .await?
             .into_iter()
             .map(|a| a.signature)
-            .collect();
-        *cached = Some((Instant::now(), list));
-        if known(&cached) {
-            return Ok(());
-        }
-        let list = cached
-            .as_ref()
-            .map(|(_, l)| l.join(", "))
-            .unwrap_or_default();
-        Err(ConnectorError::Rejected {
-            reason: format!(
-                "TimeEdit has no active auth server \"{signature}\" (it has: {list}); set the connector's auth_server or the user's {EXTENSION_URN}:authServer"
-            ),
-        })
+            .collect())
+    }
+
+    /// The `sortorder` reconciliation lists in: [`LISTING_ORDER`] as TimeEdit spells it, else
+    /// empty (TimeEdit's default).
+    async fn listing_order(&self) -> Result<String, ConnectorError> {
+        let orders = self
+            .sort_orders
+            .get_or_load((), self.client.get_user_sort_orders())
+            .await?;
+        Ok(orders
+            .iter()
+            .find(|o| o.eq_ignore_ascii_case(LISTING_ORDER))
+            .cloned()
+            .unwrap_or_default())
     }
 
     /// What TimeEdit has for `key`, if anything.
@@ -361,10 +386,9 @@ impl Connector for TimeEdit {
     /// `getAuthServers`, once, whatever the cache holds; the answer refreshes the cache.
     async fn probe(&self) -> Result<(), ConnectorError> {
         let servers = self.client.probe().await?;
-        *self.auth_servers.lock().await = Some((
-            Instant::now(),
-            servers.into_iter().map(|a| a.signature).collect(),
-        ));
+        self.auth_servers
+            .insert((), servers.into_iter().map(|a| a.signature).collect())
+            .await;
         Ok(())
     }
 
@@ -416,11 +440,13 @@ impl Connector for TimeEdit {
             return Ok(AccountPage::default());
         }
         let begin_index = cursor.and_then(|c| c.parse::<u32>().ok()).unwrap_or(0);
+        let sort_order = self.listing_order().await?;
         let (users, total) = self
             .client
             .find_users(&FindUsers {
                 begin_index,
                 number_of_users: MAX_USERS_PER_FIND,
+                sort_order,
                 ..FindUsers::default()
             })
             .await?;

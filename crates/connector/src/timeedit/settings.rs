@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::ConnectorError;
 use crate::http::{EndpointConfig, HttpSettings};
+use crate::metadata::MetadataCacheSettings;
 use crate::secret::{Secret, SecretError};
 
 /// The `timeedit` settings of a tenant (VENDORS.md §2.1). Each secret is given inline or as a
@@ -54,6 +55,9 @@ pub struct TimeEditSettings {
     /// How long the first write of a batch waits for others to join it.
     #[serde(default = "default_batch_linger_ms")]
     pub batch_linger_ms: u64,
+    /// How long `getAuthServers` and `getUserSortOrders` answers are trusted.
+    #[serde(default)]
+    pub metadata_cache: MetadataCacheSettings,
 }
 
 fn default_auth_server() -> String {
@@ -117,6 +121,7 @@ impl TimeEditSettings {
                 "use a value from 1 (no batching) to 1000".into(),
             ));
         }
+        problems.extend(self.metadata_cache.problems());
         problems
     }
 
@@ -143,6 +148,7 @@ impl TimeEditSettings {
             inactivate_on_delete: true,
             batch_size: default_batch_size(),
             batch_linger_ms: default_batch_linger_ms(),
+            metadata_cache: MetadataCacheSettings::default(),
         }
     }
 
@@ -211,10 +217,24 @@ mod tests {
         assert_eq!(settings.namespace, None);
         assert_eq!(settings.endpoint_config().timeout, Duration::from_secs(7));
         assert_eq!(settings.password().expect("password").expose(), "p");
+        assert_eq!(settings.metadata_cache, MetadataCacheSettings::default());
+        assert!(settings.problems().is_empty());
         let unknown = serde_json::from_value::<TimeEditSettings>(serde_json::json!({
             "endpoint": "e", "username": "u", "pasword": "typo"
         }));
         assert!(unknown.is_err(), "unknown fields are refused");
+    }
+
+    #[test]
+    fn metadata_cache_problems_name_their_key() {
+        let settings: TimeEditSettings = serde_json::from_value(serde_json::json!({
+            "endpoint": "http://h/soap/3/x", "username": "api", "password": "p",
+            "certificate": "c", "metadata_cache": {"ttl_secs": 0, "max_entries": 50}
+        }))
+        .expect("settings");
+        assert_eq!(settings.metadata_cache.max_entries, 50);
+        let keys: Vec<String> = settings.problems().into_iter().map(|p| p.0).collect();
+        assert_eq!(keys, ["metadata_cache.ttl_secs"]);
     }
 
     #[test]

@@ -4,11 +4,13 @@
 //!
 //! Calls that create something (every POST) are sent once and never retried: the vendor has
 //! no way to tell a repeat from a second request. Reads and the credentials PUT are retried
-//! like any safe call.
+//! like any safe call. App icon reads are metadata, kept for `metadata_cache.ttl_secs`
+//! ([`crate::metadata`]).
 
 mod model;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -22,6 +24,7 @@ pub use model::{
 
 use crate::ConnectorError;
 use crate::http::{HttpSettings, Repeat, VendorClient, VendorResponse};
+use crate::metadata::{MetadataCache, MetadataCacheSettings};
 use crate::secret::{Secret, SecretError};
 use crate::workspace365::path::segment;
 use model::CreatedId;
@@ -43,6 +46,9 @@ pub struct EnvironmentApiSettings {
     pub token_file: Option<PathBuf>,
     #[serde(default)]
     pub http: HttpSettings,
+    /// How long app icon reads are trusted, and how many are kept.
+    #[serde(default)]
+    pub metadata_cache: MetadataCacheSettings,
 }
 
 impl EnvironmentApiSettings {
@@ -54,6 +60,7 @@ impl EnvironmentApiSettings {
             token: Some(Secret::new(token)),
             token_file: None,
             http: HttpSettings::default(),
+            metadata_cache: MetadataCacheSettings::default(),
         }
     }
 
@@ -84,9 +91,13 @@ impl EnvironmentApiSettings {
         }
         problems.extend(self.token().err().map(|e| e.problem()));
         problems.extend(self.http.problems());
+        problems.extend(self.metadata_cache.problems());
         problems
     }
 }
+
+/// The vendor label of the metadata caches.
+const VENDOR: &str = "workspace365";
 
 /// Why an environment-API call did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,6 +141,12 @@ pub struct EnvApi {
     client: VendorClient,
     environment: String,
     token: Secret,
+    /// `GET api/appicons/{source}`.
+    icon_lists: MetadataCache<IconSource, Vec<AppIcon>>,
+    /// `GET api/appicons/{source}/{id}`.
+    icons: MetadataCache<(IconSource, i64), AppIcon>,
+    /// `GET api/appicons/{source}/{id}/content`.
+    icon_contents: MetadataCache<(IconSource, i64), IconContent>,
 }
 
 impl EnvApi {
@@ -149,10 +166,14 @@ impl EnvApi {
             .environment
             .clone()
             .unwrap_or_else(|| default_environment.to_owned());
+        let cache = &settings.metadata_cache;
         Ok(EnvApi {
             client,
             environment,
             token,
+            icon_lists: MetadataCache::new(cache, VENDOR, "app icons"),
+            icons: MetadataCache::new(cache, VENDOR, "app icon"),
+            icon_contents: MetadataCache::new(cache, VENDOR, "app icon content"),
         })
     }
 
@@ -278,13 +299,15 @@ impl EnvApi {
     }
 
     /// `GET api/appicons/environment`, once: a read that needs no argument, names the
-    /// environment, and is small (the environment's own icons, not the shared ones).
+    /// environment, and is small (the environment's own icons, not the shared ones). The
+    /// answer refreshes the cached list.
     pub async fn probe(&self) -> Result<(), ConnectorError> {
         let url = self.url(&format!(
             "/api/appicons/{}",
             IconSource::Environment.as_str()
         ));
         let auth = format!("Workspace365 {}", self.token.expose());
+        let mut listed = None;
         self.client
             .probe(
                 "app icons (probe)",
@@ -294,7 +317,10 @@ impl EnvApi {
                         .header("Accept", "application/json")
                 },
                 |answer| match answer.status {
-                    s if s.is_success() => answer.json::<Vec<AppIcon>>().map(drop),
+                    s if s.is_success() => {
+                        listed = Some(answer.json::<Vec<AppIcon>>()?);
+                        Ok(())
+                    }
                     // No argument of ours can be wrong: the environment is.
                     StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND => {
                         let status = answer.status.as_u16();
@@ -309,7 +335,11 @@ impl EnvApi {
                     _ => answer.error_for_status().map(drop),
                 },
             )
-            .await
+            .await?;
+        if let Some(icons) = listed {
+            self.icon_lists.insert(IconSource::Environment, icons).await;
+        }
+        Ok(())
     }
 
     /// How calls to the environment API have gone.
@@ -327,45 +357,57 @@ impl EnvApi {
         Ok(self.get("user apps", &rest, request_id).await?.json()?)
     }
 
-    /// `GET api/appicons/{source}`.
+    /// `GET api/appicons/{source}` (cached).
     pub async fn app_icons(
         &self,
         source: IconSource,
         request_id: Option<&str>,
-    ) -> Result<Vec<AppIcon>, EnvApiError> {
+    ) -> Result<Arc<Vec<AppIcon>>, EnvApiError> {
         let rest = format!("/api/appicons/{}", source.as_str());
-        Ok(self.get("app icons", &rest, request_id).await?.json()?)
+        self.icon_lists
+            .get_or_load(source, async {
+                Ok(self.get("app icons", &rest, request_id).await?.json()?)
+            })
+            .await
     }
 
-    /// `GET api/appicons/{source}/{id}`; an unknown icon is the vendor's 400 ("icon not
-    /// found"), i.e. [`EnvApiError::Invalid`].
+    /// `GET api/appicons/{source}/{id}` (cached); an unknown icon is the vendor's 400 ("icon
+    /// not found"), i.e. [`EnvApiError::Invalid`].
     pub async fn app_icon(
         &self,
         source: IconSource,
         id: i64,
         request_id: Option<&str>,
-    ) -> Result<AppIcon, EnvApiError> {
+    ) -> Result<Arc<AppIcon>, EnvApiError> {
         let rest = format!("/api/appicons/{}/{id}", source.as_str());
-        Ok(self.get("app icon", &rest, request_id).await?.json()?)
+        self.icons
+            .get_or_load((source, id), async {
+                Ok(self.get("app icon", &rest, request_id).await?.json()?)
+            })
+            .await
     }
 
-    /// `GET api/appicons/{source}/{id}/content`: the image and its content type.
+    /// `GET api/appicons/{source}/{id}/content` (cached): the image and its content type.
     pub async fn app_icon_content(
         &self,
         source: IconSource,
         id: i64,
         request_id: Option<&str>,
-    ) -> Result<IconContent, EnvApiError> {
+    ) -> Result<Arc<IconContent>, EnvApiError> {
         let rest = format!("/api/appicons/{}/{id}/content", source.as_str());
-        let answer = self.get("app icon content", &rest, request_id).await?;
-        Ok(IconContent {
-            content_type: answer
-                .headers
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            bytes: answer.body,
-        })
+        self.icon_contents
+            .get_or_load((source, id), async {
+                let answer = self.get("app icon content", &rest, request_id).await?;
+                Ok(IconContent {
+                    content_type: answer
+                        .headers
+                        .get(CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned),
+                    bytes: answer.body,
+                })
+            })
+            .await
     }
 
     /// `POST IntegrationCredentialsApi/User/{upn}/`: stores credentials for the user and
@@ -434,8 +476,17 @@ mod tests {
         let mut s = EnvironmentApiSettings::new("portal.workspace365.net", "t");
         s.environment = Some(" ".into());
         s.token = None;
+        s.metadata_cache.max_bytes = 0;
         let keys: Vec<String> = s.problems().into_iter().map(|p| p.0).collect();
-        assert_eq!(keys, ["base_url", "environment", "token"]);
+        assert_eq!(
+            keys,
+            [
+                "base_url",
+                "environment",
+                "token",
+                "metadata_cache.max_bytes"
+            ]
+        );
         assert!(
             EnvironmentApiSettings::new("https://portal.workspace365.net", "t")
                 .problems()

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::metadata::Weigh;
 use crate::secret::Secret;
 
 /// Which user an activity is for (`UserLookup`): "If both are specified, the Id is used", so
@@ -313,7 +314,7 @@ pub struct App {
 }
 
 /// Which collection of app icons (`{source}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IconSource {
     /// Shared by every environment of the instance.
     Global,
@@ -344,6 +345,20 @@ pub struct IconContent {
     /// As the vendor labels it, e.g. `image/svg+xml`.
     pub content_type: Option<String>,
     pub bytes: Vec<u8>,
+}
+
+impl Weigh for AppIcon {
+    fn weigh(&self) -> usize {
+        std::mem::size_of::<AppIcon>() + self.name.len()
+    }
+}
+
+impl Weigh for IconContent {
+    fn weigh(&self) -> usize {
+        std::mem::size_of::<IconContent>()
+            + self.content_type.as_ref().map_or(0, String::len)
+            + self.bytes.len()
+    }
 }
 
 /// A user's integration credentials (`{"username": email, "password"}`).

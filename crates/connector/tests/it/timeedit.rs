@@ -1,8 +1,10 @@
 //! The `timeedit` connector against the TimeEdit simulator over real sockets: create (and
 //! adoption), merge on update (nothing untouched is lost), deactivate, delete with
-//! `inactivate`, auth servers, Groups as organizations, batching, reconciliation listing.
+//! `inactivate`, auth servers (and their cache), Groups as organizations, batching,
+//! reconciliation listing.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use connector::timeedit::{EXTENSION_URN, TimeEdit, TimeEditSettings};
 use connector::{Connector, ConnectorError, KeyLookup, NoLookup, ResourceChange};
@@ -79,6 +81,7 @@ fn operations(server: &SimServer) -> Vec<String> {
                 "exportUsers",
                 "deleteUsers",
                 "getAuthServers",
+                "getUserSortOrders",
                 "findUsers",
             ]
             .into_iter()
@@ -446,5 +449,137 @@ async fn accounts_are_listed_a_thousand_at_a_time() {
         }
     }
     assert_eq!((seen, pages), (2500, 3));
+    // One getUserSortOrders for the whole listing, and every page in login-name order.
+    let finds: Vec<String> = server
+        .log()
+        .all()
+        .into_iter()
+        .filter(|r| r.body.contains("findUsers>"))
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(finds.len(), 3);
+    assert!(
+        finds
+            .iter()
+            .all(|b| b.contains("<tns:sortorder>loginname</tns:sortorder>")),
+        "{finds:?}"
+    );
+    let ops = operations(&server);
+    assert_eq!(count(&ops, "getUserSortOrders"), 1, "{ops:?}");
+    server.stop().await;
+}
+
+fn count(ops: &[String], op: &str) -> usize {
+    ops.iter().filter(|o| *o == op).count()
+}
+
+/// Creates `name` under `auth_server` through the extension.
+async fn create_under(
+    te: &TimeEdit,
+    name: &str,
+    auth_server: &str,
+) -> Result<Value, ConnectorError> {
+    let u = user(json!({"userName": name, EXTENSION_URN: {"authServer": auth_server}}));
+    apply_user(te, None, Some(&u), &json!({})).await
+}
+
+#[tokio::test]
+async fn concurrent_creates_read_the_auth_servers_once() {
+    let (sim, server) = start();
+    let te = Arc::new(TimeEdit::new(settings(&sim, &server)).expect("connector"));
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let te = te.clone();
+            tokio::spawn(async move { create_under(&te, &format!("c{i:02}"), "timeedit").await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("joined").expect("created");
+    }
+    assert_eq!(sim.users().len(), 20);
+    assert_eq!(count(&operations(&server), "getAuthServers"), 1);
+    create_under(&te, "c20", "timeedit").await.expect("created");
+    let ops = operations(&server);
+    assert_eq!(count(&ops, "getAuthServers"), 0, "{ops:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn auth_servers_are_read_again_after_their_ttl() {
+    let (sim, server) = start();
+    let mut s = settings(&sim, &server);
+    s.metadata_cache.ttl_secs = 1;
+    let te = TimeEdit::new(s).expect("connector");
+    create_under(&te, "t1", "timeedit").await.expect("created");
+    assert_eq!(count(&operations(&server), "getAuthServers"), 1);
+    create_under(&te, "t2", "timeedit").await.expect("created");
+    assert_eq!(
+        count(&operations(&server), "getAuthServers"),
+        0,
+        "within the TTL"
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    create_under(&te, "t3", "timeedit").await.expect("created");
+    assert_eq!(
+        count(&operations(&server), "getAuthServers"),
+        1,
+        "after the TTL"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_auth_server_is_read_again_once_before_a_refusal() {
+    let (sim, server) = start();
+    let te = Arc::new(TimeEdit::new(settings(&sim, &server)).expect("connector"));
+    // A list read for this very request is not read again.
+    let e = create_under(&te, "u1", "ldap").await.expect_err("unknown");
+    assert!(matches!(e, ConnectorError::Rejected { .. }), "{e}");
+    assert_eq!(count(&operations(&server), "getAuthServers"), 1);
+    // A remembered list is read again once, and the refusal names what TimeEdit has.
+    let e = create_under(&te, "u2", "ldap").await.expect_err("unknown");
+    assert!(
+        matches!(&e, ConnectorError::Rejected { reason } if reason.contains("\"ldap\"") && reason.contains("it has: timeedit")),
+        "{e}"
+    );
+    assert_eq!(count(&operations(&server), "getAuthServers"), 1);
+    // Many refusals at once share that one read.
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let te = te.clone();
+            tokio::spawn(async move { create_under(&te, &format!("v{i}"), "ldap").await })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.expect("joined").is_err());
+    }
+    assert_eq!(count(&operations(&server), "getAuthServers"), 1);
+    // The list just read is what the next known server is checked against.
+    create_under(&te, "u3", "timeedit").await.expect("created");
+    assert_eq!(count(&operations(&server), "getAuthServers"), 0);
+    // A server TimeEdit gained since is found by the re-read.
+    sim.seed_auth_server(sim::AuthServer::new("ldap", "LDAP", true));
+    create_under(&te, "u4", "ldap").await.expect("known now");
+    assert_eq!(count(&operations(&server), "getAuthServers"), 1);
+    assert!(sim.user("u4", "ldap").is_some());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_probe_refreshes_the_auth_servers() {
+    let (sim, server) = start();
+    let te = TimeEdit::new(settings(&sim, &server)).expect("connector");
+    create_under(&te, "p1", "timeedit").await.expect("created");
+    sim.seed_auth_server(sim::AuthServer::new("ldap", "LDAP", true));
+    operations(&server);
+    te.probe().await.expect("probe");
+    create_under(&te, "p2", "ldap")
+        .await
+        .expect("known from the probe");
+    assert_eq!(
+        operations(&server),
+        ["getAuthServers", "validateUsers", "importUsers"],
+        "the probe's read, then no other"
+    );
     server.stop().await;
 }

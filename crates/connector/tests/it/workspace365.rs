@@ -1341,6 +1341,107 @@ async fn announcements_apps_and_icons() {
     env.server.stop().await;
 }
 
+/// How many `GET {path}` the environment simulator received.
+fn gets(env: &EnvFixture, path: &str) -> usize {
+    env.server
+        .log()
+        .all()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == path)
+        .count()
+}
+
+#[tokio::test]
+async fn app_icon_reads_are_kept_for_their_ttl() {
+    let env = EnvFixture::default_start();
+    let icon = |id: i64, name: &str| envsim::AppIcon {
+        id,
+        kind: 1,
+        name: name.into(),
+        content_type: "image/svg+xml".into(),
+        content: format!("<svg id=\"{id}\"/>").into_bytes(),
+    };
+    env.sim
+        .seed_icon(ENV, IconSourceSim::Global, icon(36, "Phone"));
+    let mut settings = env.settings();
+    settings.metadata_cache.ttl_secs = 1;
+    let api = EnvApi::new(&settings, ENV).expect("client");
+    const GLOBAL: &str = "/example/api/appicons/global";
+
+    // Many readers at once: one vendor call; a second read later: none.
+    let mut readers = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let api = api.clone();
+        readers.spawn(async move { api.app_icons(IconSource::Global, None).await });
+    }
+    for icons in readers.join_all().await {
+        assert_eq!(icons.expect("icons")[0].name, "Phone");
+    }
+    assert_eq!(gets(&env, GLOBAL), 1);
+    api.app_icons(IconSource::Global, None)
+        .await
+        .expect("icons");
+    assert_eq!(gets(&env, GLOBAL), 1);
+
+    // One icon and its image, each read twice: one call each.
+    for _ in 0..2 {
+        let info = api
+            .app_icon(IconSource::Global, 36, None)
+            .await
+            .expect("icon");
+        assert_eq!(info.name, "Phone");
+        let content = api
+            .app_icon_content(IconSource::Global, 36, None)
+            .await
+            .expect("content");
+        assert_eq!(content.bytes, br#"<svg id="36"/>"#);
+    }
+    assert_eq!(gets(&env, "/example/api/appicons/global/36"), 1);
+    assert_eq!(gets(&env, "/example/api/appicons/global/36/content"), 1);
+
+    // A refusal is not kept: an icon added since is found.
+    for _ in 0..2 {
+        let e = api
+            .app_icon(IconSource::Global, 37, None)
+            .await
+            .expect_err("400");
+        assert!(matches!(e, EnvApiError::Invalid(_)), "{e}");
+    }
+    assert_eq!(gets(&env, "/example/api/appicons/global/37"), 2);
+    env.sim
+        .seed_icon(ENV, IconSourceSim::Global, icon(37, "Mail"));
+    let mail = api
+        .app_icon(IconSource::Global, 37, None)
+        .await
+        .expect("icon");
+    assert_eq!(mail.name, "Mail");
+
+    // The probe's read of the environment's icons is what the next lookup finds.
+    env.sim
+        .seed_icon(ENV, IconSourceSim::Environment, icon(5, "Own"));
+    api.probe().await.expect("probe");
+    let own = api
+        .app_icons(IconSource::Environment, None)
+        .await
+        .expect("icons");
+    assert_eq!(own[0].name, "Own");
+    assert_eq!(
+        gets(&env, "/example/api/appicons/environment"),
+        1,
+        "the probe's only"
+    );
+
+    // After the TTL the list is read again, and now has the icon added meanwhile.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let icons = api
+        .app_icons(IconSource::Global, None)
+        .await
+        .expect("icons");
+    assert_eq!(icons.len(), 2);
+    assert_eq!(gets(&env, GLOBAL), 2);
+    env.server.stop().await;
+}
+
 #[tokio::test]
 async fn integration_credentials_create_update_and_not_found() {
     let env = EnvFixture::default_start();
