@@ -348,9 +348,20 @@ impl TestApp {
 
     /// A request with our token; `path` is relative to the connector's base URL.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.call_at(&self.root, method, path, body).await
+    }
+
+    /// [`TestApp::call`] to the `test` connector of the gateway (replica) at `root`.
+    pub async fn call_at(
+        &self,
+        root: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
         let request = self
             .client
-            .request(method, format!("{}{path}", self.base))
+            .request(method, format!("{root}/scim/v2/test{path}"))
             .bearer_auth(&self.token);
         let request = match body {
             Some(body) => request
@@ -359,6 +370,18 @@ impl TestApp {
             None => request,
         };
         send(request).await
+    }
+
+    /// The text of `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.root))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
     }
 
     /// An admin API request with the admin token; `path` starts with `/admin`.

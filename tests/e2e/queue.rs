@@ -193,15 +193,7 @@ async fn every_accepted_write_reaches_a_flaky_vendor_once(app: TestApp) {
         delivered.iter().any(|d| d["attempts"].as_i64() > Some(1)),
         "the faults made some deliveries retry"
     );
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.root))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
     assert!(metrics.contains("scim_deliveries_total"), "{metrics}");
     assert!(
         metrics.contains("scim_queue_depth{connector=\"test\"} 0"),
@@ -232,15 +224,7 @@ async fn a_restart_resumes_a_waiting_queue(mut app: TestApp) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.root))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("scim_queue_depth{connector=\"test\"} 5"),
         "{metrics}"

@@ -27,17 +27,7 @@ crate::on_both_backends!(mytimetable_queued:
 
 /// A request to the `test` connector of the replica at `root`.
 async fn call(app: &TestApp, root: &str, method: Method, path: &str, body: Option<Value>) -> Reply {
-    let request = app
-        .client
-        .request(method, format!("{root}/scim/v2/test{path}"))
-        .bearer_auth(&app.token);
-    let request = match body {
-        Some(body) => request
-            .header("content-type", "application/scim+json")
-            .body(body.to_string()),
-        None => request,
-    };
-    send(request).await
+    app.call_at(root, method, path, body).await
 }
 
 fn user(name: &str) -> Value {
