@@ -82,6 +82,9 @@ impl SqliteStore {
             let pool = SqlitePoolOptions::new()
                 .max_connections(MAX_CONNECTIONS)
                 .min_connections(1)
+                // A connection to a local file does not go stale, and the ping sqlx would
+                // send first is one more round trip to the connection's thread per statement.
+                .test_before_acquire(false)
                 .connect_with(options.clone())
                 .await;
             match pool {
