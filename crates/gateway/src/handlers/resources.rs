@@ -168,7 +168,7 @@ async fn list_kind(
 pub async fn list(req: HttpRequest, scim: Scim, kind: Kind) -> Result<HttpResponse, ApiError> {
     let cache = &scim.state.cache;
     let slot = cache.slot(&scim.runtime.name, &scim.principal.subject, &req);
-    if let Some(hit) = cache.get(&slot, &req).await {
+    if let Some(hit) = cache.get(&slot, &req) {
         return Ok(hit);
     }
     let schema = scim.schema(**kind)?;
@@ -246,7 +246,7 @@ pub async fn get(
     let (_, id) = path.into_inner();
     let cache = &scim.state.cache;
     let slot = cache.slot(&scim.runtime.name, &scim.principal.subject, &req);
-    if let Some(hit) = cache.get(&slot, &req).await {
+    if let Some(hit) = cache.get(&slot, &req) {
         return Ok(hit);
     }
     let (stored, groups) = fetch_with_groups(&scim, **kind, &id).await?;
