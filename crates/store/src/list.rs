@@ -50,33 +50,39 @@ async fn list_in_batches<T: ReadTx>(
             })
         }
         Plan::Lookup(lookups) => {
-            // By sequence number: deduplicated and in insertion order, as a scan would see them.
-            let mut candidates = BTreeMap::new();
+            let mut found = Vec::new();
             for lookup in &lookups {
-                for fetched in tx.lookup(connector, kind, lookup).await? {
-                    candidates.insert(fetched.seq, fetched.resource);
-                }
+                found.extend(tx.lookup(connector, kind, lookup).await?);
             }
-            let matches: Vec<(Map<String, Value>, StoredResource)> = candidates
-                .into_values()
-                .map(|r| (r.view(), r))
-                .filter(|(view, _)| matches(query, view))
-                .collect();
-            let total = matches.len();
-            let resources = match query.sort {
-                Some((path, order)) => {
-                    let keyed = matches
-                        .into_iter()
-                        .map(|(view, r)| (sort_key(&view, path, query.schema), r))
-                        .collect();
-                    sorted_window(keyed, order, query)
-                }
-                None => window(matches.into_iter().map(|(_, r)| r), query),
-            };
-            Ok(Page { total, resources })
+            Ok(lookup_page(query, found))
         }
         Plan::Scan => scan(tx, connector, kind, query, batch_size).await,
     }
+}
+
+/// The answer of a [`Plan::Lookup`] from what its lookups found (in one snapshot): each
+/// resource once, in insertion order as a scan would see them, checked against the whole
+/// filter, then sorted and paged.
+pub(crate) fn lookup_page(query: &ListQuery<'_>, found: Vec<Fetched>) -> Page {
+    let candidates: BTreeMap<i64, StoredResource> =
+        found.into_iter().map(|f| (f.seq, f.resource)).collect();
+    let matches: Vec<(Map<String, Value>, StoredResource)> = candidates
+        .into_values()
+        .map(|r| (r.view(), r))
+        .filter(|(view, _)| matches(query, view))
+        .collect();
+    let total = matches.len();
+    let resources = match query.sort {
+        Some((path, order)) => {
+            let keyed = matches
+                .into_iter()
+                .map(|(view, r)| (sort_key(&view, path, query.schema), r))
+                .collect();
+            sorted_window(keyed, order, query)
+        }
+        None => window(matches.into_iter().map(|(_, r)| r), query),
+    };
+    Page { total, resources }
 }
 
 /// A page in insertion order: from the anchor of its offset when one was computed at the

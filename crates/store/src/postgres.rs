@@ -526,6 +526,40 @@ impl Store for PgStore {
             .map(|f| f.resource))
     }
 
+    async fn get_with_groups(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<(StoredResource, Vec<(String, String)>)>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            resource_columns!(),
+            ", (SELECT coalesce(json_agg(json_build_array(g.id, g.display_name) ORDER BY g.seq), \
+             '[]')::text FROM memberships m JOIN resources g \
+             ON g.connector = m.connector AND g.kind = 'Group' AND g.id = m.group_id \
+             WHERE m.connector = $1 AND m.member_id = $3) AS groups \
+             FROM resources WHERE connector = $1 AND kind = $2 AND id = $3"
+        ))
+        .bind(connector)
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let groups: Vec<(String, Option<String>)> = serde_json::from_str(row.try_get("groups")?)
+            .map_err(|e| codec::corrupt(format!("groups are not a JSON list of pairs: {e}")))?;
+        Ok(Some((
+            fetched(&row, kind)?.resource,
+            groups
+                .into_iter()
+                .map(|(id, name)| (id, name.unwrap_or_default()))
+                .collect(),
+        )))
+    }
+
     async fn list(
         &self,
         connector: &str,

@@ -17,7 +17,8 @@ use tokio::sync::Mutex;
 use crate::anchors::Anchors;
 use crate::codec::{self, parse_json, parse_object, parse_timestamp, timestamp_text};
 use crate::keys::{IndexKeys, write_error};
-use crate::plan::{Lookup, SqlOrder};
+use crate::plan::{self, Lookup, Plan, SqlOrder};
+use crate::sqlite_reader::{self, Readers};
 use crate::sqlite_writer::Writer;
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
 use crate::{
@@ -46,6 +47,69 @@ macro_rules! journal_columns {
     };
 }
 
+/// A resource by connector (?1), kind (?2) and id (?3).
+const BY_ID: &str = concat!(
+    "SELECT ",
+    resource_columns!(),
+    " FROM resources WHERE connector = ?1 AND kind = ?2 AND id = ?3"
+);
+
+/// [`BY_ID`] and, as the last column, the Groups listing the resource as a JSON array of
+/// `[id, displayName]` in insertion order (what [`GROUPS_OF`] answers), in one statement.
+const BY_ID_WITH_GROUPS: &str = concat!(
+    "SELECT ",
+    resource_columns!(),
+    ", (SELECT json_group_array(json_array(g.id, g.display_name) ORDER BY g.seq) \
+     FROM memberships m JOIN resources g \
+     ON g.connector = m.connector AND g.kind = 'Group' AND g.id = m.group_id \
+     WHERE m.connector = ?1 AND m.member_id = ?3) AS groups \
+     FROM resources WHERE connector = ?1 AND kind = ?2 AND id = ?3"
+);
+
+/// The id of the resource holding a unique key (?3).
+const ID_BY_UNIQUE_KEY: &str =
+    "SELECT id FROM resources WHERE connector = ?1 AND kind = ?2 AND unique_key = ?3";
+
+/// The Groups listing member ?2, as `(id, displayName)` in insertion order.
+const GROUPS_OF: &str = "SELECT r.id, r.display_name FROM memberships m JOIN resources r \
+     ON r.connector = m.connector AND r.kind = 'Group' AND r.id = m.group_id \
+     WHERE m.connector = ?1 AND m.member_id = ?2 ORDER BY r.seq";
+
+/// The statement of an index lookup (binding connector, kind and the key as ?1..?3), and the
+/// key.
+fn lookup_sql(lookup: &Lookup) -> (&'static str, &str) {
+    macro_rules! by {
+        ($condition:literal) => {
+            concat!(
+                "SELECT ",
+                resource_columns!(),
+                " FROM resources WHERE connector = ?1 AND kind = ?2 AND ",
+                $condition
+            )
+        };
+    }
+    match lookup {
+        Lookup::Id(key) => (by!("id = ?3"), key),
+        Lookup::UniqueKey(key) => (by!("unique_key = ?3"), key),
+        Lookup::DisplayName(key) => (by!("display_name_ci = ?3"), key),
+        Lookup::ExternalId(key) => (by!("external_id = ?3"), key),
+        Lookup::Email(key) => (
+            by!("seq IN (SELECT resource_seq FROM emails WHERE connector = ?1 AND email = ?3)"),
+            key,
+        ),
+    }
+}
+
+/// The `groups` column of [`BY_ID_WITH_GROUPS`].
+fn parse_groups(text: &str) -> Result<Vec<(String, String)>, StoreError> {
+    let groups: Vec<(String, Option<String>)> = serde_json::from_str(text)
+        .map_err(|e| codec::corrupt(format!("groups are not a JSON list of pairs: {e}")))?;
+    Ok(groups
+        .into_iter()
+        .map(|(id, name)| (id, name.unwrap_or_default()))
+        .collect())
+}
+
 /// The store on SQLite.
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -53,6 +117,9 @@ pub struct SqliteStore {
     writer: Writer,
     /// Where the pages of walks in progress continue.
     anchors: Anchors,
+    /// Point reads on the caller's thread (see [`crate::sqlite_reader`]); none for an
+    /// in-memory database, which only the pool's connection can see.
+    readers: Option<Readers>,
     /// Keeps an in-memory database alive while the pool replaces its connections.
     _keeper: Option<Mutex<SqliteConnection>>,
 }
@@ -83,6 +150,9 @@ impl SqliteStore {
             let pool = SqlitePoolOptions::new()
                 .max_connections(MAX_CONNECTIONS)
                 .min_connections(1)
+                // A connection to a local file does not go stale, and the ping sqlx would
+                // send first is one more round trip to the connection's thread per statement.
+                .test_before_acquire(false)
                 .connect_with(options.clone())
                 .await;
             match pool {
@@ -98,6 +168,7 @@ impl SqliteStore {
             writer: Writer::spawn(pool.clone()),
             pool,
             anchors: Anchors::default(),
+            readers: Some(Readers::new(path, BUSY_TIMEOUT)),
             _keeper: None,
         })
     }
@@ -129,6 +200,7 @@ impl SqliteStore {
             writer: Writer::spawn(pool.clone()),
             pool,
             anchors: Anchors::default(),
+            readers: None,
             _keeper: Some(Mutex::new(keeper)),
         })
     }
@@ -283,26 +355,7 @@ impl ReadTx for SqliteTx {
         kind: ResourceKind,
         lookup: &Lookup,
     ) -> Result<Vec<Fetched>, StoreError> {
-        macro_rules! by {
-            ($condition:literal) => {
-                concat!(
-                    "SELECT ",
-                    resource_columns!(),
-                    " FROM resources WHERE connector = ?1 AND kind = ?2 AND ",
-                    $condition
-                )
-            };
-        }
-        let (sql, key) = match lookup {
-            Lookup::Id(key) => (by!("id = ?3"), key),
-            Lookup::UniqueKey(key) => (by!("unique_key = ?3"), key),
-            Lookup::DisplayName(key) => (by!("display_name_ci = ?3"), key),
-            Lookup::ExternalId(key) => (by!("external_id = ?3"), key),
-            Lookup::Email(key) => (
-                by!("seq IN (SELECT resource_seq FROM emails WHERE connector = ?1 AND email = ?3)"),
-                key,
-            ),
-        };
+        let (sql, key) = lookup_sql(lookup);
         let rows = sqlx::query(sql)
             .bind(connector)
             .bind(kind.as_str())
@@ -582,20 +635,53 @@ impl Store for SqliteStore {
         kind: ResourceKind,
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            resource_columns!(),
-            " FROM resources WHERE connector = ?1 AND kind = ?2 AND id = ?3"
-        ))
-        .bind(connector)
-        .bind(kind.as_str())
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row
-            .map(|row| fetched(&row, kind))
-            .transpose()?
-            .map(|f| f.resource))
+        let fetched = match &self.readers {
+            Some(readers) => readers.read(|conn| {
+                sqlite_reader::fetch_optional(conn, BY_ID, (connector, kind.as_str(), id), kind)
+            })?,
+            None => sqlx::query(BY_ID)
+                .bind(connector)
+                .bind(kind.as_str())
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|row| fetched(&row, kind))
+                .transpose()?,
+        };
+        Ok(fetched.map(|f| f.resource))
+    }
+
+    async fn get_with_groups(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<(StoredResource, Vec<(String, String)>)>, StoreError> {
+        let found = match &self.readers {
+            Some(readers) => readers.read(|conn| {
+                sqlite_reader::fetch_with_groups(
+                    conn,
+                    BY_ID_WITH_GROUPS,
+                    (connector, kind.as_str(), id),
+                    kind,
+                )
+            })?,
+            None => {
+                let row = sqlx::query(BY_ID_WITH_GROUPS)
+                    .bind(connector)
+                    .bind(kind.as_str())
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                match row {
+                    Some(row) => Some((fetched(&row, kind)?, row.try_get("groups")?)),
+                    None => None,
+                }
+            }
+        };
+        found
+            .map(|(fetched, groups)| Ok((fetched.resource, parse_groups(&groups)?)))
+            .transpose()
     }
 
     async fn list(
@@ -604,6 +690,27 @@ impl Store for SqliteStore {
         kind: ResourceKind,
         query: ListQuery<'_>,
     ) -> Result<Page, StoreError> {
+        if let Some(readers) = &self.readers
+            && let Plan::Lookup(lookups) = plan::plan(kind, &query)
+        {
+            // Index probes: on this thread, every lookup in one snapshot.
+            let found = readers.read(|conn| {
+                sqlite_reader::in_snapshot(conn, lookups.len() > 1, |conn| {
+                    let mut found = Vec::new();
+                    for lookup in &lookups {
+                        let (sql, key) = lookup_sql(lookup);
+                        found.extend(sqlite_reader::fetch_all(
+                            conn,
+                            sql,
+                            (connector, kind.as_str(), key),
+                            kind,
+                        )?);
+                    }
+                    Ok(found)
+                })
+            })?;
+            return Ok(list::lookup_page(&query, found));
+        }
         // One read transaction: every batch of a scan sees the same snapshot.
         let mut tx = SqliteTx(self.pool.begin().await?);
         let page = list::list(&mut tx, &self.anchors, connector, kind, &query).await?;
@@ -617,14 +724,18 @@ impl Store for SqliteStore {
         kind: ResourceKind,
         key: &str,
     ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM resources WHERE connector = ?1 AND kind = ?2 AND unique_key = ?3",
-        )
-        .bind(connector)
-        .bind(kind.as_str())
-        .bind(key.to_lowercase())
-        .fetch_optional(&self.pool)
-        .await?)
+        let key = key.to_lowercase();
+        match &self.readers {
+            Some(readers) => readers.read(|conn| {
+                sqlite_reader::scalar(conn, ID_BY_UNIQUE_KEY, (connector, kind.as_str(), &key))
+            }),
+            None => Ok(sqlx::query_scalar(ID_BY_UNIQUE_KEY)
+                .bind(connector)
+                .bind(kind.as_str())
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?),
+        }
     }
 
     async fn groups_of(
@@ -632,15 +743,17 @@ impl Store for SqliteStore {
         connector: &str,
         member_id: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT r.id, r.display_name FROM memberships m JOIN resources r \
-             ON r.connector = m.connector AND r.kind = 'Group' AND r.id = m.group_id \
-             WHERE m.connector = ?1 AND m.member_id = ?2 ORDER BY r.seq",
-        )
-        .bind(connector)
-        .bind(member_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(String, Option<String>)> = match &self.readers {
+            Some(readers) => readers
+                .read(|conn| sqlite_reader::pairs(conn, GROUPS_OF, (connector, member_id)))?,
+            None => {
+                sqlx::query_as(GROUPS_OF)
+                    .bind(connector)
+                    .bind(member_id)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
         Ok(rows
             .into_iter()
             .map(|(id, name)| (id, name.unwrap_or_default()))
@@ -739,6 +852,9 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        if let Some(readers) = &self.readers {
+            readers.close();
+        }
         self.pool.close().await;
     }
 }

@@ -30,13 +30,18 @@ fn projection(req: &HttpRequest) -> Result<Projection, ApiError> {
     )?)
 }
 
+/// Whether resources of `kind` show `groups`: Users, where the connector offers Groups.
+fn has_groups(scim: &Scim, kind: ResourceKind) -> bool {
+    kind == ResourceKind::User && scim.runtime.schema(ResourceKind::Group).is_some()
+}
+
 /// The `groups` of a User, for single-resource answers (lists carry them only when asked,
 /// since each costs a lookup).
 async fn groups_of(
     scim: &Scim,
     stored: &StoredResource,
 ) -> Result<Option<Vec<(String, String)>>, ApiError> {
-    if stored.kind != ResourceKind::User || scim.runtime.schema(ResourceKind::Group).is_none() {
+    if !has_groups(scim, stored.kind) {
         return Ok(None);
     }
     Ok(Some(
@@ -53,16 +58,47 @@ async fn respond(
     stored: &StoredResource,
     projection: &Projection,
 ) -> Result<HttpResponse, ApiError> {
-    let schema = scim.schema(stored.kind)?;
     let groups = groups_of(scim, stored).await?;
+    render(scim, status, stored, groups.as_deref(), projection)
+}
+
+fn render(
+    scim: &Scim,
+    status: StatusCode,
+    stored: &StoredResource,
+    groups: Option<&[(String, String)]>,
+    projection: &Projection,
+) -> Result<HttpResponse, ApiError> {
+    let schema = scim.schema(stored.kind)?;
     Ok(resource_response(
         status,
         &scim.base_url(),
         schema,
         stored,
-        groups.as_deref(),
+        groups,
         projection,
     ))
+}
+
+/// A resource and, where it shows them, its `groups`, read together.
+async fn fetch_with_groups(
+    scim: &Scim,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<(StoredResource, Option<Vec<(String, String)>>), ApiError> {
+    if !has_groups(scim, kind) {
+        return Ok((scim.fetch(kind, id).await?, None));
+    }
+    scim.schema(kind)?;
+    match scim
+        .state
+        .store
+        .get_with_groups(&scim.runtime.name, kind, id)
+        .await?
+    {
+        Some((stored, groups)) => Ok((stored, Some(groups))),
+        None => Err(ApiError::not_found(format!("{kind} {id} not found"))),
+    }
 }
 
 /// One page of one kind, rendered.
@@ -139,7 +175,7 @@ pub async fn list(req: HttpRequest, scim: Scim, kind: Kind) -> Result<HttpRespon
             &req,
         )
         .await;
-    if let Some(hit) = cache.get(&slot, &req).await {
+    if let Some(hit) = cache.get(&slot, &req) {
         return Ok(hit);
     }
     let schema = scim.schema(**kind)?;
@@ -224,10 +260,10 @@ pub async fn get(
             &req,
         )
         .await;
-    if let Some(hit) = cache.get(&slot, &req).await {
+    if let Some(hit) = cache.get(&slot, &req) {
         return Ok(hit);
     }
-    let stored = scim.fetch(**kind, &id).await?;
+    let (stored, groups) = fetch_with_groups(&scim, **kind, &id).await?;
     if let Some(header) = header_text(&req, header::IF_NONE_MATCH)
         && TagList::parse(header).is_ok_and(|tags| tags.matches(Some(&stored.version.to_string())))
     {
@@ -235,7 +271,13 @@ pub async fn get(
             .insert_header((header::ETAG, scim::etag::etag(&stored.version.to_string())))
             .finish());
     }
-    let response = respond(&scim, StatusCode::OK, &stored, &projection(&req)?).await?;
+    let response = render(
+        &scim,
+        StatusCode::OK,
+        &stored,
+        groups.as_deref(),
+        &projection(&req)?,
+    )?;
     Ok(cache.keep(slot, response).await)
 }
 

@@ -12,11 +12,25 @@ on_both!(
     deleting_a_group_clears_its_memberships,
 );
 
+/// What `groups_of` answers, checked against `get_with_groups`, which must read the same.
 async fn groups_of(env: &Env, member: &str) -> Vec<(String, String)> {
-    env.store
+    let groups = env
+        .store
         .groups_of(CONNECTOR, member)
         .await
-        .expect("groups_of")
+        .expect("groups_of");
+    let alone = env.store.get(CONNECTOR, User, member).await.expect("get");
+    let together = env
+        .store
+        .get_with_groups(CONNECTOR, User, member)
+        .await
+        .expect("get_with_groups");
+    assert_eq!(
+        together,
+        alone.map(|user| (user, groups.clone())),
+        "get_with_groups is get and groups_of"
+    );
+    groups
 }
 
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -102,6 +102,21 @@ async fn in_memory_stores_are_private_and_work_with_concurrent_callers() {
             .total,
         1
     );
+    // The point reads, which a file store answers on the caller's thread, answer the same.
+    let u7 = a.get(CONNECTOR, User, "u7").await.expect("get");
+    assert!(u7.is_some());
+    assert_eq!(
+        a.get_with_groups(CONNECTOR, User, "u7")
+            .await
+            .expect("get_with_groups"),
+        u7.map(|u| (u, Vec::new()))
+    );
+    assert_eq!(
+        a.find_by_unique_key(CONNECTOR, User, "N7")
+            .await
+            .expect("find_by_unique_key"),
+        Some("u7".to_owned())
+    );
     assert_eq!(
         list(b.as_ref(), User, None, None, 0, 0).await.total,
         0,
