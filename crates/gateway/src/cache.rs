@@ -21,6 +21,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::SCIM_CONTENT_TYPE;
+use crate::telemetry::CacheCounters;
 
 /// `[cache]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -65,6 +66,12 @@ impl Hash for Key {
     }
 }
 
+/// A connector's write generation and its hit and miss counters.
+struct PerConnector {
+    generation: AtomicU64,
+    counters: CacheCounters,
+}
+
 /// A cached `200` answer.
 #[derive(Debug)]
 struct Cached {
@@ -81,7 +88,7 @@ pub struct ResponseCache {
     /// The synchronous cache: an async one costs more per lookup and insert, and nothing here
     /// waits.
     cache: Option<moka::sync::Cache<Key, Arc<Cached>>>,
-    generations: HashMap<String, AtomicU64>,
+    connectors: HashMap<String, PerConnector>,
     /// Hashes the keys (randomly seeded: clients choose the requests).
     hasher: RandomState,
 }
@@ -100,21 +107,29 @@ impl ResponseCache {
         });
         ResponseCache {
             cache,
-            generations: connectors.map(|c| (c.clone(), AtomicU64::new(0))).collect(),
+            connectors: connectors
+                .map(|c| {
+                    let state = PerConnector {
+                        generation: AtomicU64::new(0),
+                        counters: CacheCounters::new(c),
+                    };
+                    (c.clone(), state)
+                })
+                .collect(),
             hasher: RandomState::new(),
         }
     }
 
     /// A write to `connector` is about to answer: every answer cached before is stale.
     pub fn invalidate(&self, connector: &str) {
-        if let Some(generation) = self.generations.get(connector) {
-            generation.fetch_add(1, Ordering::AcqRel);
+        if let Some(state) = self.connectors.get(connector) {
+            state.generation.fetch_add(1, Ordering::AcqRel);
         }
     }
 
     /// The slot of a read, taken before the store is read.
     pub fn slot(&self, connector: &str, principal: &str, req: &HttpRequest) -> Slot {
-        let (Some(_), Some(generation)) = (&self.cache, self.generations.get(connector)) else {
+        let (Some(_), Some(state)) = (&self.cache, self.connectors.get(connector)) else {
             return Slot(None);
         };
         let (method, path, query) = (req.method().as_str(), req.path(), req.query_string());
@@ -122,7 +137,7 @@ impl ResponseCache {
         for part in [method, " ", path, "?", query] {
             request.push_str(part);
         }
-        let generation = generation.load(Ordering::Acquire);
+        let generation = state.generation.load(Ordering::Acquire);
         Slot(Some(Key {
             hash: self
                 .hasher
@@ -141,7 +156,9 @@ impl ResponseCache {
             return None;
         };
         let found = cache.get(key);
-        crate::telemetry::record_cache(&key.connector, found.is_some());
+        if let Some(state) = self.connectors.get(&key.connector) {
+            state.counters.record(found.is_some());
+        }
         let cached = found?;
         if let (Some(etag), Some(wanted)) = (&cached.etag, req.headers().get(header::IF_NONE_MATCH))
             && wanted
