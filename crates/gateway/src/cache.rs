@@ -23,6 +23,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::SCIM_CONTENT_TYPE;
+use crate::telemetry::CacheCounters;
 
 /// `[cache]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +70,12 @@ impl Hash for Key {
     }
 }
 
+/// A connector's write generation and its hit and miss counters.
+struct PerConnector {
+    generation: AtomicU64,
+    counters: CacheCounters,
+}
+
 /// A cached `200` answer.
 #[derive(Debug)]
 struct Cached {
@@ -85,7 +92,7 @@ pub struct ResponseCache {
     /// The synchronous cache: an async one costs more per lookup and insert, and nothing here
     /// waits.
     cache: Option<moka::sync::Cache<Key, Arc<Cached>>>,
-    generations: HashMap<String, AtomicU64>,
+    connectors: HashMap<String, PerConnector>,
     /// Hashes the keys (randomly seeded: clients choose the requests).
     hasher: RandomState,
 }
@@ -104,15 +111,23 @@ impl ResponseCache {
         });
         ResponseCache {
             cache,
-            generations: connectors.map(|c| (c.clone(), AtomicU64::new(0))).collect(),
+            connectors: connectors
+                .map(|c| {
+                    let state = PerConnector {
+                        generation: AtomicU64::new(0),
+                        counters: CacheCounters::new(c),
+                    };
+                    (c.clone(), state)
+                })
+                .collect(),
             hasher: RandomState::new(),
         }
     }
 
     /// A write to `connector` is about to answer: every answer cached before is stale.
     pub fn invalidate(&self, connector: &str) {
-        if let Some(generation) = self.generations.get(connector) {
-            generation.fetch_add(1, Ordering::AcqRel);
+        if let Some(state) = self.connectors.get(connector) {
+            state.generation.fetch_add(1, Ordering::AcqRel);
         }
     }
 
@@ -126,11 +141,11 @@ impl ResponseCache {
         principal: &str,
         req: &HttpRequest,
     ) -> Slot {
-        let (Some(_), Some(generation)) = (&self.cache, self.generations.get(connector)) else {
+        let (Some(_), Some(state)) = (&self.cache, self.connectors.get(connector)) else {
             return Slot(None);
         };
         // Read first: a write that lands after these reads makes the slot stale.
-        let generation = generation.load(Ordering::Acquire);
+        let generation = state.generation.load(Ordering::Acquire);
         let shared = match store.write_generation().await {
             Ok(shared) => shared,
             // Without it nothing could be known fresh: no caching for this read.
@@ -167,7 +182,9 @@ impl ResponseCache {
             return None;
         };
         let found = cache.get(key);
-        crate::telemetry::record_cache(&key.connector, found.is_some());
+        if let Some(state) = self.connectors.get(&key.connector) {
+            state.counters.record(found.is_some());
+        }
         let cached = found?;
         if let (Some(etag), Some(wanted)) = (&cached.etag, req.headers().get(header::IF_NONE_MATCH))
             && wanted
