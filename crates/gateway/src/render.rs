@@ -19,10 +19,11 @@ pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
     format!("{base_url}{}/{id}", kind.endpoint())
 }
 
-/// The full resource as SCIM shows it, before projection.
+/// The full resource as SCIM shows it, before projection (taking the stored attributes rather
+/// than copying them).
 pub fn resource_json(
     base_url: &str,
-    stored: &StoredResource,
+    stored: StoredResource,
     groups: Option<&[(String, String)]>,
 ) -> Map<String, Value> {
     let meta = Meta {
@@ -32,7 +33,7 @@ pub fn resource_json(
         location: location(base_url, stored.kind, &stored.id),
         version: stored.version.to_string(),
     };
-    let mut attributes = stored.attributes.clone();
+    let mut attributes = stored.attributes;
     if let Some(groups) = groups.filter(|g| !g.is_empty()) {
         let list: Vec<Value> = groups
             .iter()
@@ -48,11 +49,10 @@ pub fn resource_response(
     status: StatusCode,
     base_url: &str,
     schema: &ResourceSchema,
-    stored: &StoredResource,
+    stored: StoredResource,
     groups: Option<&[(String, String)]>,
     projection: &Projection,
 ) -> HttpResponse {
-    let body = projection.apply(schema, &resource_json(base_url, stored, groups));
     let mut response = HttpResponse::build(status);
     response.insert_header((header::ETAG, etag(&stored.version.to_string())));
     if status == StatusCode::CREATED {
@@ -61,6 +61,7 @@ pub fn resource_response(
             location(base_url, stored.kind, &stored.id),
         ));
     }
+    let body = projection.apply(schema, resource_json(base_url, stored, groups));
     response
         .content_type(HeaderValue::from_static(SCIM_CONTENT_TYPE))
         .body(Value::Object(body).to_string())

@@ -43,39 +43,40 @@ impl Projection {
         })
     }
 
-    /// The resource as the response shows it.
+    /// The resource as the response shows it. It is taken, not copied: a response is built
+    /// from a resource once, and copying every value was a large part of rendering it.
     pub fn apply(
         &self,
         schema: &ResourceSchema,
-        resource: &Map<String, Value>,
+        resource: Map<String, Value>,
     ) -> Map<String, Value> {
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(resource.len());
         for (key, value) in resource {
             if key == "schemas" {
-                out.insert(key.clone(), value.clone());
+                out.insert(key, value);
                 continue;
             }
-            let top = AttrPath::parse(key).ok();
+            let top = AttrPath::parse(&key).ok();
             let target = top.as_ref().map(|p| schema.resolve(p));
             match target {
                 Some(Target::Extension(ext)) => {
-                    let Some(fields) = value.as_object() else {
+                    let Value::Object(fields) = value else {
                         continue;
                     };
                     let kept: Map<String, Value> = fields
-                        .iter()
+                        .into_iter()
                         .filter_map(|(name, v)| {
-                            let attr = ext.attribute(name);
+                            let attr = ext.attribute(&name);
                             let path = AttrPath {
                                 urn: Some(ext.id.clone()),
-                                name: name.clone(),
+                                name,
                                 sub: None,
                             };
                             self.keep_attribute(schema, &path, attr, v)
                         })
                         .collect();
                     if !kept.is_empty() {
-                        out.insert(key.clone(), Value::Object(kept));
+                        out.insert(key, Value::Object(kept));
                     }
                 }
                 Some(Target::Attribute {
@@ -90,9 +91,9 @@ impl Projection {
                 }
                 _ => {
                     // Unregistered extensions and unknown attributes: returned by default.
-                    let path = AttrPath::simple(key);
+                    let path = AttrPath::simple(&key);
                     if self.wanted(schema, &path) {
-                        out.insert(key.clone(), value.clone());
+                        out.insert(key, value);
                     }
                 }
             }
@@ -105,7 +106,7 @@ impl Projection {
         schema: &ResourceSchema,
         path: &AttrPath,
         attr: Option<&Attribute>,
-        value: &Value,
+        value: Value,
     ) -> Option<(String, Value)> {
         let name = attr.map_or(path.name.clone(), |a| a.name.clone());
         let returned = attr.map_or(Returned::Default, |a| a.returned);
@@ -138,13 +139,13 @@ impl Projection {
         let value = strip_never(attr, value);
         let value = if !subs.is_empty() && !whole_listed {
             filter_subs(
-                &value,
+                value,
                 |k| subs.iter().any(|s| s.eq_ignore_ascii_case(k)),
                 attr,
             )
         } else if !excluded_subs.is_empty() {
             filter_subs(
-                &value,
+                value,
                 |k| !excluded_subs.iter().any(|s| s.eq_ignore_ascii_case(k)),
                 attr,
             )
@@ -199,7 +200,7 @@ fn names_extension(schema: &ResourceSchema, requested: &AttrPath, path: &AttrPat
 }
 
 /// Removes sub-attributes whose `returned` is `never`.
-fn strip_never(attr: Option<&Attribute>, value: &Value) -> Value {
+fn strip_never(attr: Option<&Attribute>, value: Value) -> Value {
     match attr {
         Some(attr)
             if attr
@@ -216,30 +217,28 @@ fn strip_never(attr: Option<&Attribute>, value: &Value) -> Value {
                 Some(attr),
             )
         }
-        _ => value.clone(),
+        _ => value,
     }
 }
 
-fn filter_subs(value: &Value, keep: impl Fn(&str) -> bool, attr: Option<&Attribute>) -> Value {
-    let filter_object = |o: &Map<String, Value>| -> Map<String, Value> {
-        o.iter()
-            .filter(|(k, _)| keep(k) || attr.is_some_and(|a| always_sub(a, k)))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+fn filter_subs(value: Value, keep: impl Fn(&str) -> bool, attr: Option<&Attribute>) -> Value {
+    let filter_object = |mut o: Map<String, Value>| -> Map<String, Value> {
+        o.retain(|k, _| keep(k) || attr.is_some_and(|a| always_sub(a, k)));
+        o
     };
     match value {
         Value::Object(o) => Value::Object(filter_object(o)),
         Value::Array(items) => Value::Array(
             items
-                .iter()
+                .into_iter()
                 .map(|v| match v {
                     Value::Object(o) => Value::Object(filter_object(o)),
-                    other => other.clone(),
+                    other => other,
                 })
                 .filter(|v| !matches!(v, Value::Object(o) if o.is_empty()))
                 .collect(),
         ),
-        other => other.clone(),
+        other => other,
     }
 }
 
@@ -265,7 +264,10 @@ mod tests {
             .resource_schema(rt)
             .expect("resource type");
         let projection = Projection::parse(attributes, excluded).expect("valid");
-        Value::Object(projection.apply(&schema, resource.as_object().expect("object")))
+        let Value::Object(resource) = resource else {
+            panic!("not an object: {resource}");
+        };
+        Value::Object(projection.apply(&schema, resource))
     }
 
     fn user() -> Value {

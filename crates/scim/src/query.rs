@@ -255,13 +255,18 @@ impl ListResponse {
     /// The message body: counters are JSON integers and `Resources` is present even when empty
     /// (Okta and Entra both read it).
     pub fn to_json(&self) -> Value {
-        json!({
-            "schemas": [LIST_RESPONSE_URN],
-            "totalResults": self.total_results,
-            "startIndex": self.start_index,
-            "itemsPerPage": self.resources.len(),
-            "Resources": self.resources,
-        })
+        self.clone().into_json()
+    }
+
+    /// [`ListResponse::to_json`], moving the resources into the body instead of copying them.
+    pub fn into_json(self) -> Value {
+        let mut body = Map::with_capacity(5);
+        body.insert("schemas".into(), json!([LIST_RESPONSE_URN]));
+        body.insert("totalResults".into(), self.total_results.into());
+        body.insert("startIndex".into(), self.start_index.into());
+        body.insert("itemsPerPage".into(), self.resources.len().into());
+        body.insert("Resources".into(), Value::Array(self.resources));
+        Value::Object(body)
     }
 }
 

@@ -66,21 +66,23 @@ async fn list_in_batches<T: ReadTx>(
 pub(crate) fn lookup_page(query: &ListQuery<'_>, found: Vec<Fetched>) -> Page {
     let candidates: BTreeMap<i64, StoredResource> =
         found.into_iter().map(|f| (f.seq, f.resource)).collect();
-    let matches: Vec<(Map<String, Value>, StoredResource)> = candidates
-        .into_values()
-        .map(|r| (r.view(), r))
-        .filter(|(view, _)| matches(query, view))
-        .collect();
-    let total = matches.len();
-    let resources = match query.sort {
-        Some((path, order)) => {
-            let keyed = matches
-                .into_iter()
-                .map(|(view, r)| (sort_key(&view, path, query.schema), r))
-                .collect();
-            sorted_window(keyed, order, query)
+    // Each match with its sort key (none when unsorted).
+    let mut matched: Vec<(SortKey, StoredResource)> = Vec::new();
+    for mut resource in candidates.into_values() {
+        let key = resource.inspect_view(|view| {
+            matches(query, view).then(|| match query.sort {
+                Some((path, _)) => sort_key(view, path, query.schema),
+                None => SortKey::Missing,
+            })
+        });
+        if let Some(key) = key {
+            matched.push((key, resource));
         }
-        None => window(matches.into_iter().map(|(_, r)| r), query),
+    }
+    let total = matched.len();
+    let resources = match query.sort {
+        Some((_, order)) => sorted_window(matched, order, query),
+        None => window(matched.into_iter().map(|(_, r)| r), query),
     };
     Page { total, resources }
 }
@@ -178,14 +180,19 @@ async fn scan<T: ReadTx>(
     loop {
         let batch = tx.batch(connector, kind, after, batch_size).await?;
         let complete = batch.len() < batch_size;
-        for fetched in batch {
+        for mut fetched in batch {
             after = fetched.seq;
-            let view = fetched.resource.view();
-            if !matches(query, &view) {
+            let Some(key) = fetched.resource.inspect_view(|view| {
+                matches(query, view).then(|| {
+                    query
+                        .sort
+                        .map(|(path, _)| sort_key(view, path, query.schema))
+                })
+            }) else {
                 continue;
-            }
-            match query.sort {
-                Some((path, _)) => keyed.push((sort_key(&view, path, query.schema), fetched.seq)),
+            };
+            match key {
+                Some(key) => keyed.push((key, fetched.seq)),
                 None if total >= query.offset && page.len() < query.limit => {
                     page.push(fetched.resource);
                 }

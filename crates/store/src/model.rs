@@ -28,17 +28,38 @@ impl StoredResource {
     /// The attributes with `id` and `meta` (without `location`): what filters are evaluated on.
     pub fn view(&self) -> Map<String, Value> {
         let mut out = self.attributes.clone();
-        out.insert("id".into(), Value::String(self.id.clone()));
-        out.insert(
-            "meta".into(),
-            json!({
-                "resourceType": self.kind.as_str(),
-                "created": self.created.format(&Rfc3339).unwrap_or_default(),
-                "lastModified": self.last_modified.format(&Rfc3339).unwrap_or_default(),
-                "version": scim::etag::etag(&self.version.to_string()),
-            }),
-        );
+        let (id, meta) = self.view_fields();
+        out.insert("id".into(), id);
+        out.insert("meta".into(), meta);
         out
+    }
+
+    /// What [`StoredResource::view`] adds to the attributes: `id` and `meta`.
+    fn view_fields(&self) -> (Value, Value) {
+        let meta = json!({
+            "resourceType": self.kind.as_str(),
+            "created": self.created.format(&Rfc3339).unwrap_or_default(),
+            "lastModified": self.last_modified.format(&Rfc3339).unwrap_or_default(),
+            "version": scim::etag::etag(&self.version.to_string()),
+        });
+        (Value::String(self.id.clone()), meta)
+    }
+
+    /// `inspect` applied to [`StoredResource::view`], without copying the attributes: `id`
+    /// and `meta` are added to them for the call and taken out again (a list evaluates its
+    /// filter on every candidate, and the copy cost as much as reading the row).
+    pub(crate) fn inspect_view<T>(&mut self, inspect: impl FnOnce(&Map<String, Value>) -> T) -> T {
+        if self.attributes.contains_key("id") || self.attributes.contains_key("meta") {
+            // Not stored so, but then the view replaces them where they stand: copy.
+            return inspect(&self.view());
+        }
+        let (id, meta) = self.view_fields();
+        self.attributes.insert("id".into(), id);
+        self.attributes.insert("meta".into(), meta);
+        let outcome = inspect(&self.attributes);
+        self.attributes.shift_remove("meta");
+        self.attributes.shift_remove("id");
+        outcome
     }
 }
 
@@ -173,6 +194,40 @@ pub struct JournalEntry {
     pub last_error: Option<String>,
     pub request_id: Option<String>,
     pub created: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(attributes: Value) -> StoredResource {
+        StoredResource {
+            kind: ResourceKind::User,
+            id: "u1".into(),
+            version: 3,
+            created: OffsetDateTime::UNIX_EPOCH,
+            last_modified: OffsetDateTime::UNIX_EPOCH,
+            attributes: attributes.as_object().cloned().unwrap_or_default(),
+            vendor_keys: json!({}),
+        }
+    }
+
+    #[test]
+    fn inspect_view_sees_the_view_and_leaves_the_attributes_as_they_were() {
+        let mut user = resource(json!({"userName": "a", "name": {"givenName": "A"}, "title": "t"}));
+        let before = user.clone();
+        let seen = user.inspect_view(|view| view.clone());
+        assert_eq!(seen, before.view());
+        assert_eq!(user, before, "same attributes, same order");
+        let keys: Vec<&String> = user.attributes.keys().collect();
+        assert_eq!(keys, ["userName", "name", "title"]);
+
+        // Attributes that (against the rules) hold `id` or `meta` see the same view too.
+        let mut odd = resource(json!({"id": "x", "userName": "a", "meta": {}}));
+        let before = odd.clone();
+        assert_eq!(odd.inspect_view(|view| view.clone()), before.view());
+        assert_eq!(odd, before);
+    }
 }
 
 /// Where a queued delivery stands (connectors with `delivery = "queued"`).

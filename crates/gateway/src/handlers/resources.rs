@@ -55,17 +55,17 @@ async fn groups_of(
 async fn respond(
     scim: &Scim,
     status: StatusCode,
-    stored: &StoredResource,
+    stored: StoredResource,
     projection: &Projection,
 ) -> Result<HttpResponse, ApiError> {
-    let groups = groups_of(scim, stored).await?;
+    let groups = groups_of(scim, &stored).await?;
     render(scim, status, stored, groups.as_deref(), projection)
 }
 
 fn render(
     scim: &Scim,
     status: StatusCode,
-    stored: &StoredResource,
+    stored: StoredResource,
     groups: Option<&[(String, String)]>,
     projection: &Projection,
 ) -> Result<HttpResponse, ApiError> {
@@ -132,16 +132,16 @@ async fn page(
         .any(|a| a.name.eq_ignore_ascii_case("groups"));
     let base = scim.base_url();
     let mut resources = Vec::with_capacity(page.resources.len());
-    for stored in &page.resources {
+    for stored in page.resources {
         let groups = if wants_groups {
-            groups_of(scim, stored).await?
+            groups_of(scim, &stored).await?
         } else {
             None
         };
         resources.push(Value::Object(
             query
                 .projection
-                .apply(schema, &resource_json(&base, stored, groups.as_deref())),
+                .apply(schema, resource_json(&base, stored, groups.as_deref())),
         ));
     }
     Ok((page.total, resources))
@@ -160,7 +160,7 @@ async fn list_kind(
             start_index: query.start_index,
             resources,
         }
-        .to_json(),
+        .into_json(),
     ))
 }
 
@@ -239,7 +239,7 @@ pub async fn search_all(
             start_index,
             resources,
         }
-        .to_json(),
+        .into_json(),
     ))
 }
 
@@ -274,7 +274,7 @@ pub async fn get(
     let response = render(
         &scim,
         StatusCode::OK,
-        &stored,
+        stored,
         groups.as_deref(),
         &projection(&req)?,
     )?;
@@ -290,7 +290,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
     let stored = scim.create(**kind, &body).await?;
-    respond(&scim, StatusCode::CREATED, &stored, &projection(&req)?).await
+    respond(&scim, StatusCode::CREATED, stored, &projection(&req)?).await
 }
 
 /// `PUT /Users/{id}`: 200 with the replaced resource.
@@ -306,7 +306,7 @@ pub async fn replace(
     let stored = scim
         .replace(**kind, &id, &body, header_text(&req, header::IF_MATCH))
         .await?;
-    respond(&scim, StatusCode::OK, &stored, &projection(&req)?).await
+    respond(&scim, StatusCode::OK, stored, &projection(&req)?).await
 }
 
 /// `PATCH /Users/{id}`: 200 with the User; 204 for a Group (shared/IDP.md §1.5: Entra prefers
@@ -328,7 +328,7 @@ pub async fn patch(
             .insert_header((header::ETAG, scim::etag::etag(&stored.version.to_string())))
             .finish());
     }
-    respond(&scim, StatusCode::OK, &stored, &projection(&req)?).await
+    respond(&scim, StatusCode::OK, stored, &projection(&req)?).await
 }
 
 /// `DELETE /Users/{id}`: 204.
