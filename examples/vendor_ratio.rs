@@ -2,14 +2,16 @@
 //! MyTimetable simulator serves when the same calls are made to it directly, as a ratio.
 //!
 //! ```sh
-//! cargo run --release --example vendor_ratio -- [seconds] [concurrency]
+//! cargo run --release --example vendor_ratio -- [creates] [concurrency]
 //! ```
 //!
 //! "The same calls": one user is created through the gateway first, and the calls the
 //! connector made for it (from the simulator's request log) are the template every direct
-//! create repeats with a fresh username. Simulator, gateway (SQLite in a temporary file, sync
-//! delivery) and load all run in this process on 127.0.0.1, each side measured alone for the
-//! same time at the same concurrency.
+//! create repeats with a fresh username. Each side runs against a simulator of its own,
+//! starting empty, for the same number of creates at the same concurrency: MyTimetable lists
+//! every synchronization on each create, so a side that had made more creates would pay for
+//! longer lists. Simulators, gateway (SQLite in a temporary file, sync delivery) and load all
+//! run in this process on 127.0.0.1.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,23 +22,24 @@ use vendor_sim::mytimetable::{DEMO_ADMIN_TOKEN, MyTimetableSim};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let seconds: u64 = std::env::args()
+    let creates: u64 = std::env::args()
         .nth(1)
         .map(|n| n.parse())
         .transpose()?
-        .unwrap_or(10);
+        .unwrap_or(2000);
     let concurrency: usize = std::env::args()
         .nth(2)
         .map(|n| n.parse())
         .transpose()?
         .unwrap_or(32);
-    let duration = Duration::from_secs(seconds);
-
-    let sim = MyTimetableSim::new(Default::default());
-    let server = sim.start(vendor_sim::SimOptions {
+    let options = || vendor_sim::SimOptions {
         workers: 2,
         ..Default::default()
-    })?;
+    };
+    let sim = MyTimetableSim::new(Default::default());
+    let server = sim.start(options())?;
+    let direct_sim = MyTimetableSim::new(Default::default());
+    let direct_server = direct_sim.start(options())?;
     let db = std::env::temp_dir().join(format!("scim-bridge-ratio-{}.db", uuid::Uuid::new_v4()));
     let token = gateway::auth::token::mint();
     let config = Config::from_toml(&format!(
@@ -99,10 +102,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Direct: every worker repeats the template with fresh usernames.
     let next = Arc::new(AtomicU64::new(0));
-    let direct = measure(concurrency, duration, {
+    let direct = measure(concurrency, creates, {
         let client = client.clone();
         let template = Arc::new(template);
-        let root = server.base_url().to_owned();
+        let root = direct_server.base_url().to_owned();
         move || {
             let client = client.clone();
             let template = template.clone();
@@ -139,8 +142,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Through the gateway: scim-bench's create scenario (POST only).
     let mut bench = bench::BenchConfig::new(&base, &token.token, bench::Scenario::Create);
     bench.concurrency = concurrency;
-    bench.duration = duration;
-    bench.warmup = Duration::from_secs(1);
+    bench.requests = Some(creates);
+    bench.warmup = Duration::ZERO;
     bench.match_first = false;
     let report = bench::run_scenario(&bench).await?;
     let errors: u64 = report.errors.values().sum();
@@ -157,27 +160,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("ratio gateway / direct: {:.2}", report.rate() / direct.0);
     gateway.stop().await;
     server.stop().await;
+    direct_server.stop().await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     Ok(())
 }
 
-/// Runs `concurrency` workers, each calling `op` back to back for `duration`; successes per
-/// second, and failures.
-async fn measure<F, Fut>(concurrency: usize, duration: Duration, op: F) -> (f64, u64)
+/// Runs `concurrency` workers calling `op` back to back until `total` calls were made;
+/// successes per second, and failures.
+async fn measure<F, Fut>(concurrency: usize, total: u64, op: F) -> (f64, u64)
 where
     F: Fn() -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Option<()>> + Send,
 {
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
+    let taken = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (op, ok, failed) = (op.clone(), ok.clone(), failed.clone());
+            let (op, ok, failed, taken) = (op.clone(), ok.clone(), failed.clone(), taken.clone());
             tokio::spawn(async move {
-                while started.elapsed() < duration {
+                while taken.fetch_add(1, Ordering::Relaxed) < total {
                     match op().await {
                         Some(()) => ok.fetch_add(1, Ordering::Relaxed),
                         None => failed.fetch_add(1, Ordering::Relaxed),
