@@ -114,6 +114,11 @@ fn token(password: bool) -> ExitCode {
     }
 }
 
+/// Requests allocate and free many small JSON values; mimalloc does it in fewer instructions
+/// than glibc (13-15% fewer per read in callgrind) and without glibc's arena locks.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     match Cli::parse().command {

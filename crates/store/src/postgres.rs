@@ -11,7 +11,7 @@ use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row, Transaction};
 use crate::anchors::Anchors;
 use crate::codec::{self, parse_json, parse_object};
 use crate::keys::{IndexKeys, write_error};
-use crate::plan::{Lookup, SqlOrder};
+use crate::plan::{self, Lookup, Plan, SqlOrder};
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
 use crate::{
     Claim, Delivery, DeliveryOutcome, JournalEntry, JournalFilter, ListQuery, NewJournalEntry,
@@ -139,6 +139,31 @@ pub(crate) fn journal_entry(row: &PgRow) -> Result<JournalEntry, StoreError> {
     })
 }
 
+/// The statement of an index lookup (binding connector, kind and the key as $1..$3), and the
+/// key.
+fn lookup_sql(lookup: &Lookup) -> (&'static str, &str) {
+    macro_rules! by {
+        ($condition:literal) => {
+            concat!(
+                "SELECT ",
+                resource_columns!(),
+                " FROM resources WHERE connector = $1 AND kind = $2 AND ",
+                $condition
+            )
+        };
+    }
+    match lookup {
+        Lookup::Id(key) => (by!("id = $3"), key),
+        Lookup::UniqueKey(key) => (by!("unique_key = $3"), key),
+        Lookup::DisplayName(key) => (by!("display_name_ci = $3"), key),
+        Lookup::ExternalId(key) => (by!("external_id = $3"), key),
+        Lookup::Email(key) => (
+            by!("seq IN (SELECT resource_seq FROM emails WHERE connector = $1 AND email = $3)"),
+            key,
+        ),
+    }
+}
+
 fn sql_count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -200,26 +225,7 @@ impl ReadTx for PgTx {
         kind: ResourceKind,
         lookup: &Lookup,
     ) -> Result<Vec<Fetched>, StoreError> {
-        macro_rules! by {
-            ($condition:literal) => {
-                concat!(
-                    "SELECT ",
-                    resource_columns!(),
-                    " FROM resources WHERE connector = $1 AND kind = $2 AND ",
-                    $condition
-                )
-            };
-        }
-        let (sql, key) = match lookup {
-            Lookup::Id(key) => (by!("id = $3"), key),
-            Lookup::UniqueKey(key) => (by!("unique_key = $3"), key),
-            Lookup::DisplayName(key) => (by!("display_name_ci = $3"), key),
-            Lookup::ExternalId(key) => (by!("external_id = $3"), key),
-            Lookup::Email(key) => (
-                by!("seq IN (SELECT resource_seq FROM emails WHERE connector = $1 AND email = $3)"),
-                key,
-            ),
-        };
+        let (sql, key) = lookup_sql(lookup);
         let rows = sqlx::query(sql)
             .bind(connector)
             .bind(kind.as_str())
@@ -566,6 +572,19 @@ impl Store for PgStore {
         kind: ResourceKind,
         query: ListQuery<'_>,
     ) -> Result<Page, StoreError> {
+        if let Plan::Lookup(lookups) = plan::plan(kind, &query)
+            && let [lookup] = lookups.as_slice()
+        {
+            // One statement sees one snapshot: no transaction (and its two round trips).
+            let (sql, key) = lookup_sql(lookup);
+            let rows = sqlx::query(sql)
+                .bind(connector)
+                .bind(kind.as_str())
+                .bind(key)
+                .fetch_all(&self.pool)
+                .await?;
+            return Ok(list::lookup_page(&query, all_fetched(&rows, kind)?));
+        }
         // One snapshot for every batch of a scan.
         let mut tx = PgTx(
             self.pool
