@@ -13,13 +13,13 @@
 use std::time::Duration;
 
 use actix_web::web;
-use connector::{ConnectorError, ResourceChange};
+use connector::ConnectorError;
 use serde::Deserialize;
-use store::{Change, Claim, Delivery, DeliveryOutcome, StoreError};
+use store::{Claim, Delivery, DeliveryOutcome, StoreError};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
-use crate::state::{AppState, StoreLookup};
+use crate::state::AppState;
 
 /// The `[queue]` table: how queued deliveries are worked.
 #[derive(Debug, Clone, Deserialize)]
@@ -320,23 +320,10 @@ async fn attempt(state: &AppState, delivery: &Delivery) -> Result<serde_json::Va
             None,
         )
     })?;
-    let after = match &entry.change {
-        Change::Create { attributes, .. } | Change::Replace { attributes, .. } => Some(attributes),
-        Change::Delete { .. } => None,
-    };
-    let lookup = StoreLookup::new(state.store.clone(), &entry.connector);
-    let change = ResourceChange {
-        kind: entry.kind,
-        id: entry.change.id(),
-        before: entry.before.as_ref().map(|b| &b.attributes),
-        after,
-        vendor_keys: &delivery.vendor_keys,
-        request_id: entry.request_id.as_deref(),
-        lookup: &lookup,
-    };
     // Settled well inside the lease, so no other worker takes the entry meanwhile.
     let limit = state.queue.config.lease() / 2;
-    match tokio::time::timeout(limit, runtime.connector.apply(change)).await {
+    let apply = state.apply_entry(runtime, entry, &delivery.vendor_keys);
+    match tokio::time::timeout(limit, apply).await {
         Ok(Ok(keys)) => Ok(keys),
         Ok(Err(e)) => match transient(&e) {
             Some(retry_after) => Err(Failure::Transient(e.to_string(), retry_after)),

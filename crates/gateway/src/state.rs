@@ -348,27 +348,37 @@ impl AppState {
             .connectors
             .get(&entry.connector)
             .ok_or_else(|| format!("connector \"{}\" is no longer configured", entry.connector))?;
+        let empty = serde_json::Value::Object(serde_json::Map::new());
+        let vendor_keys = entry.before.as_ref().map_or(&empty, |b| &b.vendor_keys);
+        self.apply_entry(runtime, entry, vendor_keys)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Runs `runtime`'s connector for a journalled change (start-up recovery, queued
+    /// delivery); `vendor_keys` are what the vendor knows the resource by now.
+    pub async fn apply_entry(
+        &self,
+        runtime: &ConnectorRuntime,
+        entry: &store::JournalEntry,
+        vendor_keys: &serde_json::Value,
+    ) -> Result<serde_json::Value, connector::ConnectorError> {
         let after = match &entry.change {
             store::Change::Create { attributes, .. }
             | store::Change::Replace { attributes, .. } => Some(attributes),
             store::Change::Delete { .. } => None,
         };
-        let empty = serde_json::Value::Object(serde_json::Map::new());
         let lookup = StoreLookup::new(self.store.clone(), &entry.connector);
         let change = connector::ResourceChange {
             kind: entry.kind,
             id: entry.change.id(),
             before: entry.before.as_ref().map(|b| &b.attributes),
             after,
-            vendor_keys: entry.before.as_ref().map_or(&empty, |b| &b.vendor_keys),
+            vendor_keys,
             request_id: entry.request_id.as_deref(),
             lookup: &lookup,
         };
-        runtime
-            .connector
-            .apply(change)
-            .await
-            .map_err(|e| e.to_string())
+        runtime.connector.apply(change).await
     }
 }
 
