@@ -9,6 +9,7 @@ use scim::{ListQuery, ListResponse, Projection, ResourceKind};
 use serde_json::Value;
 use store::StoredResource;
 
+use crate::cache::Slot;
 use crate::error::ApiError;
 use crate::extract::{Scim, header_text, json_body, query_pairs};
 use crate::render::{json_response, resource_json, resource_response};
@@ -164,20 +165,26 @@ async fn list_kind(
     ))
 }
 
-/// `GET /Users?filter=…&startIndex=…&count=…`
-pub async fn list(req: HttpRequest, scim: Scim, kind: Kind) -> Result<HttpResponse, ApiError> {
+/// The cached answer to this read, or the slot to keep the answer in once it is made.
+async fn cached(scim: &Scim, req: &HttpRequest) -> Result<HttpResponse, Slot> {
     let cache = &scim.state.cache;
     let slot = cache
         .slot(
             scim.state.store.as_ref(),
             &scim.runtime.name,
             &scim.principal.subject,
-            &req,
+            req,
         )
         .await;
-    if let Some(hit) = cache.get(&slot, &req) {
-        return Ok(hit);
-    }
+    cache.get(&slot, req).ok_or(slot)
+}
+
+/// `GET /Users?filter=…&startIndex=…&count=…`
+pub async fn list(req: HttpRequest, scim: Scim, kind: Kind) -> Result<HttpResponse, ApiError> {
+    let slot = match cached(&scim, &req).await {
+        Ok(hit) => return Ok(hit),
+        Err(slot) => slot,
+    };
     let schema = scim.schema(**kind)?;
     let pairs = query_pairs(&req)?;
     let query = ListQuery::from_params(
@@ -186,7 +193,7 @@ pub async fn list(req: HttpRequest, scim: Scim, kind: Kind) -> Result<HttpRespon
         scim.runtime.query_limits,
     )?;
     let response = list_kind(&scim, **kind, query).await?;
-    Ok(cache.keep(slot, response).await)
+    Ok(scim.state.cache.keep(slot, response).await)
 }
 
 /// `POST /Users/.search`
@@ -251,18 +258,10 @@ pub async fn get(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
-    let cache = &scim.state.cache;
-    let slot = cache
-        .slot(
-            scim.state.store.as_ref(),
-            &scim.runtime.name,
-            &scim.principal.subject,
-            &req,
-        )
-        .await;
-    if let Some(hit) = cache.get(&slot, &req) {
-        return Ok(hit);
-    }
+    let slot = match cached(&scim, &req).await {
+        Ok(hit) => return Ok(hit),
+        Err(slot) => slot,
+    };
     let (stored, groups) = fetch_with_groups(&scim, **kind, &id).await?;
     if let Some(header) = header_text(&req, header::IF_NONE_MATCH)
         && TagList::parse(header).is_ok_and(|tags| tags.matches(Some(&stored.version.to_string())))
@@ -278,7 +277,7 @@ pub async fn get(
         groups.as_deref(),
         &projection(&req)?,
     )?;
-    Ok(cache.keep(slot, response).await)
+    Ok(scim.state.cache.keep(slot, response).await)
 }
 
 /// `POST /Users`: 201 with the resource, `Location` and `ETag`.
