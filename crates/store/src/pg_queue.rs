@@ -10,8 +10,7 @@ use time::OffsetDateTime;
 use crate::codec;
 use crate::queue::{DELIVERY_SELECT, DeliveryColumns, delivery, millis};
 use crate::{
-    Claim, Delivery, DeliveryOutcome, JournalEntry, JournalFilter, NewJournalEntry, QueueFilter,
-    QueueStats, StoreError,
+    Claim, Delivery, DeliveryOutcome, NewJournalEntry, QueueFilter, QueueStats, StoreError,
 };
 
 fn delivery_row(row: &PgRow) -> Result<Delivery, StoreError> {
@@ -216,23 +215,4 @@ pub(crate) async fn stats(pool: &PgPool) -> Result<Vec<QueueStats>, StoreError> 
             oldest_queued,
         })
         .collect())
-}
-
-pub(crate) async fn journal_list(
-    pool: &PgPool,
-    filter: JournalFilter<'_>,
-) -> Result<Vec<JournalEntry>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT seq, connector, kind, change, before_resource, state, attempts, last_error, \
-         request_id, created FROM journal \
-         WHERE ($1::text IS NULL OR connector = $1) AND ($2::text IS NULL OR state = $2) \
-         AND ($3::bigint IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4",
-    )
-    .bind(filter.connector)
-    .bind(filter.state.map(|s| s.as_str()))
-    .bind(filter.before_seq)
-    .bind(i64::try_from(filter.limit).unwrap_or(i64::MAX))
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(crate::postgres::journal_entry).collect()
 }

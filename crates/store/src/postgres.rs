@@ -687,7 +687,20 @@ impl Store for PgStore {
         &self,
         filter: JournalFilter<'_>,
     ) -> Result<Vec<JournalEntry>, StoreError> {
-        pg_queue::journal_list(&self.pool, filter).await
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            journal_columns!(),
+            " FROM journal WHERE ($1::text IS NULL OR connector = $1) \
+             AND ($2::text IS NULL OR state = $2) AND ($3::bigint IS NULL OR seq < $3) \
+             ORDER BY seq DESC LIMIT $4"
+        ))
+        .bind(filter.connector)
+        .bind(filter.state.map(|s| s.as_str()))
+        .bind(filter.before_seq)
+        .bind(i64::try_from(filter.limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(journal_entry).collect()
     }
 
     async fn journal_commit_queue(

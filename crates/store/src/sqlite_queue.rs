@@ -10,8 +10,7 @@ use crate::codec::{self, parse_timestamp, timestamp_text};
 use crate::queue::{DELIVERY_SELECT, DeliveryColumns, delivery};
 use crate::sqlite::{SqliteTx, journal_entry, json_list};
 use crate::{
-    Claim, Delivery, DeliveryOutcome, JournalEntry, JournalFilter, NewJournalEntry, QueueFilter,
-    QueueStats, StoreError,
+    Claim, Delivery, DeliveryOutcome, NewJournalEntry, QueueFilter, QueueStats, StoreError,
 };
 
 fn delivery_row(row: &SqliteRow) -> Result<Delivery, StoreError> {
@@ -225,23 +224,4 @@ pub(crate) async fn stats(pool: &SqlitePool) -> Result<Vec<QueueStats>, StoreErr
             })
         })
         .collect()
-}
-
-pub(crate) async fn journal_list(
-    pool: &SqlitePool,
-    filter: JournalFilter<'_>,
-) -> Result<Vec<JournalEntry>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT seq, connector, kind, change, before_resource, state, attempts, last_error, \
-         request_id, created FROM journal \
-         WHERE (?1 IS NULL OR connector = ?1) AND (?2 IS NULL OR state = ?2) \
-         AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4",
-    )
-    .bind(filter.connector)
-    .bind(filter.state.map(|s| s.as_str()))
-    .bind(filter.before_seq)
-    .bind(i64::try_from(filter.limit).unwrap_or(i64::MAX))
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(journal_entry).collect()
 }
