@@ -25,9 +25,30 @@ pub(crate) async fn commit<T: WriteTx>(
         .pending_entry(seq)
         .await?
         .ok_or(StoreError::NoSuchEntry(seq))?;
-    let connector = entry.connector.as_str();
-    let kind = entry.kind;
-    let stored = match entry.change {
+    let stored = apply(
+        tx,
+        &entry.connector,
+        entry.kind,
+        entry.change,
+        vendor_keys,
+        now,
+    )
+    .await?;
+    tx.mark_committed(seq).await?;
+    Ok(stored)
+}
+
+/// Applies a change to the resources (what [`commit`] does besides the journal): for a caller
+/// that holds the change already and records its journal entry as committed itself.
+pub(crate) async fn apply<T: WriteTx>(
+    tx: &mut T,
+    connector: &str,
+    kind: ResourceKind,
+    change: Change,
+    vendor_keys: Option<Value>,
+    now: OffsetDateTime,
+) -> Result<Option<StoredResource>, StoreError> {
+    let stored = match change {
         Change::Create { id, attributes } => {
             let resource = StoredResource {
                 kind,
@@ -68,7 +89,6 @@ pub(crate) async fn commit<T: WriteTx>(
             None
         }
     };
-    tx.mark_committed(seq).await?;
     Ok(stored)
 }
 

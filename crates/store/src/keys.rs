@@ -93,23 +93,6 @@ impl IndexKeys {
     }
 }
 
-/// Maps a failed insert or update of a resource row: a violation of the unique index on
-/// `unique_key` (named `resources_unique_key` in both schemas) is the client's uniqueness
-/// error; anything else is the database's.
-pub(crate) fn write_error(error: sqlx::Error, kind: ResourceKind, keys: &IndexKeys) -> StoreError {
-    if let sqlx::Error::Database(db) = &error
-        && db.is_unique_violation()
-    {
-        // PostgreSQL names the constraint; SQLite names the columns in its message.
-        let on_unique_key = db.constraint() == Some("resources_unique_key")
-            || (db.constraint().is_none() && db.message().contains("unique_key"));
-        if on_unique_key {
-            return keys.uniqueness_error(kind);
-        }
-    }
-    StoreError::from(error)
-}
-
 /// Removes `member_id` from the `members` of a Group's attributes; drops `members` when it
 /// becomes empty. Returns whether anything was removed.
 pub(crate) fn remove_member(attributes: &mut Map<String, Value>, member_id: &str) -> bool {

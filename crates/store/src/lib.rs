@@ -37,8 +37,10 @@ mod plan;
 mod postgres;
 mod queue;
 mod sqlite;
+mod sqlite_checkpoint;
 mod sqlite_queue;
 mod sqlite_reader;
+mod sqlite_write_tx;
 mod sqlite_writer;
 mod tx;
 

@@ -10,7 +10,7 @@ use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row, Transaction};
 
 use crate::anchors::Anchors;
 use crate::codec::{self, parse_json, parse_object};
-use crate::keys::{IndexKeys, write_error};
+use crate::keys::IndexKeys;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
 use crate::{
@@ -172,6 +172,19 @@ fn lookup_sql(lookup: &Lookup) -> (&'static str, &str) {
 
 fn sql_count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A failed insert or update of a resource row: a violation of the unique index on
+/// `unique_key` (the constraint `resources_unique_key`) is the client's uniqueness error;
+/// anything else is the database's.
+fn write_error(error: sqlx::Error, kind: ResourceKind, keys: &IndexKeys) -> StoreError {
+    if let sqlx::Error::Database(db) = &error
+        && db.is_unique_violation()
+        && db.constraint() == Some("resources_unique_key")
+    {
+        return keys.uniqueness_error(kind);
+    }
+    StoreError::from(error)
 }
 
 /// A transaction on PostgreSQL.

@@ -1,29 +1,27 @@
 //! The SQLite backend: one file in WAL mode, the embedded default.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use scim::ResourceKind;
 use serde_json::Value;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, Transaction};
-use tokio::sync::Mutex;
 
 use crate::anchors::Anchors;
-use crate::codec::{self, parse_json, parse_object, parse_timestamp, timestamp_text};
-use crate::keys::{IndexKeys, write_error};
+use crate::codec::{self, parse_json, parse_object, parse_timestamp};
 use crate::plan::{self, Lookup, Plan, SqlOrder};
+use crate::sqlite_checkpoint::WAL_LIMIT_PAGES;
 use crate::sqlite_reader::{self, Readers};
 use crate::sqlite_writer::Writer;
-use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
+use crate::tx::{Counters, Fetched, ReadTx, order_by};
 use crate::{
     Claim, Delivery, DeliveryOutcome, JournalEntry, JournalFilter, ListQuery, NewJournalEntry,
-    Page, PagingStats, QueueFilter, QueueStats, Store, StoreError, StoredResource, commit, list,
+    Page, PagingStats, QueueFilter, QueueStats, Store, StoreError, StoredResource, list,
     migrations, sqlite_queue,
 };
 
@@ -46,6 +44,7 @@ macro_rules! journal_columns {
         "seq, connector, kind, change, before_resource, state, attempts, last_error, request_id, created"
     };
 }
+pub(crate) use {journal_columns, resource_columns};
 
 /// A resource by connector (?1), kind (?2) and id (?3).
 const BY_ID: &str = concat!(
@@ -117,11 +116,11 @@ pub struct SqliteStore {
     writer: Writer,
     /// Where the pages of walks in progress continue.
     anchors: Anchors,
-    /// Point reads on the caller's thread (see [`crate::sqlite_reader`]); none for an
-    /// in-memory database, which only the pool's connection can see.
-    readers: Option<Readers>,
-    /// Keeps an in-memory database alive while the pool replaces its connections.
-    _keeper: Option<Mutex<SqliteConnection>>,
+    /// Point reads on the caller's thread (see [`crate::sqlite_reader`]).
+    readers: Readers,
+    /// The directory of a temporary store ([`SqliteStore::in_memory`]), removed when the store
+    /// is dropped.
+    _temporary: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -140,7 +139,10 @@ impl SqliteStore {
             // FULL: a journal entry the gateway was told is durable survives a power cut.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            // The writer's checkpoint thread keeps the WAL short; the pool's connections (which
+            // write only the queue's bookkeeping) checkpoint only if it has fallen far behind.
+            .pragma("wal_autocheckpoint", WAL_LIMIT_PAGES.to_string());
         // Switching a new file to WAL takes an exclusive lock that `busy_timeout` cannot wait
         // for (sqlx documents this), so two processes creating one database race for it; the
         // loser retries briefly. Once the file is in WAL mode (a persistent setting) no retry
@@ -165,44 +167,26 @@ impl SqliteStore {
         };
         migrate(&pool).await?;
         Ok(SqliteStore {
-            writer: Writer::spawn(pool.clone()),
+            writer: Writer::start(path, BUSY_TIMEOUT)?,
             pool,
             anchors: Anchors::default(),
-            readers: Some(Readers::new(path, BUSY_TIMEOUT)),
-            _keeper: None,
+            readers: Readers::new(path, BUSY_TIMEOUT),
+            _temporary: None,
         })
     }
 
-    /// A private in-memory database, for tests. It lives as long as the store; its single
-    /// connection serialises every statement.
+    /// A private database that disappears with the store, for tests and trials
+    /// (`sqlite::memory:`). It is a file in a temporary directory, not SQLite's `:memory:`: the
+    /// writer, the readers and the pool each hold connections of their own, which an in-memory
+    /// database could not share, and so it runs the same code as a file store.
     pub async fn in_memory() -> Result<SqliteStore, StoreError> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "file:scim-bridge-memory-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let options = SqliteConnectOptions::new()
-            .filename(name)
-            .in_memory(true)
-            .shared_cache(true)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let keeper = SqliteConnection::connect_with(&options).await?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await?;
-        migrate(&pool).await?;
-        Ok(SqliteStore {
-            writer: Writer::spawn(pool.clone()),
-            pool,
-            anchors: Anchors::default(),
-            readers: None,
-            _keeper: Some(Mutex::new(keeper)),
-        })
+        let directory = tempfile::Builder::new()
+            .prefix("scim-bridge-store-")
+            .tempdir()
+            .map_err(|e| StoreError::Backend(format!("cannot create a temporary store: {e}")))?;
+        let mut store = SqliteStore::open(&directory.path().join("store.db")).await?;
+        store._temporary = Some(directory);
+        Ok(store)
     }
 
     /// How unfiltered pages in insertion order were read since the store was opened.
@@ -218,10 +202,7 @@ impl SqliteStore {
         connector: &str,
         resources: &[StoredResource],
     ) -> Result<(), StoreError> {
-        let mut tx = SqliteTx(self.pool.begin_with("BEGIN IMMEDIATE").await?);
-        commit::load(&mut tx, connector, resources).await?;
-        tx.0.commit().await?;
-        Ok(())
+        self.writer.load(connector, resources.to_vec()).await
     }
 }
 
@@ -407,227 +388,6 @@ impl ReadTx for SqliteTx {
 }
 
 #[async_trait]
-impl WriteTx for SqliteTx {
-    async fn pending_entry(&mut self, seq: i64) -> Result<Option<JournalEntry>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            journal_columns!(),
-            " FROM journal WHERE seq = ?1 AND state = 'pending'"
-        ))
-        .bind(seq)
-        .fetch_optional(&mut *self.0)
-        .await?;
-        row.as_ref().map(journal_entry).transpose()
-    }
-
-    async fn mark_committed(&mut self, seq: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE journal SET state = 'committed', attempts = attempts + 1, updated = ?2 \
-             WHERE seq = ?1",
-        )
-        .bind(seq)
-        .bind(timestamp_text(codec::now()))
-        .execute(&mut *self.0)
-        .await?;
-        Ok(())
-    }
-
-    async fn current(
-        &mut self,
-        connector: &str,
-        kind: ResourceKind,
-        id: &str,
-    ) -> Result<Option<Fetched>, StoreError> {
-        // The write transaction began IMMEDIATE: no other writer runs until it ends.
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            resource_columns!(),
-            " FROM resources WHERE connector = ?1 AND kind = ?2 AND id = ?3"
-        ))
-        .bind(connector)
-        .bind(kind.as_str())
-        .bind(id)
-        .fetch_optional(&mut *self.0)
-        .await?;
-        row.map(|row| fetched(&row, kind)).transpose()
-    }
-
-    async fn insert(
-        &mut self,
-        connector: &str,
-        resource: &StoredResource,
-        keys: &IndexKeys,
-    ) -> Result<i64, StoreError> {
-        sqlx::query_scalar(
-            "INSERT INTO resources (connector, kind, id, version, created, last_modified, \
-             attributes, vendor_keys, unique_key, external_id, display_name, display_name_ci) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING seq",
-        )
-        .bind(connector)
-        .bind(resource.kind.as_str())
-        .bind(&resource.id)
-        .bind(resource.version)
-        .bind(timestamp_text(resource.created))
-        .bind(timestamp_text(resource.last_modified))
-        .bind(codec::json_text(&resource.attributes)?)
-        .bind(codec::json_text(&resource.vendor_keys)?)
-        .bind(&keys.unique_key)
-        .bind(&keys.external_id)
-        .bind(&keys.display_name)
-        .bind(&keys.display_name_ci)
-        .fetch_one(&mut *self.0)
-        .await
-        .map_err(|e| write_error(e, resource.kind, keys))
-    }
-
-    async fn update(
-        &mut self,
-        seq: i64,
-        resource: &StoredResource,
-        keys: &IndexKeys,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE resources SET version = ?2, last_modified = ?3, attributes = ?4, \
-             vendor_keys = ?5, unique_key = ?6, external_id = ?7, display_name = ?8, \
-             display_name_ci = ?9 WHERE seq = ?1",
-        )
-        .bind(seq)
-        .bind(resource.version)
-        .bind(timestamp_text(resource.last_modified))
-        .bind(codec::json_text(&resource.attributes)?)
-        .bind(codec::json_text(&resource.vendor_keys)?)
-        .bind(&keys.unique_key)
-        .bind(&keys.external_id)
-        .bind(&keys.display_name)
-        .bind(&keys.display_name_ci)
-        .execute(&mut *self.0)
-        .await
-        .map_err(|e| write_error(e, resource.kind, keys))?;
-        Ok(())
-    }
-
-    async fn delete(&mut self, seq: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM emails WHERE resource_seq = ?1")
-            .bind(seq)
-            .execute(&mut *self.0)
-            .await?;
-        sqlx::query("DELETE FROM resources WHERE seq = ?1")
-            .bind(seq)
-            .execute(&mut *self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn set_emails(
-        &mut self,
-        connector: &str,
-        seq: i64,
-        emails: &[String],
-    ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM emails WHERE resource_seq = ?1")
-            .bind(seq)
-            .execute(&mut *self.0)
-            .await?;
-        if !emails.is_empty() {
-            sqlx::query(
-                "INSERT OR IGNORE INTO emails (connector, email, resource_seq) \
-                 SELECT ?1, value, ?2 FROM json_each(?3)",
-            )
-            .bind(connector)
-            .bind(seq)
-            .bind(json_list(emails)?)
-            .execute(&mut *self.0)
-            .await?;
-        }
-        Ok(())
-    }
-
-    async fn members(
-        &mut self,
-        connector: &str,
-        group_id: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT member_id FROM memberships WHERE connector = ?1 AND group_id = ?2",
-        )
-        .bind(connector)
-        .bind(group_id)
-        .fetch_all(&mut *self.0)
-        .await?)
-    }
-
-    async fn add_members(
-        &mut self,
-        connector: &str,
-        group_id: &str,
-        member_ids: &[String],
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT OR IGNORE INTO memberships (connector, group_id, member_id) \
-             SELECT ?1, ?2, value FROM json_each(?3)",
-        )
-        .bind(connector)
-        .bind(group_id)
-        .bind(json_list(member_ids)?)
-        .execute(&mut *self.0)
-        .await?;
-        Ok(())
-    }
-
-    async fn remove_members(
-        &mut self,
-        connector: &str,
-        group_id: &str,
-        member_ids: &[String],
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "DELETE FROM memberships WHERE connector = ?1 AND group_id = ?2 \
-             AND member_id IN (SELECT value FROM json_each(?3))",
-        )
-        .bind(connector)
-        .bind(group_id)
-        .bind(json_list(member_ids)?)
-        .execute(&mut *self.0)
-        .await?;
-        Ok(())
-    }
-
-    async fn groups_listing(
-        &mut self,
-        connector: &str,
-        member_id: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT group_id FROM memberships WHERE connector = ?1 AND member_id = ?2 \
-             ORDER BY group_id",
-        )
-        .bind(connector)
-        .bind(member_id)
-        .fetch_all(&mut *self.0)
-        .await?)
-    }
-
-    async fn add_to_count(
-        &mut self,
-        connector: &str,
-        kind: ResourceKind,
-        delta: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO counters (connector, kind, total, generation) VALUES (?1, ?2, ?3, 1) \
-             ON CONFLICT (connector, kind) DO UPDATE \
-             SET total = total + excluded.total, generation = generation + 1",
-        )
-        .bind(connector)
-        .bind(kind.as_str())
-        .bind(delta)
-        .execute(&mut *self.0)
-        .await?;
-        Ok(())
-    }
-}
-
-#[async_trait]
 impl Store for SqliteStore {
     async fn get(
         &self,
@@ -635,19 +395,9 @@ impl Store for SqliteStore {
         kind: ResourceKind,
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let fetched = match &self.readers {
-            Some(readers) => readers.read(|conn| {
-                sqlite_reader::fetch_optional(conn, BY_ID, (connector, kind.as_str(), id), kind)
-            })?,
-            None => sqlx::query(BY_ID)
-                .bind(connector)
-                .bind(kind.as_str())
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|row| fetched(&row, kind))
-                .transpose()?,
-        };
+        let fetched = self.readers.read(|conn| {
+            sqlite_reader::fetch_optional(conn, BY_ID, (connector, kind.as_str(), id), kind)
+        })?;
         Ok(fetched.map(|f| f.resource))
     }
 
@@ -657,28 +407,14 @@ impl Store for SqliteStore {
         kind: ResourceKind,
         id: &str,
     ) -> Result<Option<(StoredResource, Vec<(String, String)>)>, StoreError> {
-        let found = match &self.readers {
-            Some(readers) => readers.read(|conn| {
-                sqlite_reader::fetch_with_groups(
-                    conn,
-                    BY_ID_WITH_GROUPS,
-                    (connector, kind.as_str(), id),
-                    kind,
-                )
-            })?,
-            None => {
-                let row = sqlx::query(BY_ID_WITH_GROUPS)
-                    .bind(connector)
-                    .bind(kind.as_str())
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                match row {
-                    Some(row) => Some((fetched(&row, kind)?, row.try_get("groups")?)),
-                    None => None,
-                }
-            }
-        };
+        let found = self.readers.read(|conn| {
+            sqlite_reader::fetch_with_groups(
+                conn,
+                BY_ID_WITH_GROUPS,
+                (connector, kind.as_str(), id),
+                kind,
+            )
+        })?;
         found
             .map(|(fetched, groups)| Ok((fetched.resource, parse_groups(&groups)?)))
             .transpose()
@@ -690,11 +426,9 @@ impl Store for SqliteStore {
         kind: ResourceKind,
         query: ListQuery<'_>,
     ) -> Result<Page, StoreError> {
-        if let Some(readers) = &self.readers
-            && let Plan::Lookup(lookups) = plan::plan(kind, &query)
-        {
+        if let Plan::Lookup(lookups) = plan::plan(kind, &query) {
             // Index probes: on this thread, every lookup in one snapshot.
-            let found = readers.read(|conn| {
+            let found = self.readers.read(|conn| {
                 sqlite_reader::in_snapshot(conn, lookups.len() > 1, |conn| {
                     let mut found = Vec::new();
                     for lookup in &lookups {
@@ -725,17 +459,9 @@ impl Store for SqliteStore {
         key: &str,
     ) -> Result<Option<String>, StoreError> {
         let key = key.to_lowercase();
-        match &self.readers {
-            Some(readers) => readers.read(|conn| {
-                sqlite_reader::scalar(conn, ID_BY_UNIQUE_KEY, (connector, kind.as_str(), &key))
-            }),
-            None => Ok(sqlx::query_scalar(ID_BY_UNIQUE_KEY)
-                .bind(connector)
-                .bind(kind.as_str())
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await?),
-        }
+        self.readers.read(|conn| {
+            sqlite_reader::scalar(conn, ID_BY_UNIQUE_KEY, (connector, kind.as_str(), &key))
+        })
     }
 
     async fn groups_of(
@@ -743,17 +469,9 @@ impl Store for SqliteStore {
         connector: &str,
         member_id: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let rows: Vec<(String, Option<String>)> = match &self.readers {
-            Some(readers) => readers
-                .read(|conn| sqlite_reader::pairs(conn, GROUPS_OF, (connector, member_id)))?,
-            None => {
-                sqlx::query_as(GROUPS_OF)
-                    .bind(connector)
-                    .bind(member_id)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
+        let rows: Vec<(String, Option<String>)> = self
+            .readers
+            .read(|conn| sqlite_reader::pairs(conn, GROUPS_OF, (connector, member_id)))?;
         Ok(rows
             .into_iter()
             .map(|(id, name)| (id, name.unwrap_or_default()))
@@ -864,54 +582,8 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
-        if let Some(readers) = &self.readers {
-            readers.close();
-        }
+        self.readers.close();
+        self.writer.close();
         self.pool.close().await;
     }
-}
-
-/// Appends a journal entry inside `tx` (the writer's group transaction).
-pub(crate) async fn append_in(
-    tx: &mut SqliteTx,
-    entry: &NewJournalEntry,
-) -> Result<i64, StoreError> {
-    let now = timestamp_text(codec::now());
-    let before = entry
-        .before
-        .as_ref()
-        .map(|r| codec::json_text(&codec::resource_json(r)))
-        .transpose()?;
-    Ok(sqlx::query_scalar(
-        "INSERT INTO journal (connector, kind, resource_id, operation, change, \
-         before_resource, request_id, created, updated) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING seq",
-    )
-    .bind(&entry.connector)
-    .bind(entry.kind.as_str())
-    .bind(entry.change.id())
-    .bind(entry.change.operation().as_str())
-    .bind(codec::json_text(&codec::change_json(&entry.change))?)
-    .bind(before)
-    .bind(&entry.request_id)
-    .bind(now)
-    .fetch_one(&mut *tx.0)
-    .await?)
-}
-
-/// Marks a pending journal entry failed inside `tx`.
-pub(crate) async fn fail_in(tx: &mut SqliteTx, seq: i64, reason: &str) -> Result<(), StoreError> {
-    let done = sqlx::query(
-        "UPDATE journal SET state = 'failed', last_error = ?2, attempts = attempts + 1, \
-         updated = ?3 WHERE seq = ?1 AND state = 'pending'",
-    )
-    .bind(seq)
-    .bind(reason)
-    .bind(timestamp_text(codec::now()))
-    .execute(&mut *tx.0)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NoSuchEntry(seq));
-    }
-    Ok(())
 }

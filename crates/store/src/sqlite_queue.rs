@@ -8,10 +8,8 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::codec::{self, parse_timestamp, timestamp_text};
 use crate::queue::{DELIVERY_SELECT, DeliveryColumns, delivery};
-use crate::sqlite::{SqliteTx, journal_entry, json_list};
-use crate::{
-    Claim, Delivery, DeliveryOutcome, NewJournalEntry, QueueFilter, QueueStats, StoreError,
-};
+use crate::sqlite::{journal_entry, json_list};
+use crate::{Claim, Delivery, DeliveryOutcome, QueueFilter, QueueStats, StoreError};
 
 fn delivery_row(row: &SqliteRow) -> Result<Delivery, StoreError> {
     delivery(
@@ -28,26 +26,6 @@ fn delivery_row(row: &SqliteRow) -> Result<Delivery, StoreError> {
 
 fn later(d: std::time::Duration) -> String {
     timestamp_text(codec::now() + d)
-}
-
-/// Queues the delivery of journal entry `seq` inside `tx` (the writer's group transaction).
-pub(crate) async fn enqueue_in(
-    tx: &mut SqliteTx,
-    seq: i64,
-    entry: &NewJournalEntry,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO outbox (seq, connector, kind, resource_id, next_attempt, created, updated) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)",
-    )
-    .bind(seq)
-    .bind(&entry.connector)
-    .bind(entry.kind.as_str())
-    .bind(entry.change.id())
-    .bind(timestamp_text(codec::now()))
-    .execute(&mut *tx.0)
-    .await?;
-    Ok(())
 }
 
 pub(crate) async fn claim(

@@ -1,20 +1,27 @@
 //! Group commit for SQLite. SQLite has one writer at a time, and with `synchronous=FULL`
 //! (nothing accepted may be lost, not even at a power cut) every transaction waits for an
 //! fsync. Writing each journal entry and each commit in a transaction of its own caps the
-//! gateway at a few hundred writes per second. So every write goes to one writer task, which
+//! gateway at a few hundred writes per second. So every write goes to one writer thread, which
 //! runs all the writes waiting at that moment in one transaction, each under its own savepoint
 //! (one write's failure undoes only that write), commits once, and only then answers each
 //! caller: an answer still means "durable".
 //!
 //! Nothing waits to form a group: a write that finds the writer idle is committed at once;
 //! writes that arrive during a commit form the next group.
+//!
+//! The writer is a thread of its own with its own connection, not a task on the runtime: its
+//! statements and its fsync block, and they run back to back without crossing threads (see
+//! [`crate::sqlite_write_tx`]). Callers wait for their answer without holding a runtime thread.
 
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
-use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::sqlite::{SqliteTx, append_in, fail_in};
-use crate::sqlite_queue::enqueue_in;
+use crate::sqlite_checkpoint::{self, Checkpoints, WAL_LIMIT_PAGES};
+use crate::sqlite_write_tx::{self, STATEMENT_CACHE, WriterTx, run_now};
 use crate::{NewJournalEntry, StoreError, StoredResource, codec, commit};
 
 /// At most this many writes share one transaction.
@@ -29,6 +36,8 @@ enum Job {
     Fail(i64, String, Reply<()>),
     /// Journal and commit in one step (no vendor in between, or the vendor later).
     AppendCommit(Box<NewJournalEntry>, Vendor, Reply<Option<StoredResource>>),
+    /// Resources written as their creations' commits would have, without journal entries.
+    Load(String, Vec<StoredResource>, Reply<()>),
 }
 
 /// Where the vendor stands in a write journalled and committed in one step.
@@ -46,7 +55,7 @@ enum Done {
         Reply<Option<StoredResource>>,
         Result<Option<StoredResource>, StoreError>,
     ),
-    Fail(Reply<()>, Result<(), StoreError>),
+    Unit(Reply<()>, Result<(), StoreError>),
 }
 
 impl Done {
@@ -54,7 +63,7 @@ impl Done {
         match self {
             Done::Append(_, r) => r.is_ok(),
             Done::Commit(_, r) => r.is_ok(),
-            Done::Fail(_, r) => r.is_ok(),
+            Done::Unit(_, r) => r.is_ok(),
         }
     }
 
@@ -73,56 +82,75 @@ impl Done {
         match self {
             Done::Append(reply, r) => drop(reply.send(pick(r, group_failed))),
             Done::Commit(reply, r) => drop(reply.send(pick(r, group_failed))),
-            Done::Fail(reply, r) => drop(reply.send(pick(r, group_failed))),
+            Done::Unit(reply, r) => drop(reply.send(pick(r, group_failed))),
         }
     }
 }
 
 impl Job {
-    /// Answers without running (the transaction could not start).
+    /// Answers without running (the transaction could not start, or broke).
     fn refuse(self, e: &StoreError) {
         match self {
             Job::Append(_, reply) => drop(reply.send(Err(e.clone()))),
             Job::Commit(_, _, reply) => drop(reply.send(Err(e.clone()))),
             Job::Fail(_, _, reply) => drop(reply.send(Err(e.clone()))),
             Job::AppendCommit(_, _, reply) => drop(reply.send(Err(e.clone()))),
+            Job::Load(_, _, reply) => drop(reply.send(Err(e.clone()))),
         }
     }
 
-    async fn run(self, tx: &mut SqliteTx) -> Done {
+    fn run(self, tx: &mut WriterTx<'_>) -> Done {
         match self {
-            Job::Append(entry, reply) => Done::Append(reply, append_in(tx, &entry).await),
+            Job::Append(entry, reply) => Done::Append(reply, sqlite_write_tx::append(tx, &entry)),
             Job::Commit(seq, keys, reply) => Done::Commit(
                 reply,
-                commit::commit(tx, seq, Some(keys), codec::now()).await,
+                run_now(commit::commit(tx, seq, Some(keys), codec::now())),
             ),
-            Job::Fail(seq, reason, reply) => Done::Fail(reply, fail_in(tx, seq, &reason).await),
+            Job::Fail(seq, reason, reply) => {
+                Done::Unit(reply, sqlite_write_tx::fail(tx, seq, &reason))
+            }
             // A failure rolls back to the savepoint: the entry goes with the change.
             Job::AppendCommit(entry, vendor, reply) => {
-                let outcome = async {
-                    let seq = append_in(tx, &entry).await?;
-                    match vendor {
-                        Vendor::Done(keys) => {
-                            commit::commit(tx, seq, Some(keys), codec::now()).await
-                        }
+                let outcome = (|| {
+                    let entry = *entry;
+                    let seq = sqlite_write_tx::append_committed(tx, &entry)?;
+                    let keys = match vendor {
+                        Vendor::Done(keys) => Some(keys),
                         Vendor::Queued => {
-                            let stored = commit::commit(tx, seq, None, codec::now()).await?;
-                            enqueue_in(tx, seq, &entry).await?;
-                            Ok(stored)
+                            sqlite_write_tx::enqueue(tx, seq, &entry)?;
+                            None
                         }
-                    }
-                }
-                .await;
+                    };
+                    let now = codec::now();
+                    run_now(commit::apply(
+                        tx,
+                        &entry.connector,
+                        entry.kind,
+                        entry.change,
+                        keys,
+                        now,
+                    ))
+                })();
                 Done::Commit(reply, outcome)
+            }
+            Job::Load(connector, resources, reply) => {
+                Done::Unit(reply, run_now(commit::load(tx, &connector, &resources)))
             }
         }
     }
 }
 
-/// The handle to the writer task.
+/// The handle to the writer thread.
 #[derive(Debug, Clone)]
 pub(crate) struct Writer {
-    jobs: mpsc::UnboundedSender<Job>,
+    jobs: mpsc::UnboundedSender<Message>,
+}
+
+/// What the writer thread is sent.
+enum Message {
+    Write(Job),
+    /// Finish the writes sent before, then close the connection and end.
+    Close,
 }
 
 fn stopped() -> StoreError {
@@ -130,22 +158,34 @@ fn stopped() -> StoreError {
 }
 
 impl Writer {
-    /// Starts the writer task on the current tokio runtime; it ends when the last handle goes.
-    pub(crate) fn spawn(pool: SqlitePool) -> Writer {
-        let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
-        tokio::spawn(async move {
-            while let Some(first) = queue.recv().await {
-                let mut group = vec![first];
-                while group.len() < MAX_GROUP {
-                    match queue.try_recv() {
-                        Ok(job) => group.push(job),
-                        Err(_) => break,
-                    }
-                }
-                run_group(&pool, group).await;
-            }
-        });
-        Writer { jobs }
+    /// Opens the writer's connection to the database file at `path` (which must exist, in WAL
+    /// mode, migrated) and starts the writer thread; it ends when the last handle goes.
+    pub(crate) fn start(path: &Path, busy_timeout: Duration) -> Result<Writer, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // FULL: a journal entry the gateway was told is durable survives a power cut.
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        // Each write runs under a savepoint, whose undo copies of the pages it changes would
+        // otherwise go to a temporary file: a write system call per page, for copies that
+        // never outlive the transaction.
+        conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
+        conn.busy_timeout(busy_timeout)?;
+        // Checkpoints run beside the writer (see `sqlite_checkpoint`); a WAL that has grown
+        // (after a burst, or before the writer's own checkpoint) is cut back on restart.
+        conn.execute_batch(&format!(
+            "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+            u64::from(WAL_LIMIT_PAGES) * 4096
+        ))?;
+        let checkpoints = Checkpoints::start(path, busy_timeout, WAL_LIMIT_PAGES)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let (jobs, queue) = mpsc::unbounded_channel::<Message>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || serve(conn, queue, &checkpoints))
+            .map_err(|e| StoreError::Backend(format!("cannot start the SQLite writer: {e}")))?;
+        Ok(Writer { jobs })
     }
 
     async fn submit<T>(
@@ -153,7 +193,7 @@ impl Writer {
         job: Job,
         answer: oneshot::Receiver<Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        self.jobs.send(job).map_err(|_| stopped())?;
+        self.jobs.send(Message::Write(job)).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -188,26 +228,79 @@ impl Writer {
         self.submit(Job::Fail(seq, reason.to_owned(), reply), answer)
             .await
     }
+
+    pub(crate) async fn load(
+        &self,
+        connector: &str,
+        resources: Vec<StoredResource>,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Load(connector.to_owned(), resources, reply), answer)
+            .await
+    }
+
+    /// Ends the writer once the writes sent before are done; later writes fail.
+    pub(crate) fn close(&self) {
+        let _ = self.jobs.send(Message::Close);
+    }
 }
 
-async fn savepoint(tx: &mut SqliteTx, statement: &'static str) -> Result<(), StoreError> {
-    sqlx::query(statement).execute(&mut *tx.0).await?;
+/// The writer thread: takes the writes waiting, runs them as one group, until it is closed or
+/// every handle is gone.
+fn serve(
+    mut conn: Connection,
+    mut queue: mpsc::UnboundedReceiver<Message>,
+    checkpoints: &Checkpoints,
+) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut group = Vec::new();
+        let mut close = false;
+        let mut next = Some(first);
+        while let Some(message) = next {
+            match message {
+                Message::Write(job) => group.push(job),
+                Message::Close => {
+                    close = true;
+                    break;
+                }
+            }
+            next = if group.len() < MAX_GROUP {
+                queue.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if !group.is_empty() {
+            run_group(&mut conn, group);
+            checkpoints.committed();
+            if checkpoints.take_behind()
+                && let Err(e) = sqlite_checkpoint::checkpoint(&conn)
+            {
+                tracing::warn!(error = %e, "the writer's WAL checkpoint failed");
+            }
+        }
+        if close {
+            return;
+        }
+    }
+}
+
+/// Runs one statement without parameters (transaction control), prepared once.
+fn control(conn: &Connection, statement: &'static str) -> Result<(), StoreError> {
+    conn.prepare_cached(statement)?.execute([])?;
     Ok(())
 }
 
 /// Runs one group in one transaction and answers every caller after the commit.
-async fn run_group(pool: &SqlitePool, group: Vec<Job>) {
-    // IMMEDIATE takes the write lock up front (see `SqliteStore::commit`).
-    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => SqliteTx(tx),
-        Err(e) => {
-            let e = StoreError::from(e);
-            for job in group {
-                job.refuse(&e);
-            }
-            return;
+fn run_group(conn: &mut Connection, group: Vec<Job>) {
+    // IMMEDIATE takes the write lock up front: no other connection (the queue's, another
+    // process's) writes in between, and a busy database is waited for here, not mid-group.
+    if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
+        for job in group {
+            job.refuse(&e);
         }
-    };
+        return;
+    }
     let mut done = Vec::with_capacity(group.len());
     let mut broken: Option<StoreError> = None;
     for job in group {
@@ -215,19 +308,16 @@ async fn run_group(pool: &SqlitePool, group: Vec<Job>) {
             job.refuse(e);
             continue;
         }
-        if let Err(e) = savepoint(&mut tx, "SAVEPOINT write").await {
+        if let Err(e) = control(conn, "SAVEPOINT write") {
             job.refuse(&e);
             broken = Some(e);
             continue;
         }
-        let outcome = job.run(&mut tx).await;
+        let outcome = job.run(&mut WriterTx(conn));
         let end = if outcome.is_ok() {
-            savepoint(&mut tx, "RELEASE write").await
+            control(conn, "RELEASE write")
         } else {
-            match savepoint(&mut tx, "ROLLBACK TO write").await {
-                Ok(()) => savepoint(&mut tx, "RELEASE write").await,
-                Err(e) => Err(e),
-            }
+            control(conn, "ROLLBACK TO write").and_then(|()| control(conn, "RELEASE write"))
         };
         if let Err(e) = end {
             // The transaction is in an unknown state: nothing of it may be committed.
@@ -236,13 +326,14 @@ async fn run_group(pool: &SqlitePool, group: Vec<Job>) {
         done.push(outcome);
     }
     let failed = match broken {
-        Some(e) => {
-            let _ = tx.0.rollback().await;
-            Some(e)
-        }
-        None => tx.0.commit().await.err().map(StoreError::from),
+        Some(e) => Some(e),
+        None => control(conn, "COMMIT").err(),
     };
     if let Some(e) = &failed {
+        // Whatever is left of the transaction goes; the connection is clean for the next group.
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
         tracing::error!(error = %e, writes = done.len(), "a group of store writes did not commit");
     }
     for outcome in done {

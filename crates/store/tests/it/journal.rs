@@ -11,6 +11,7 @@ on_both!(
     failing_records_the_reason,
     a_failed_commit_leaves_the_entry_pending,
     pending_entries_survive_a_restart,
+    writes_after_close_are_refused,
 );
 
 async fn entries_are_pending_until_settled(env: Env) {
@@ -199,4 +200,26 @@ async fn pending_entries_survive_a_restart(env: Env) {
     );
     assert!(store.journal_pending().await.expect("pending").is_empty());
     store.close().await;
+}
+
+async fn writes_after_close_are_refused(env: Env) {
+    let store = env.store.as_ref();
+    create(store, User, "u1", user("a")).await;
+    store.close().await;
+    let late = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        store.journal_append(entry(
+            User,
+            Change::Create {
+                id: "u2".into(),
+                attributes: user("b"),
+            },
+        )),
+    )
+    .await
+    .expect("answered, not left waiting");
+    assert!(
+        matches!(late, Err(StoreError::Backend(_))),
+        "a closed store refuses writes: {late:?}"
+    );
 }
