@@ -9,14 +9,16 @@
 //!
 //! Why an anchor is never stale, on any replica: positions in insertion order only shift when
 //! a resource of that connector and kind is inserted or deleted (a replace rewrites a row in
-//! place, and `seq` never changes). Every commit that inserts or deletes one also advances the
-//! `generation` of the counters row of its connector and kind, in the same transaction, and
-//! those updates are serialised by the row's lock, so each generation value is written by
-//! exactly one transaction and a snapshot that reads generation `g` sees exactly the inserts and
-//! deletes of the transactions that wrote `1..=g`. The generation is read in the same snapshot
-//! as the page; an anchor is used only when it was computed at that same generation, that is
-//! over exactly the same rows, so the `offset` rows before the anchor are exactly the rows of
-//! `seq <= anchor` and the keyset page equals the OFFSET page. The
+//! place, and `seq` never changes). Every commit that inserts or deletes one also adds one to
+//! the `generation` of its connector and kind, in the same transaction. The generation is read
+//! in the same snapshot as the page; an anchor is used only when it was computed at that same
+//! generation, that is over exactly the same rows, so the `offset` rows before the anchor are
+//! exactly the rows of `seq <= anchor` and the keyset page equals the OFFSET page. Equal
+//! generations mean the same rows because snapshots are nested (a later one sees every commit
+//! an earlier one saw, and more) and each such commit adds at least one: two snapshots that
+//! read the same generation saw the same inserts and deletes. On SQLite the generation is one
+//! row; on PostgreSQL it is the sum of up to sixteen rows (a commit advances one at random, so
+//! concurrent writes do not queue for one row's lock), which the same argument covers. The
 //! generation lives in the database, not in the process, so an insert or delete committed by
 //! another replica invalidates this replica's anchors too.
 //!

@@ -43,6 +43,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "write generation",
         include_str!("../migrations/postgres/0003_write_generation.sql"),
     ),
+    (
+        4,
+        "counter shards",
+        include_str!("../migrations/postgres/0004_counter_shards.sql"),
+    ),
 ];
 
 fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> Migrator {

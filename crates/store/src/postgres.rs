@@ -14,9 +14,9 @@ use crate::keys::IndexKeys;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
 use crate::{
-    Claim, Delivery, DeliveryOutcome, JournalEntry, JournalFilter, ListQuery, NewJournalEntry,
-    Page, PagingStats, QueueFilter, QueueStats, Store, StoreError, StoredResource, commit, list,
-    migrations, pg_queue,
+    Claim, Delivery, DeliveryOutcome, JournalEntry, JournalFilter, JournalState, ListQuery,
+    NewJournalEntry, Page, PagingStats, QueueFilter, QueueStats, Store, StoreError, StoredResource,
+    commit, list, migrations, pg_queue,
 };
 
 /// Connections per replica.
@@ -197,19 +197,19 @@ impl ReadTx for PgTx {
         connector: &str,
         kind: ResourceKind,
     ) -> Result<Counters, StoreError> {
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT total, generation FROM counters WHERE connector = $1 AND kind = $2",
+        // The shards of the connector and kind, added up (none yet: zero).
+        let (total, generation): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(total), 0)::BIGINT, COALESCE(SUM(generation), 0)::BIGINT \
+             FROM counters WHERE connector = $1 AND kind = $2",
         )
         .bind(connector)
         .bind(kind.as_str())
-        .fetch_optional(&mut *self.0)
+        .fetch_one(&mut *self.0)
         .await?;
-        Ok(
-            row.map_or_else(Counters::default, |(total, generation)| Counters {
-                total: usize::try_from(total).unwrap_or(0),
-                generation,
-            }),
-        )
+        Ok(Counters {
+            total: usize::try_from(total).unwrap_or(0),
+            generation,
+        })
     }
 
     async fn page(
@@ -513,9 +513,12 @@ impl WriteTx for PgTx {
         kind: ResourceKind,
         delta: i64,
     ) -> Result<(), StoreError> {
+        // One shard of sixteen, at random: concurrent writes rarely wait for each other's
+        // lock on it (migration 0004).
         sqlx::query(
-            "INSERT INTO counters (connector, kind, total, generation) VALUES ($1, $2, $3, 1) \
-             ON CONFLICT (connector, kind) DO UPDATE \
+            "INSERT INTO counters (connector, kind, shard, total, generation) \
+             VALUES ($1, $2, floor(random() * 16)::SMALLINT, $3, 1) \
+             ON CONFLICT (connector, kind, shard) DO UPDATE \
              SET total = counters.total + excluded.total, generation = counters.generation + 1",
         )
         .bind(connector)
@@ -653,7 +656,7 @@ impl Store for PgStore {
 
     async fn journal_append(&self, entry: NewJournalEntry) -> Result<i64, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        append_in(&mut conn, &entry).await
+        append_in(&mut conn, &entry, JournalState::Pending).await
     }
 
     async fn commit(
@@ -721,9 +724,39 @@ impl Store for PgStore {
         entry: NewJournalEntry,
     ) -> Result<Option<StoredResource>, StoreError> {
         let mut tx = PgTx(self.pool.begin().await?);
-        let seq = append_in(&mut tx.0, &entry).await?;
-        let stored = commit::commit(&mut tx, seq, None, codec::now()).await?;
+        let seq = append_in(&mut tx.0, &entry, JournalState::Committed).await?;
         pg_queue::enqueue_in(&mut tx.0, seq, &entry).await?;
+        let stored = commit::apply(
+            &mut tx,
+            &entry.connector,
+            entry.kind,
+            entry.change,
+            None,
+            codec::now(),
+        )
+        .await?;
+        tx.0.commit().await?;
+        self.written().await;
+        Ok(stored)
+    }
+
+    async fn journal_and_commit(
+        &self,
+        entry: NewJournalEntry,
+        vendor_keys: Value,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        // One transaction: a refused change (a taken userName, a stale version) leaves no entry.
+        let mut tx = PgTx(self.pool.begin().await?);
+        append_in(&mut tx.0, &entry, JournalState::Committed).await?;
+        let stored = commit::apply(
+            &mut tx,
+            &entry.connector,
+            entry.kind,
+            entry.change,
+            Some(vendor_keys),
+            codec::now(),
+        )
+        .await?;
         tx.0.commit().await?;
         self.written().await;
         Ok(stored)
@@ -785,7 +818,13 @@ impl Store for PgStore {
 }
 
 /// Appends a journal entry on `conn` (the pool, or a transaction that commits with it).
-async fn append_in(conn: &mut PgConnection, entry: &NewJournalEntry) -> Result<i64, StoreError> {
+/// Appends a journal entry in `state`: pending, or committed when its change is applied in
+/// the same transaction (with the one attempt `mark_committed` would count).
+async fn append_in(
+    conn: &mut PgConnection,
+    entry: &NewJournalEntry,
+    state: JournalState,
+) -> Result<i64, StoreError> {
     let before = entry
         .before
         .as_ref()
@@ -793,8 +832,8 @@ async fn append_in(conn: &mut PgConnection, entry: &NewJournalEntry) -> Result<i
         .transpose()?;
     Ok(sqlx::query_scalar(
         "INSERT INTO journal (connector, kind, resource_id, operation, change, \
-         before_resource, request_id, created, updated) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING seq",
+         before_resource, request_id, created, updated, state, attempts) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING seq",
     )
     .bind(&entry.connector)
     .bind(entry.kind.as_str())
@@ -804,6 +843,8 @@ async fn append_in(conn: &mut PgConnection, entry: &NewJournalEntry) -> Result<i
     .bind(before)
     .bind(&entry.request_id)
     .bind(codec::now())
+    .bind(state.as_str())
+    .bind(i32::from(state == JournalState::Committed))
     .fetch_one(conn)
     .await?)
 }

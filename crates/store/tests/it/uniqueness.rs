@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use scim::ResourceKind::{self, Group, User};
 use serde_json::json;
-use store::{Change, Store, StoreError};
+use store::{Change, JournalFilter, JournalState, Store, StoreError};
 
 use crate::support::*;
 
@@ -256,5 +256,26 @@ async fn journal_and_commit_is_one_step(env: Env) {
             .await
             .expect("get")
             .is_none()
+    );
+    // The entry reads as a journal_append and a commit would have left it; the refused write
+    // left none (or a failed one).
+    let journal = store
+        .journal_list(JournalFilter {
+            connector: Some(CONNECTOR),
+            state: None,
+            before_seq: None,
+            limit: 10,
+        })
+        .await
+        .expect("journal");
+    let committed: Vec<_> = journal
+        .iter()
+        .filter(|e| e.state != JournalState::Failed)
+        .collect();
+    assert_eq!(committed.len(), 1, "{journal:?}");
+    let j1 = committed[0];
+    assert_eq!(
+        (j1.state, j1.attempts, &j1.change),
+        (JournalState::Committed, 1, &change("j1", "jo"))
     );
 }
