@@ -1,5 +1,6 @@
 //! A crash between journal and commit: the next start finishes the write (or marks it failed
-//! when it can no longer apply), and nothing accepted is lost.
+//! when it can no longer apply), and nothing accepted is lost. History past its retention is
+//! removed by the worker, from its start on.
 
 use serde_json::json;
 use store::{Change, NewJournalEntry, ResourceKind};
@@ -9,7 +10,8 @@ use crate::on_both_backends;
 
 on_both_backends!(
     restart_finishes_pending_writes,
-    graceful_shutdown_finishes_in_flight_requests
+    graceful_shutdown_finishes_in_flight_requests,
+    history_past_its_retention_is_removed,
 );
 
 async fn restart_finishes_pending_writes(mut app: TestApp) {
@@ -154,4 +156,75 @@ async fn graceful_shutdown_finishes_in_flight_requests(mut app: TestApp) {
         1
     );
     app.finish().await;
+}
+
+/// Moves every journal entry of the connector `test` back to the year 2000, by hand.
+async fn age_the_journal(app: &TestApp) {
+    use sqlx::Connection;
+    let url = app.store_url();
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("connect");
+        sqlx::query(
+            "UPDATE journal SET created = '2000-01-01T00:00:00.000000Z', \
+             updated = '2000-01-01T00:00:00.000000Z' WHERE connector = 'test'",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("age");
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+        sqlx::query(
+            "UPDATE journal SET created = '2000-01-01T00:00:00Z', \
+             updated = '2000-01-01T00:00:00Z' WHERE connector = 'test'",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("age");
+    }
+}
+
+async fn journal_ids(app: &TestApp) -> Vec<String> {
+    let reply = app
+        .admin(reqwest::Method::GET, "/admin/journal?connector=test")
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply.body["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["change"]["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn history_past_its_retention_is_removed(mut app: TestApp) {
+    let old: Vec<String> =
+        futures_util::future::join_all(["ann", "bob", "cy"].map(|name| app.create_user(name)))
+            .await;
+    assert_eq!(journal_ids(&app).await.len(), 3);
+    age_the_journal(&app).await;
+    // The worker prunes at its start (default retention: 30 days), then hourly.
+    app.restart().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !journal_ids(&app).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the aged entries are still there: {:?}",
+            journal_ids(&app).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // (The metrics are the process's: other tests in this binary may have pruned too.)
+    let metrics = app.metrics().await;
+    let pruned: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("scim_store_pruned_total{what=\"journal\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(pruned >= 3, "{metrics}");
+    // The users stay; new history is kept.
+    for id in &old {
+        assert_eq!(app.get(&format!("/Users/{id}")).await.status, 200);
+    }
+    let young = app.create_user("dee").await;
+    assert_eq!(journal_ids(&app).await, [young]);
 }

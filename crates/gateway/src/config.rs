@@ -94,6 +94,9 @@ pub struct StoreConfig {
     pub url: String,
     /// A file holding the URL instead (it may carry a password), e.g. a mounted secret.
     pub url_file: Option<std::path::PathBuf>,
+    /// Days the history of settled writes is kept: committed and failed journal entries and
+    /// delivered or dropped deliveries older than this are removed every hour. 0 keeps it all.
+    pub retention_days: u32,
 }
 
 impl Default for StoreConfig {
@@ -101,11 +104,18 @@ impl Default for StoreConfig {
         StoreConfig {
             url: "sqlite://scim-bridge.db".into(),
             url_file: None,
+            retention_days: 30,
         }
     }
 }
 
 impl StoreConfig {
+    /// How long settled history is kept; `None`: forever.
+    pub fn retention(&self) -> Option<std::time::Duration> {
+        (self.retention_days > 0)
+            .then(|| std::time::Duration::from_secs(u64::from(self.retention_days) * 86_400))
+    }
+
     /// The URL to open: the file's content (trimmed) when `url_file` is set.
     pub fn resolved_url(&self) -> Result<String, Problem> {
         match &self.url_file {
@@ -590,6 +600,17 @@ mod tests {
             "{:?}",
             config.problems()
         );
+    }
+
+    #[test]
+    fn history_is_kept_thirty_days_unless_configured() {
+        let days = |d: u64| Some(std::time::Duration::from_secs(d * 86_400));
+        assert_eq!(StoreConfig::default().retention(), days(30));
+        let kept = Config::from_toml("[store]\nretention_days = 0\n").expect("parses");
+        assert_eq!(kept.store.retention(), None, "0 keeps everything");
+        let week = Config::from_toml("[store]\nretention_days = 7\n").expect("parses");
+        assert_eq!(week.store.retention(), days(7));
+        Config::from_toml("[store]\nretention_days = -1\n").expect_err("not negative");
     }
 
     #[test]

@@ -123,14 +123,17 @@ pub struct Queue {
     owner: String,
     config: QueueConfig,
     wake: Notify,
+    /// How long settled history is kept (`[store] retention_days`); the worker prunes it.
+    retention: Option<Duration>,
 }
 
 impl Queue {
-    pub fn new(config: QueueConfig) -> Queue {
+    pub fn new(config: QueueConfig, retention: Option<Duration>) -> Queue {
         Queue {
             owner: format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple()),
             config,
             wake: Notify::new(),
+            retention,
         }
     }
 
@@ -151,8 +154,9 @@ fn hostname() -> String {
         .unwrap_or_else(|| "scim-bridge".to_owned())
 }
 
-/// The running worker (also the sweeper of lost synchronous writes); [`Worker::stop`] lets the deliveries in flight finish and gives back
-/// the leases it holds.
+/// The running worker (also the sweeper of lost synchronous writes, and the pruner of old
+/// history); [`Worker::stop`] lets the deliveries in flight finish and gives back the leases
+/// it holds.
 pub struct Worker {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -195,6 +199,32 @@ async fn sweep(state: &AppState) {
     }
 }
 
+/// How often settled history is pruned, and how many rows a transaction removes.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+const PRUNE_BATCH: usize = 1000;
+
+/// Removes settled history older than the retention (see [`store::Store::prune`]).
+async fn prune(state: &AppState, retention: Duration) {
+    let Ok(retention) = time::Duration::try_from(retention) else {
+        return;
+    };
+    let older_than = time::OffsetDateTime::now_utc() - retention;
+    match state.store.prune(older_than, PRUNE_BATCH).await {
+        Ok(pruned) => {
+            crate::telemetry::record_pruned("journal", pruned.journal);
+            crate::telemetry::record_pruned("deliveries", pruned.deliveries);
+            if pruned != store::Pruned::default() {
+                tracing::info!(
+                    journal = pruned.journal,
+                    deliveries = pruned.deliveries,
+                    "removed settled history past its retention"
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot remove old history"),
+    }
+}
+
 async fn run(state: web::Data<AppState>, mut stopped: watch::Receiver<bool>) {
     let connectors = state.queued_connectors();
     let queue = &state.queue;
@@ -202,12 +232,20 @@ async fn run(state: web::Data<AppState>, mut stopped: watch::Receiver<bool>) {
     let poll = Duration::from_millis(config.poll_interval_ms);
     let sweep_every = (config.stale_after() / 2).max(Duration::from_secs(1));
     let mut next_sweep = tokio::time::Instant::now() + sweep_every;
+    // At start (recovery has run before the worker), then hourly; None keeps history forever.
+    let mut next_prune = queue.retention.map(|_| tokio::time::Instant::now());
     let mut running: JoinSet<()> = JoinSet::new();
     tracing::info!(owner = %queue.owner, ?connectors, "delivery worker started");
     while !*stopped.borrow() {
         if tokio::time::Instant::now() >= next_sweep {
             sweep(&state).await;
             next_sweep = tokio::time::Instant::now() + sweep_every;
+        }
+        if let (Some(retention), Some(due)) = (queue.retention, next_prune)
+            && tokio::time::Instant::now() >= due
+        {
+            prune(&state, retention).await;
+            next_prune = Some(tokio::time::Instant::now() + PRUNE_EVERY);
         }
         let free = config.concurrency.saturating_sub(running.len());
         let claimed = if free == 0 || connectors.is_empty() {
@@ -242,7 +280,7 @@ async fn run(state: web::Data<AppState>, mut stopped: watch::Receiver<bool>) {
             Some(_) = running.join_next(), if !running.is_empty() => {}
             _ = queue.wake.notified() => {}
             _ = tokio::time::sleep(poll), if !connectors.is_empty() => {}
-            _ = tokio::time::sleep_until(next_sweep) => {}
+            _ = tokio::time::sleep_until(next_prune.map_or(next_sweep, |p| p.min(next_sweep))) => {}
             _ = stopped.changed() => {}
         }
         // Reap every delivery that ended, not just the one that woke us.

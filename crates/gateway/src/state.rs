@@ -255,7 +255,7 @@ impl AppState {
             connectors,
             public_url: config.public_url(),
             max_body_bytes: config.server.max_body_bytes,
-            queue: crate::delivery::Queue::new(config.queue.clone()),
+            queue: crate::delivery::Queue::new(config.queue.clone(), config.store.retention()),
             admin,
             reconciliations: Mutex::new(HashMap::new()),
         })

@@ -134,6 +134,11 @@ pub fn record_delivery(connector: &str, outcome: &'static str) {
     .increment(1);
 }
 
+/// Counts the history rows a retention run removed (`what`: `journal` or `deliveries`).
+pub fn record_pruned(what: &'static str, rows: u64) {
+    metrics::counter!("scim_store_pruned_total", "what" => what).increment(rows);
+}
+
 /// Sets the queue gauges of every queued connector from the store: entries waiting, entries
 /// failed, and the age of the oldest waiting one (0 when none waits).
 pub fn record_queues(connectors: &[String], stats: &[store::QueueStats]) {

@@ -48,7 +48,7 @@ pub use anchors::PagingStats;
 pub use error::StoreError;
 pub use model::{
     Change, Claim, Delivery, DeliveryOutcome, DeliveryState, JournalEntry, JournalFilter,
-    JournalState, ListQuery, NewJournalEntry, Operation, Page, QueueFilter, QueueStats,
+    JournalState, ListQuery, NewJournalEntry, Operation, Page, Pruned, QueueFilter, QueueStats,
     StoredResource,
 };
 pub use open::open_store;
@@ -200,6 +200,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Waiting and failed deliveries per connector (connectors with none are left out).
     async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError>;
+
+    /// Removes the history of writes journalled before `older_than`, at most `batch` rows a
+    /// transaction: settled deliveries (delivered or dropped) of resources with nothing waiting
+    /// or failed, then settled journal entries (committed or failed) that no delivery refers
+    /// to. Pending entries, deliveries waiting or failed, and what they need, stay.
+    async fn prune(
+        &self,
+        older_than: time::OffsetDateTime,
+        batch: usize,
+    ) -> Result<Pruned, StoreError>;
 
     /// Whether other processes may use this database at the same time (PostgreSQL replicas),
     /// so that a pending journal entry may be a write another process has in flight.

@@ -326,6 +326,40 @@ pub struct JournalFilter<'a> {
     pub limit: usize,
 }
 
+/// What [`crate::Store::prune`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Settled deliveries (delivered or dropped).
+    pub deliveries: u64,
+    /// Settled journal entries (committed or failed).
+    pub journal: u64,
+}
+
+impl Pruned {
+    fn add(self, other: Pruned) -> Pruned {
+        Pruned {
+            deliveries: self.deliveries + other.deliveries,
+            journal: self.journal + other.journal,
+        }
+    }
+
+    /// Adds up batches until one removes nothing.
+    pub(crate) async fn until_done<F, Fut>(mut batch: F) -> Result<Pruned, crate::StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Pruned, crate::StoreError>>,
+    {
+        let mut total = Pruned::default();
+        loop {
+            let done = batch().await?;
+            if done == Pruned::default() {
+                return Ok(total);
+            }
+            total = total.add(done);
+        }
+    }
+}
+
 /// The queue of one connector, for metrics and the admin API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueStats {

@@ -43,7 +43,7 @@ fn target(url: &str) -> Result<Target, StoreError> {
 }
 
 /// Opens the store a database URL names: `sqlite:PATH` or `sqlite://PATH` (a file, created if
-/// missing; `sqlite::memory:` for a private in-memory database), or `postgres://…` /
+/// missing; `sqlite::memory:` for a private temporary one, gone with the store), or `postgres://…` /
 /// `postgresql://…`. Migrations are applied before it returns.
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match target(url)? {

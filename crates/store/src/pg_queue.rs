@@ -8,9 +8,9 @@ use sqlx::{AssertSqlSafe, PgConnection, Row};
 use time::OffsetDateTime;
 
 use crate::codec;
-use crate::queue::{DELIVERY_SELECT, DeliveryColumns, delivery, millis};
+use crate::queue::{DELIVERY_SELECT, DeliveryColumns, delivery, millis, prune_sql};
 use crate::{
-    Claim, Delivery, DeliveryOutcome, NewJournalEntry, QueueFilter, QueueStats, StoreError,
+    Claim, Delivery, DeliveryOutcome, NewJournalEntry, Pruned, QueueFilter, QueueStats, StoreError,
 };
 
 fn delivery_row(row: &PgRow) -> Result<Delivery, StoreError> {
@@ -215,4 +215,38 @@ pub(crate) async fn stats(pool: &PgPool) -> Result<Vec<QueueStats>, StoreError> 
             oldest_queued,
         })
         .collect())
+}
+
+/// [`crate::Store::prune`]: each batch is a statement of its own (one short transaction).
+pub(crate) async fn prune(
+    pool: &PgPool,
+    older_than: OffsetDateTime,
+    batch: usize,
+) -> Result<Pruned, StoreError> {
+    let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+    let cut: Option<i64> = sqlx::query_scalar(prune_sql!(cut, "$1"))
+        .bind(older_than)
+        .fetch_optional(pool)
+        .await?;
+    // No entry is young enough: every one is old.
+    let cut = cut.unwrap_or(i64::MAX);
+    Pruned::until_done(|| async move {
+        let deliveries = sqlx::query(prune_sql!(deliveries, "$1", "$2"))
+            .bind(cut)
+            .bind(batch)
+            .execute(pool)
+            .await?
+            .rows_affected();
+        let journal = sqlx::query(prune_sql!(journal, "$1", "$2"))
+            .bind(cut)
+            .bind(batch)
+            .execute(pool)
+            .await?
+            .rows_affected();
+        Ok(Pruned {
+            deliveries,
+            journal,
+        })
+    })
+    .await
 }

@@ -15,8 +15,8 @@ use crate::plan::{self, Lookup, Plan, SqlOrder};
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
 use crate::{
     Claim, Delivery, DeliveryOutcome, JournalEntry, JournalFilter, JournalState, ListQuery,
-    NewJournalEntry, Page, PagingStats, QueueFilter, QueueStats, Store, StoreError, StoredResource,
-    commit, list, migrations, pg_queue,
+    NewJournalEntry, Page, PagingStats, Pruned, QueueFilter, QueueStats, Store, StoreError,
+    StoredResource, commit, list, migrations, pg_queue,
 };
 
 /// Connections per replica.
@@ -793,6 +793,14 @@ impl Store for PgStore {
 
     async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError> {
         pg_queue::stats(&self.pool).await
+    }
+
+    async fn prune(
+        &self,
+        older_than: time::OffsetDateTime,
+        batch: usize,
+    ) -> Result<Pruned, StoreError> {
+        pg_queue::prune(&self.pool, older_than, batch).await
     }
 
     fn is_shared(&self) -> bool {

@@ -53,6 +53,51 @@ pub(crate) fn delivery(
     })
 }
 
+/// The statements of [`crate::Store::prune`], the same in both dialects but for how parameters
+/// are written (`?1` or `$1`), which the caller passes in.
+///
+/// History is cut at a journal sequence number (`cut`, the first entry journalled after the
+/// retention horizon), not at a time column: the journal is in `seq` order, so finding the
+/// cut reads from its oldest row to its first young one, and each delete then walks only the
+/// rows before the cut, without an index on time.
+macro_rules! prune_sql {
+    (cut, $created:literal) => {
+        concat!(
+            "SELECT seq FROM journal WHERE created >= ",
+            $created,
+            " ORDER BY seq LIMIT 1"
+        )
+    };
+    // Settled deliveries of resources with nothing waiting or failed: a resource's next
+    // delivery starts from the keys of its last delivered one, and for a resource with nothing
+    // waiting, the next entry is journalled later, with the keys the resource holds by then.
+    (deliveries, $cut:literal, $batch:literal) => {
+        concat!(
+            "DELETE FROM outbox WHERE seq IN (SELECT o.seq FROM outbox o WHERE o.seq < ",
+            $cut,
+            " AND o.state IN ('delivered', 'dropped') AND NOT EXISTS (SELECT 1 FROM outbox p \
+             WHERE p.connector = o.connector AND p.kind = o.kind \
+             AND p.resource_id = o.resource_id AND p.state IN ('queued', 'failed')) \
+             ORDER BY o.seq LIMIT ",
+            $batch,
+            ")"
+        )
+    };
+    // Settled journal entries no delivery refers to any more.
+    (journal, $cut:literal, $batch:literal) => {
+        concat!(
+            "DELETE FROM journal WHERE seq IN (SELECT j.seq FROM journal j WHERE j.seq < ",
+            $cut,
+            " AND j.state IN ('committed', 'failed') \
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.seq = j.seq) \
+             ORDER BY j.seq LIMIT ",
+            $batch,
+            ")"
+        )
+    };
+}
+pub(crate) use prune_sql;
+
 /// A duration in whole milliseconds, for SQL arithmetic.
 pub(crate) fn millis(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)

@@ -21,7 +21,7 @@ use crate::sqlite_writer::Writer;
 use crate::tx::{Counters, Fetched, ReadTx, order_by};
 use crate::{
     Claim, Delivery, DeliveryOutcome, JournalEntry, JournalFilter, ListQuery, NewJournalEntry,
-    Page, PagingStats, QueueFilter, QueueStats, Store, StoreError, StoredResource, list,
+    Page, PagingStats, Pruned, QueueFilter, QueueStats, Store, StoreError, StoredResource, list,
     migrations, sqlite_queue,
 };
 
@@ -565,6 +565,15 @@ impl Store for SqliteStore {
         sqlite_queue::stats(&self.pool).await
     }
 
+    async fn prune(
+        &self,
+        older_than: time::OffsetDateTime,
+        batch: usize,
+    ) -> Result<Pruned, StoreError> {
+        // Through the writer, a batch at a time: never a long hold on the write lock.
+        Pruned::until_done(|| self.writer.prune_batch(older_than, batch)).await
+    }
+
     async fn journal_pending(&self) -> Result<Vec<JournalEntry>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -583,7 +592,7 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.readers.close();
-        self.writer.close();
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

@@ -15,15 +15,16 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use scim::ResourceKind;
 
 use crate::codec::{self, timestamp_text};
 use crate::keys::IndexKeys;
+use crate::queue::prune_sql;
 use crate::sqlite::{journal_columns, resource_columns};
 use crate::sqlite_reader;
 use crate::tx::{Fetched, WriteTx};
-use crate::{JournalEntry, JournalState, NewJournalEntry, StoreError, StoredResource};
+use crate::{JournalEntry, JournalState, NewJournalEntry, Pruned, StoreError, StoredResource};
 
 /// Statements kept prepared on the writer's connection: the dozen or so a write uses.
 pub(crate) const STATEMENT_CACHE: usize = 32;
@@ -374,4 +375,25 @@ pub(crate) fn enqueue(
         ],
     )?;
     Ok(())
+}
+
+/// One batch of [`crate::Store::prune`]: at most `batch` deliveries and `batch` journal
+/// entries journalled before `older_than` (a stored timestamp).
+pub(crate) fn prune_batch(
+    tx: &WriterTx<'_>,
+    older_than: &str,
+    batch: i64,
+) -> Result<Pruned, StoreError> {
+    let cut: Option<i64> =
+        tx.0.prepare_cached(prune_sql!(cut, "?1"))?
+            .query_row([older_than], |row| row.get(0))
+            .optional()?;
+    // No entry is young enough: every one is old.
+    let cut = cut.unwrap_or(i64::MAX);
+    let deliveries = tx.execute(prune_sql!(deliveries, "?1", "?2"), params![cut, batch])?;
+    let journal = tx.execute(prune_sql!(journal, "?1", "?2"), params![cut, batch])?;
+    Ok(Pruned {
+        deliveries: u64::try_from(deliveries).unwrap_or(0),
+        journal: u64::try_from(journal).unwrap_or(0),
+    })
 }

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::sqlite_checkpoint::{self, Checkpoints, WAL_LIMIT_PAGES};
 use crate::sqlite_write_tx::{self, STATEMENT_CACHE, WriterTx, run_now};
-use crate::{NewJournalEntry, StoreError, StoredResource, codec, commit};
+use crate::{NewJournalEntry, Pruned, StoreError, StoredResource, codec, commit};
 
 /// At most this many writes share one transaction.
 const MAX_GROUP: usize = 512;
@@ -38,6 +38,8 @@ enum Job {
     AppendCommit(Box<NewJournalEntry>, Vendor, Reply<Option<StoredResource>>),
     /// Resources written as their creations' commits would have, without journal entries.
     Load(String, Vec<StoredResource>, Reply<()>),
+    /// One batch of history removed (a stored timestamp, and the batch size).
+    Prune(String, i64, Reply<Pruned>),
 }
 
 /// Where the vendor stands in a write journalled and committed in one step.
@@ -56,6 +58,7 @@ enum Done {
         Result<Option<StoredResource>, StoreError>,
     ),
     Unit(Reply<()>, Result<(), StoreError>),
+    Pruned(Reply<Pruned>, Result<Pruned, StoreError>),
 }
 
 impl Done {
@@ -64,6 +67,7 @@ impl Done {
             Done::Append(_, r) => r.is_ok(),
             Done::Commit(_, r) => r.is_ok(),
             Done::Unit(_, r) => r.is_ok(),
+            Done::Pruned(_, r) => r.is_ok(),
         }
     }
 
@@ -83,6 +87,7 @@ impl Done {
             Done::Append(reply, r) => drop(reply.send(pick(r, group_failed))),
             Done::Commit(reply, r) => drop(reply.send(pick(r, group_failed))),
             Done::Unit(reply, r) => drop(reply.send(pick(r, group_failed))),
+            Done::Pruned(reply, r) => drop(reply.send(pick(r, group_failed))),
         }
     }
 }
@@ -96,6 +101,7 @@ impl Job {
             Job::Fail(_, _, reply) => drop(reply.send(Err(e.clone()))),
             Job::AppendCommit(_, _, reply) => drop(reply.send(Err(e.clone()))),
             Job::Load(_, _, reply) => drop(reply.send(Err(e.clone()))),
+            Job::Prune(_, _, reply) => drop(reply.send(Err(e.clone()))),
         }
     }
 
@@ -136,6 +142,9 @@ impl Job {
             Job::Load(connector, resources, reply) => {
                 Done::Unit(reply, run_now(commit::load(tx, &connector, &resources)))
             }
+            Job::Prune(older_than, batch, reply) => {
+                Done::Pruned(reply, sqlite_write_tx::prune_batch(tx, &older_than, batch))
+            }
         }
     }
 }
@@ -149,8 +158,8 @@ pub(crate) struct Writer {
 /// What the writer thread is sent.
 enum Message {
     Write(Job),
-    /// Finish the writes sent before, then close the connection and end.
-    Close,
+    /// Finish the writes sent before, checkpoint, close the connection, end, then answer.
+    Close(oneshot::Sender<()>),
 }
 
 fn stopped() -> StoreError {
@@ -239,9 +248,28 @@ impl Writer {
             .await
     }
 
-    /// Ends the writer once the writes sent before are done; later writes fail.
-    pub(crate) fn close(&self) {
-        let _ = self.jobs.send(Message::Close);
+    pub(crate) async fn prune_batch(
+        &self,
+        older_than: time::OffsetDateTime,
+        batch: usize,
+    ) -> Result<Pruned, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Prune(
+            codec::timestamp_text(older_than),
+            i64::try_from(batch).unwrap_or(i64::MAX),
+            reply,
+        );
+        self.submit(job, answer).await
+    }
+
+    /// Ends the writer once the writes sent before are done and the WAL is checkpointed;
+    /// later writes fail.
+    pub(crate) async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.jobs.send(Message::Close(done)).is_ok() {
+            // An error: the thread had ended already.
+            let _ = closed.await;
+        }
     }
 }
 
@@ -254,13 +282,13 @@ fn serve(
 ) {
     while let Some(first) = queue.blocking_recv() {
         let mut group = Vec::new();
-        let mut close = false;
+        let mut close = None;
         let mut next = Some(first);
         while let Some(message) = next {
             match message {
                 Message::Write(job) => group.push(job),
-                Message::Close => {
-                    close = true;
+                Message::Close(done) => {
+                    close = Some(done);
                     break;
                 }
             }
@@ -279,7 +307,14 @@ fn serve(
                 tracing::warn!(error = %e, "the writer's WAL checkpoint failed");
             }
         }
-        if close {
+        if let Some(done) = close {
+            // Everything into the database file and the WAL emptied: a file copied after a
+            // graceful stop is whole without its `-wal`.
+            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+                tracing::warn!(error = %e, "the closing WAL checkpoint failed");
+            }
+            drop(conn);
+            let _ = done.send(());
             return;
         }
     }

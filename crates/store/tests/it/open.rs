@@ -1,4 +1,5 @@
-//! Choosing the backend from a URL, starting twice at once, and the in-memory SQLite store.
+//! Choosing the backend from a URL, starting twice at once, the temporary (`sqlite::memory:`)
+//! SQLite store, and a closed SQLite file that is whole without its WAL.
 
 use std::sync::Arc;
 
@@ -152,4 +153,29 @@ async fn futures_join_all<F: std::future::Future>(
     })
     .await;
     out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_sqlite_file_is_whole_without_its_wal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store.db");
+    let store = SqliteStore::open(&path).await.expect("open");
+    for i in 0..50 {
+        create(&store, User, &format!("u{i}"), user(&format!("user{i}"))).await;
+    }
+    store.close().await;
+    let wal = dir.path().join("store.db-wal");
+    let wal_len = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(
+        wal_len, 0,
+        "the WAL was checkpointed into the file and emptied"
+    );
+
+    // The file alone, as a backup taken after a graceful stop.
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).expect("copy");
+    let restored = SqliteStore::open(&copy).await.expect("open the copy");
+    let page = list(&restored, User, None, None, 0, 100).await;
+    assert_eq!(page.total, 50);
+    restored.close().await;
 }

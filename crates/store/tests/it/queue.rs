@@ -22,6 +22,7 @@ on_both!(
     two_replicas_claim_disjoint_entries,
     a_refused_queued_write_leaves_nothing,
     operators_list_the_journal_by_state,
+    pruning_removes_settled_history_and_keeps_what_is_needed,
 );
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -432,4 +433,136 @@ async fn operators_list_the_journal_by_state(env: Env) {
         .await
         .expect("journal");
     assert!(other.is_empty());
+}
+
+async fn pruning_removes_settled_history_and_keeps_what_is_needed(env: Env) {
+    let store = env.store.as_ref();
+    // Settled: a synchronous create, a refused write.
+    create(store, User, "s1", user("sam")).await;
+    let refused = store
+        .journal_append(entry(
+            User,
+            Change::Create {
+                id: "s2".into(),
+                attributes: user("sue"),
+            },
+        ))
+        .await
+        .expect("append");
+    store
+        .journal_fail(refused, "refused by the vendor")
+        .await
+        .expect("fail");
+    // Pending: a write a crash interrupted.
+    store
+        .journal_append(entry(
+            User,
+            Change::Create {
+                id: "s3".into(),
+                attributes: user("sid"),
+            },
+        ))
+        .await
+        .expect("append");
+    // Delivered, nothing else waiting for q1; q2 has a rename waiting; q3 failed.
+    queue_create(store, "q1", "quinn").await;
+    queue_create(store, "q2", "quentin").await;
+    queue_create(store, "q3", "quill").await;
+    for (i, delivery) in claim(store, "w1").await.into_iter().enumerate() {
+        let outcome = if delivery.entry.change.id() == "q3" {
+            DeliveryOutcome::Failed("refused".into())
+        } else {
+            DeliveryOutcome::Delivered(json!({"vendorId": 100 + i}))
+        };
+        store
+            .queue_settle(delivery.entry.seq, "w1", outcome)
+            .await
+            .expect("settle");
+    }
+    queue_rename(store, "q2", 1, "quentina").await;
+
+    let before = journal_of(store).await;
+    assert_eq!(before.len(), 7, "{before:?}");
+
+    // Nothing is old yet.
+    let hour_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    assert_eq!(
+        store.prune(hour_ago, 100).await.expect("prune"),
+        store::Pruned::default()
+    );
+    assert_eq!(journal_of(store).await, before);
+
+    // Everything is old; one row a batch, so the batches add up.
+    let later = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+    let pruned = store.prune(later, 1).await.expect("prune");
+    assert_eq!(
+        pruned,
+        store::Pruned {
+            deliveries: 1,
+            journal: 3
+        },
+        "q1's delivery; s1, s2 and q1's entries"
+    );
+    assert_eq!(
+        journal_of(store).await,
+        [
+            ("q2".to_owned(), "create", JournalState::Committed),
+            ("q2".to_owned(), "replace", JournalState::Committed),
+            ("q3".to_owned(), "create", JournalState::Committed),
+            ("s3".to_owned(), "create", JournalState::Pending),
+        ],
+        "the pending entry, the waiting and failed deliveries, and q2's delivered create \
+         (its rename starts from its keys) stay"
+    );
+    assert_eq!(
+        store.prune(later, 1).await.expect("again"),
+        store::Pruned::default()
+    );
+
+    // The resources are untouched, and deliveries still start from the vendor's keys.
+    let q1 = store.get(CONNECTOR, User, "q1").await.expect("get");
+    assert!(q1.is_some());
+    queue_rename(store, "q1", 1, "quinny").await;
+    let next = claim(store, "w1").await;
+    let keys_of = |id: &str| {
+        next.iter()
+            .find(|d| d.entry.change.id() == id)
+            .map(|d| d.vendor_keys.clone())
+    };
+    assert_eq!(
+        keys_of("q1"),
+        q1.map(|r| r.vendor_keys),
+        "q1's rename starts from the keys its pruned delivery left on the resource"
+    );
+    assert!(
+        matches!(keys_of("q1"), Some(serde_json::Value::Object(ref m)) if m.contains_key("vendorId")),
+        "{:?}",
+        keys_of("q1")
+    );
+    assert!(keys_of("q2").is_some_and(|k| k.get("vendorId").is_some()));
+}
+
+/// The connector's journal as (id, operation, state), by id and operation.
+async fn journal_of(store: &dyn Store) -> Vec<(String, &'static str, JournalState)> {
+    let filter = JournalFilter {
+        connector: Some(CONNECTOR),
+        state: None,
+        before_seq: None,
+        limit: 100,
+    };
+    let mut entries: Vec<_> = store
+        .journal_list(filter)
+        .await
+        .expect("journal")
+        .into_iter()
+        .map(|e| {
+            (
+                e.change.id().to_owned(),
+                e.change.operation().as_str(),
+                e.state,
+            )
+        })
+        .collect();
+    entries.sort_by_key(|(id, op, _)| (id.clone(), *op));
+    entries
 }
