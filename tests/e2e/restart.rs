@@ -158,28 +158,19 @@ async fn graceful_shutdown_finishes_in_flight_requests(mut app: TestApp) {
     app.finish().await;
 }
 
-/// Moves every journal entry of the connector `test` back to the year 2000, by hand.
+/// Moves every journal entry of the connector `test` back to the year 2000, by hand (the
+/// literal reads as a timestamp in both schemas).
 async fn age_the_journal(app: &TestApp) {
     use sqlx::Connection;
+    const AGE: &str = "UPDATE journal SET created = '2000-01-01T00:00:00.000000Z', \
+                       updated = '2000-01-01T00:00:00.000000Z' WHERE connector = 'test'";
     let url = app.store_url();
     if url.starts_with("sqlite:") {
         let mut conn = sqlx::SqliteConnection::connect(url).await.expect("connect");
-        sqlx::query(
-            "UPDATE journal SET created = '2000-01-01T00:00:00.000000Z', \
-             updated = '2000-01-01T00:00:00.000000Z' WHERE connector = 'test'",
-        )
-        .execute(&mut conn)
-        .await
-        .expect("age");
+        sqlx::query(AGE).execute(&mut conn).await.expect("age");
     } else {
         let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
-        sqlx::query(
-            "UPDATE journal SET created = '2000-01-01T00:00:00Z', \
-             updated = '2000-01-01T00:00:00Z' WHERE connector = 'test'",
-        )
-        .execute(&mut conn)
-        .await
-        .expect("age");
+        sqlx::query(AGE).execute(&mut conn).await.expect("age");
     }
 }
 

@@ -231,14 +231,16 @@ pub(crate) async fn prune(
     // No entry is young enough: every one is old.
     let cut = cut.unwrap_or(i64::MAX);
     Pruned::until_done(|| async move {
-        let deliveries = sqlx::query(prune_sql!(deliveries, "$1", "$2"))
+        let deliveries = sqlx::query(prune_sql!(deliveries, "$1", "$2", "$3"))
             .bind(cut)
+            .bind(older_than)
             .bind(batch)
             .execute(pool)
             .await?
             .rows_affected();
-        let journal = sqlx::query(prune_sql!(journal, "$1", "$2"))
+        let journal = sqlx::query(prune_sql!(journal, "$1", "$2", "$3"))
             .bind(cut)
+            .bind(older_than)
             .bind(batch)
             .execute(pool)
             .await?

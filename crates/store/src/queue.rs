@@ -56,10 +56,11 @@ pub(crate) fn delivery(
 /// The statements of [`crate::Store::prune`], the same in both dialects but for how parameters
 /// are written (`?1` or `$1`), which the caller passes in.
 ///
-/// History is cut at a journal sequence number (`cut`, the first entry journalled after the
-/// retention horizon), not at a time column: the journal is in `seq` order, so finding the
-/// cut reads from its oldest row to its first young one, and each delete then walks only the
-/// rows before the cut, without an index on time.
+/// Each delete walks the journal (or the outbox) in `seq` order only up to a cut, the first
+/// entry journalled after the retention horizon: finding the cut reads from the oldest row to
+/// the first young one, so no index on time is needed. The time is checked again row by row:
+/// on PostgreSQL `seq` order is not commit order, and an entry may commit below the cut after
+/// the cut was taken.
 macro_rules! prune_sql {
     (cut, $created:literal) => {
         concat!(
@@ -71,10 +72,12 @@ macro_rules! prune_sql {
     // Settled deliveries of resources with nothing waiting or failed: a resource's next
     // delivery starts from the keys of its last delivered one, and for a resource with nothing
     // waiting, the next entry is journalled later, with the keys the resource holds by then.
-    (deliveries, $cut:literal, $batch:literal) => {
+    (deliveries, $cut:literal, $older:literal, $batch:literal) => {
         concat!(
             "DELETE FROM outbox WHERE seq IN (SELECT o.seq FROM outbox o WHERE o.seq < ",
             $cut,
+            " AND o.created < ",
+            $older,
             " AND o.state IN ('delivered', 'dropped') AND NOT EXISTS (SELECT 1 FROM outbox p \
              WHERE p.connector = o.connector AND p.kind = o.kind \
              AND p.resource_id = o.resource_id AND p.state IN ('queued', 'failed')) \
@@ -84,10 +87,12 @@ macro_rules! prune_sql {
         )
     };
     // Settled journal entries no delivery refers to any more.
-    (journal, $cut:literal, $batch:literal) => {
+    (journal, $cut:literal, $older:literal, $batch:literal) => {
         concat!(
             "DELETE FROM journal WHERE seq IN (SELECT j.seq FROM journal j WHERE j.seq < ",
             $cut,
+            " AND j.created < ",
+            $older,
             " AND j.state IN ('committed', 'failed') \
              AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.seq = j.seq) \
              ORDER BY j.seq LIMIT ",

@@ -390,8 +390,14 @@ pub(crate) fn prune_batch(
             .optional()?;
     // No entry is young enough: every one is old.
     let cut = cut.unwrap_or(i64::MAX);
-    let deliveries = tx.execute(prune_sql!(deliveries, "?1", "?2"), params![cut, batch])?;
-    let journal = tx.execute(prune_sql!(journal, "?1", "?2"), params![cut, batch])?;
+    let deliveries = tx.execute(
+        prune_sql!(deliveries, "?1", "?2", "?3"),
+        params![cut, older_than, batch],
+    )?;
+    let journal = tx.execute(
+        prune_sql!(journal, "?1", "?2", "?3"),
+        params![cut, older_than, batch],
+    )?;
     Ok(Pruned {
         deliveries: u64::try_from(deliveries).unwrap_or(0),
         journal: u64::try_from(journal).unwrap_or(0),

@@ -519,6 +519,21 @@ async fn pruning_removes_settled_history_and_keeps_what_is_needed(env: Env) {
         store::Pruned::default()
     );
 
+    // The horizon between two writes: only the older goes.
+    create(store, User, "t1", user("tia")).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let horizon = time::OffsetDateTime::now_utc();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    create(store, User, "t2", user("tom")).await;
+    assert_eq!(
+        store.prune(horizon, 100).await.expect("prune"),
+        store::Pruned {
+            deliveries: 0,
+            journal: 1
+        }
+    );
+    assert!(journal_of(store).await.iter().any(|(id, _, _)| id == "t2"));
+
     // The resources are untouched, and deliveries still start from the vendor's keys.
     let q1 = store.get(CONNECTOR, User, "q1").await.expect("get");
     assert!(q1.is_some());
