@@ -253,7 +253,7 @@ mod tests {
 
     /// One process's own store: no shared write generation.
     async fn store() -> store::SqliteStore {
-        store::SqliteStore::in_memory().await.expect("store")
+        store::SqliteStore::temporary().await.expect("store")
     }
 
     async fn fill(cache: &ResponseCache, n: usize, body: &str) {

@@ -8,7 +8,7 @@ use crate::{PgStore, SqliteStore, Store, StoreError};
 /// Where a database URL points.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
-    SqliteMemory,
+    SqliteTemporary,
     SqliteFile(PathBuf),
     Postgres,
 }
@@ -23,7 +23,7 @@ fn target(url: &str) -> Result<Target, StoreError> {
                 "the sqlite: database URL names no file (sqlite:///var/lib/scim-bridge/store.db)"
                     .into(),
             )),
-            ":memory:" => Ok(Target::SqliteMemory),
+            ":memory:" => Ok(Target::SqliteTemporary),
             path => Ok(Target::SqliteFile(PathBuf::from(path))),
         };
     }
@@ -47,7 +47,7 @@ fn target(url: &str) -> Result<Target, StoreError> {
 /// `postgresql://…`. Migrations are applied before it returns.
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match target(url)? {
-        Target::SqliteMemory => Arc::new(SqliteStore::in_memory().await?),
+        Target::SqliteTemporary => Arc::new(SqliteStore::temporary().await?),
         Target::SqliteFile(path) => Arc::new(SqliteStore::open(&path).await?),
         Target::Postgres => Arc::new(PgStore::connect(url).await?),
     })
@@ -63,7 +63,10 @@ mod tests {
         assert_eq!(target("sqlite:store.db").ok(), file("store.db"));
         assert_eq!(target("sqlite:///var/lib/x.db").ok(), file("/var/lib/x.db"));
         assert_eq!(target("sqlite://data/x.db").ok(), file("data/x.db"));
-        assert_eq!(target("sqlite::memory:").ok(), Some(Target::SqliteMemory));
+        assert_eq!(
+            target("sqlite::memory:").ok(),
+            Some(Target::SqliteTemporary)
+        );
         assert_eq!(target("postgres://u:p@h/db").ok(), Some(Target::Postgres));
         assert_eq!(target("postgresql://h/db").ok(), Some(Target::Postgres));
     }

@@ -118,7 +118,7 @@ pub struct SqliteStore {
     anchors: Anchors,
     /// Point reads on the caller's thread (see [`crate::sqlite_reader`]).
     readers: Readers,
-    /// The directory of a temporary store ([`SqliteStore::in_memory`]), removed when the store
+    /// The directory of a temporary store ([`SqliteStore::temporary`]), removed when the store
     /// is dropped.
     _temporary: Option<tempfile::TempDir>,
 }
@@ -179,7 +179,7 @@ impl SqliteStore {
     /// (`sqlite::memory:`). It is a file in a temporary directory, not SQLite's `:memory:`: the
     /// writer, the readers and the pool each hold connections of their own, which an in-memory
     /// database could not share, and so it runs the same code as a file store.
-    pub async fn in_memory() -> Result<SqliteStore, StoreError> {
+    pub async fn temporary() -> Result<SqliteStore, StoreError> {
         let directory = tempfile::Builder::new()
             .prefix("scim-bridge-store-")
             .tempdir()

@@ -71,11 +71,11 @@ async fn unknown_schemes_are_refused_without_echoing_secrets() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_memory_stores_are_private_and_work_with_concurrent_callers() {
-    let a: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.expect("in memory"));
+async fn temporary_stores_are_private_and_work_with_concurrent_callers() {
+    let a: Arc<dyn Store> = Arc::new(SqliteStore::temporary().await.expect("temporary"));
     let b = open_store("sqlite::memory:")
         .await
-        .expect("in memory by URL");
+        .expect("temporary by URL");
     let commits: Vec<_> = (0..20)
         .map(|i| {
             let a = a.clone();
