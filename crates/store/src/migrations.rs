@@ -24,6 +24,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "outbox",
         include_str!("../migrations/sqlite/0002_outbox.sql"),
     ),
+    (
+        3,
+        "drop journal_resource",
+        include_str!("../migrations/sqlite/0003_drop_journal_resource.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each PostgreSQL migration, oldest first.
@@ -47,6 +52,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "counter shards",
         include_str!("../migrations/postgres/0004_counter_shards.sql"),
+    ),
+    (
+        5,
+        "drop journal_resource",
+        include_str!("../migrations/postgres/0005_drop_journal_resource.sql"),
     ),
 ];
 
