@@ -13,6 +13,24 @@ use crate::keys::{IndexKeys, remove_member};
 use crate::tx::{Fetched, WriteTx};
 use crate::{Change, StoreError, StoredResource};
 
+/// Where the vendor stands in a write journalled and applied in one transaction.
+pub(crate) enum Vendor {
+    /// Done already (or there is none): the resource takes these keys.
+    Done(Value),
+    /// Queued: the resource keeps its keys and the delivery is queued with the entry.
+    Queued,
+}
+
+impl Vendor {
+    /// The keys [`apply`] gives the resource (`None`: it keeps its own).
+    pub(crate) fn keys(self) -> Option<Value> {
+        match self {
+            Vendor::Done(keys) => Some(keys),
+            Vendor::Queued => None,
+        }
+    }
+}
+
 /// `vendor_keys: None` keeps the keys the resource has (none at creation): a queued write,
 /// whose vendor keys come with its delivery.
 pub(crate) async fn commit<T: WriteTx>(

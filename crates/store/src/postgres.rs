@@ -10,6 +10,7 @@ use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row, Transaction};
 
 use crate::anchors::Anchors;
 use crate::codec::{self, parse_json, parse_object};
+use crate::commit::Vendor;
 use crate::keys::IndexKeys;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
@@ -81,6 +82,33 @@ impl PgStore {
         {
             tracing::warn!(error = %e, "could not move the write generation on");
         }
+    }
+
+    /// Journals a write as committed, queues its delivery if the vendor is still to come,
+    /// and applies it, in one transaction: a refused change (a taken userName, a stale
+    /// version) leaves no entry.
+    async fn journal_and_apply(
+        &self,
+        entry: NewJournalEntry,
+        vendor: Vendor,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let mut tx = PgTx(self.pool.begin().await?);
+        let seq = append_in(&mut tx.0, &entry, JournalState::Committed).await?;
+        if let Vendor::Queued = vendor {
+            pg_queue::enqueue_in(&mut tx.0, seq, &entry).await?;
+        }
+        let stored = commit::apply(
+            &mut tx,
+            &entry.connector,
+            entry.kind,
+            entry.change,
+            vendor.keys(),
+            codec::now(),
+        )
+        .await?;
+        tx.0.commit().await?;
+        self.written().await;
+        Ok(stored)
     }
 
     /// How unfiltered pages in insertion order were read since the store was opened.
@@ -723,21 +751,7 @@ impl Store for PgStore {
         &self,
         entry: NewJournalEntry,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let mut tx = PgTx(self.pool.begin().await?);
-        let seq = append_in(&mut tx.0, &entry, JournalState::Committed).await?;
-        pg_queue::enqueue_in(&mut tx.0, seq, &entry).await?;
-        let stored = commit::apply(
-            &mut tx,
-            &entry.connector,
-            entry.kind,
-            entry.change,
-            None,
-            codec::now(),
-        )
-        .await?;
-        tx.0.commit().await?;
-        self.written().await;
-        Ok(stored)
+        self.journal_and_apply(entry, Vendor::Queued).await
     }
 
     async fn journal_and_commit(
@@ -745,21 +759,8 @@ impl Store for PgStore {
         entry: NewJournalEntry,
         vendor_keys: Value,
     ) -> Result<Option<StoredResource>, StoreError> {
-        // One transaction: a refused change (a taken userName, a stale version) leaves no entry.
-        let mut tx = PgTx(self.pool.begin().await?);
-        append_in(&mut tx.0, &entry, JournalState::Committed).await?;
-        let stored = commit::apply(
-            &mut tx,
-            &entry.connector,
-            entry.kind,
-            entry.change,
-            Some(vendor_keys),
-            codec::now(),
-        )
-        .await?;
-        tx.0.commit().await?;
-        self.written().await;
-        Ok(stored)
+        self.journal_and_apply(entry, Vendor::Done(vendor_keys))
+            .await
     }
 
     async fn queue_claim(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError> {

@@ -14,6 +14,7 @@ use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, Transaction};
 
 use crate::anchors::Anchors;
 use crate::codec::{self, parse_json, parse_object, parse_timestamp};
+use crate::commit::Vendor;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
 use crate::sqlite_checkpoint::WAL_LIMIT_PAGES;
 use crate::sqlite_reader::{self, Readers};
@@ -500,7 +501,7 @@ impl Store for SqliteStore {
         vendor_keys: Value,
     ) -> Result<Option<StoredResource>, StoreError> {
         self.writer
-            .append_commit(entry, crate::sqlite_writer::Vendor::Done(vendor_keys))
+            .append_commit(entry, Vendor::Done(vendor_keys))
             .await
     }
 
@@ -527,9 +528,7 @@ impl Store for SqliteStore {
         &self,
         entry: NewJournalEntry,
     ) -> Result<Option<StoredResource>, StoreError> {
-        self.writer
-            .append_commit(entry, crate::sqlite_writer::Vendor::Queued)
-            .await
+        self.writer.append_commit(entry, Vendor::Queued).await
     }
 
     async fn queue_claim(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError> {

@@ -20,9 +20,10 @@ use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::commit::{self, Vendor};
 use crate::sqlite_checkpoint::{self, Checkpoints, WAL_LIMIT_PAGES};
 use crate::sqlite_write_tx::{self, STATEMENT_CACHE, WriterTx, run_now};
-use crate::{NewJournalEntry, Pruned, StoreError, StoredResource, codec, commit};
+use crate::{NewJournalEntry, Pruned, StoreError, StoredResource, codec};
 
 /// At most this many writes share one transaction.
 const MAX_GROUP: usize = 512;
@@ -40,14 +41,6 @@ enum Job {
     Load(String, Vec<StoredResource>, Reply<()>),
     /// One batch of history removed (a stored timestamp, and the batch size).
     Prune(String, i64, Reply<Pruned>),
-}
-
-/// Where the vendor stands in a write journalled and committed in one step.
-pub(crate) enum Vendor {
-    /// Done already (or there is none): the resource takes these keys.
-    Done(Value),
-    /// Queued: the resource keeps its keys and the delivery is queued.
-    Queued,
 }
 
 /// A write done inside the open transaction, its answer held until the group commits.
@@ -120,21 +113,16 @@ impl Job {
                 let outcome = (|| {
                     let entry = *entry;
                     let seq = sqlite_write_tx::append_committed(tx, &entry)?;
-                    let keys = match vendor {
-                        Vendor::Done(keys) => Some(keys),
-                        Vendor::Queued => {
-                            sqlite_write_tx::enqueue(tx, seq, &entry)?;
-                            None
-                        }
-                    };
-                    let now = codec::now();
+                    if let Vendor::Queued = vendor {
+                        sqlite_write_tx::enqueue(tx, seq, &entry)?;
+                    }
                     run_now(commit::apply(
                         tx,
                         &entry.connector,
                         entry.kind,
                         entry.change,
-                        keys,
-                        now,
+                        vendor.keys(),
+                        codec::now(),
                     ))
                 })();
                 Done::Commit(reply, outcome)
