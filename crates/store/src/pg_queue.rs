@@ -230,24 +230,22 @@ pub(crate) async fn prune(
         .await?;
     // No entry is young enough: every one is old.
     let cut = cut.unwrap_or(i64::MAX);
+    // Each delete binds the cut, the horizon and the batch size as $1, $2, $3.
+    let delete = |sql: &'static str| async move {
+        Ok::<_, StoreError>(
+            sqlx::query(sql)
+                .bind(cut)
+                .bind(older_than)
+                .bind(batch)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+        )
+    };
     Pruned::until_done(|| async move {
-        let deliveries = sqlx::query(prune_sql!(deliveries, "$1", "$2", "$3"))
-            .bind(cut)
-            .bind(older_than)
-            .bind(batch)
-            .execute(pool)
-            .await?
-            .rows_affected();
-        let journal = sqlx::query(prune_sql!(journal, "$1", "$2", "$3"))
-            .bind(cut)
-            .bind(older_than)
-            .bind(batch)
-            .execute(pool)
-            .await?
-            .rows_affected();
         Ok(Pruned {
-            deliveries,
-            journal,
+            deliveries: delete(prune_sql!(deliveries, "$1", "$2", "$3")).await?,
+            journal: delete(prune_sql!(journal, "$1", "$2", "$3")).await?,
         })
     })
     .await

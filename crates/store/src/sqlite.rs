@@ -45,10 +45,10 @@ macro_rules! journal_columns {
         "seq, connector, kind, change, before_resource, state, attempts, last_error, request_id, created"
     };
 }
-pub(crate) use {journal_columns, resource_columns};
+pub(crate) use journal_columns;
 
 /// A resource by connector (?1), kind (?2) and id (?3).
-const BY_ID: &str = concat!(
+pub(crate) const BY_ID: &str = concat!(
     "SELECT ",
     resource_columns!(),
     " FROM resources WHERE connector = ?1 AND kind = ?2 AND id = ?3"
@@ -281,7 +281,7 @@ pub(crate) fn json_list<T: serde::Serialize>(items: &[T]) -> Result<String, Stor
 }
 
 /// A transaction on SQLite.
-pub(crate) struct SqliteTx(pub(crate) Transaction<'static, Sqlite>);
+struct SqliteTx(Transaction<'static, Sqlite>);
 
 #[async_trait]
 impl ReadTx for SqliteTx {

@@ -21,7 +21,7 @@ use scim::ResourceKind;
 use crate::codec::{self, timestamp_text};
 use crate::keys::IndexKeys;
 use crate::queue::prune_sql;
-use crate::sqlite::{journal_columns, resource_columns};
+use crate::sqlite::{BY_ID, journal_columns};
 use crate::sqlite_reader;
 use crate::tx::{Fetched, WriteTx};
 use crate::{JournalEntry, JournalState, NewJournalEntry, Pruned, StoreError, StoredResource};
@@ -135,16 +135,7 @@ impl WriteTx for WriterTx<'_> {
         id: &str,
     ) -> Result<Option<Fetched>, StoreError> {
         // The write transaction began IMMEDIATE: no other writer runs until it ends.
-        sqlite_reader::fetch_optional(
-            self.0,
-            concat!(
-                "SELECT ",
-                resource_columns!(),
-                " FROM resources WHERE connector = ?1 AND kind = ?2 AND id = ?3"
-            ),
-            (connector, kind.as_str(), id),
-            kind,
-        )
+        sqlite_reader::fetch_optional(self.0, BY_ID, (connector, kind.as_str(), id), kind)
     }
 
     async fn insert(
