@@ -71,20 +71,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<StoredResource>, StoreError>;
 
     /// One resource by id and the groups listing it (what [`Store::groups_of`] answers for
-    /// its id), read together: what `GET /Users/{id}` shows. Backends answer it in one
-    /// statement; this default takes two.
+    /// its id), read together, in one statement: what `GET /Users/{id}` shows.
     async fn get_with_groups(
         &self,
         connector: &str,
         kind: ResourceKind,
         id: &str,
-    ) -> Result<Option<(StoredResource, Vec<(String, String)>)>, StoreError> {
-        let Some(resource) = self.get(connector, kind, id).await? else {
-            return Ok(None);
-        };
-        let groups = self.groups_of(connector, id).await?;
-        Ok(Some((resource, groups)))
-    }
+    ) -> Result<Option<(StoredResource, Vec<(String, String)>)>, StoreError>;
 
     /// A page of the resources matching `query.filter`, in a stable order (creation order,
     /// unless `query.sort` asks otherwise), with the total number of matches. Filters on
