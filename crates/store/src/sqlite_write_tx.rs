@@ -34,11 +34,7 @@ pub(crate) struct WriterTx<'c>(pub(crate) &'c mut Connection);
 
 impl WriterTx<'_> {
     /// Runs one statement that returns no rows.
-    pub(crate) fn execute(
-        &self,
-        sql: &str,
-        params: impl rusqlite::Params,
-    ) -> Result<usize, StoreError> {
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
         Ok(self.0.prepare_cached(sql)?.execute(params)?)
     }
 
