@@ -15,7 +15,7 @@ use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 use crate::report::{Latencies, Report};
-use crate::scenario::{self, RequestSpec, Scenario};
+use crate::scenario::{self, FreshNames, RequestSpec, Scenario};
 
 /// Users per `/Bulk` request when seeding with `--bulk`.
 pub const SEED_BULK_SIZE: u64 = 1000;
@@ -129,8 +129,8 @@ struct Inner {
     base: String,
     auth: HeaderValue,
     ids: OnceCell<Arc<Vec<String>>>,
-    /// Keeps fresh userNames of this process apart from those of earlier runs.
-    run_tag: String,
+    /// Every userName the create and bulk scenarios of this bench create.
+    fresh: FreshNames,
 }
 
 /// Runs `config.scenario` once against `config.base_url`.
@@ -165,7 +165,7 @@ impl Bench {
                 base,
                 auth,
                 ids: OnceCell::new(),
-                run_tag: format!("{nanos:x}"),
+                fresh: FreshNames::new(format!("{nanos:x}-{}", std::process::id())),
             }),
         })
     }
@@ -304,7 +304,6 @@ impl Bench {
                 .seed
                 .wrapping_add((worker as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
         );
-        let mut seq = 0u64;
         loop {
             let started = Instant::now();
             if plan.end.is_some_and(|end| started >= end) {
@@ -318,7 +317,6 @@ impl Bench {
                     break;
                 }
             }
-            seq += 1;
             let op = match scenario {
                 Scenario::Seed => self.seed(item).await,
                 Scenario::Filter => {
@@ -335,19 +333,11 @@ impl Bench {
                     self.patch(id, n).await
                 }
                 Scenario::Create => {
-                    let name = scenario::fresh_user_name(&self.inner.run_tag, worker, seq);
+                    let name = self.inner.fresh.take();
                     self.create(&name).await
                 }
                 Scenario::Bulk => {
-                    let names: Vec<String> = (0..config.bulk_size.max(1))
-                        .map(|n| {
-                            scenario::fresh_user_name(
-                                &self.inner.run_tag,
-                                worker,
-                                seq * config.bulk_size.max(1) + n,
-                            )
-                        })
-                        .collect();
+                    let names = self.inner.fresh.take_many(config.bulk_size.max(1));
                     self.bulk(&names, false).await
                 }
             };

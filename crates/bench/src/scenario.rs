@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -93,10 +94,41 @@ pub fn user_name(i: u64) -> String {
     format!("bench-{i:07}@example.edu")
 }
 
-/// A fresh userName for the create and bulk scenarios; `run` keeps runs apart, `worker` and
-/// `seq` keep requests of one run apart.
-pub fn fresh_user_name(run: &str, worker: usize, seq: u64) -> String {
-    format!("bench-new-{run}-{worker}-{seq}@example.edu")
+/// The userNames the create and bulk scenarios create: one numbered sequence per [`Bench`],
+/// shared by every scenario, worker and request it runs.
+///
+/// One sequence rather than a name built from (worker, request number) is the point: the
+/// scenarios number their requests differently (a bulk request creates `bulk_size` users), so
+/// names composed from per-scenario counters overlap between scenarios run by one bench, and
+/// the second one to ask for a name gets 409. Drawing every name from one counter makes a
+/// collision impossible by construction. `run` keeps benches (processes, runs) apart.
+///
+/// [`Bench`]: crate::Bench
+#[derive(Debug)]
+pub struct FreshNames {
+    run: String,
+    next: AtomicU64,
+}
+
+impl FreshNames {
+    /// A sequence for run `run` (any text that is unique per bench, e.g. its start time).
+    pub fn new(run: impl Into<String>) -> FreshNames {
+        FreshNames {
+            run: run.into(),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// The next fresh userName: `bench-new-{run}-{n}@example.edu`.
+    pub fn take(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("bench-new-{}-{n}@example.edu", self.run)
+    }
+
+    /// `count` fresh userNames, for one bulk request.
+    pub fn take_many(&self, count: u64) -> Vec<String> {
+        (0..count).map(|_| self.take()).collect()
+    }
 }
 
 /// A full User resource as an HR-fed IdP sends it: name, a primary work email, externalId.
@@ -218,7 +250,32 @@ mod tests {
         assert_eq!(user_name(42), "bench-0000042@example.edu");
         assert_eq!(user_name(99_999), "bench-0099999@example.edu");
         assert!(user_name(9) < user_name(10));
-        assert_ne!(fresh_user_name("r1", 0, 1), fresh_user_name("r1", 1, 0));
+    }
+
+    /// The create and bulk scenarios of one bench, interleaved as a run does (several workers,
+    /// creates then bulks of 10), never ask for the same userName twice. With names built
+    /// from (worker, request number × bulk size + n) the bulk's first request asked for the
+    /// names of creates 10..19 of the same worker: 409 in the bulk scenario one run in three.
+    #[test]
+    fn fresh_names_never_repeat_across_scenarios_and_workers() {
+        let names = FreshNames::new("r1");
+        let mut seen = std::collections::HashSet::new();
+        let mut drawn = 0;
+        for _worker in 0..4 {
+            for _create in 0..25 {
+                assert!(seen.insert(names.take()));
+                drawn += 1;
+            }
+        }
+        for _bulk in 0..8 {
+            for name in names.take_many(10) {
+                assert!(seen.insert(name));
+                drawn += 1;
+            }
+        }
+        assert_eq!(seen.len(), drawn);
+        assert_eq!(names.take(), format!("bench-new-r1-{drawn}@example.edu"));
+        assert_ne!(FreshNames::new("r1").take(), FreshNames::new("r2").take());
     }
 
     #[test]

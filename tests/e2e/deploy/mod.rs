@@ -430,6 +430,32 @@ fn the_replicas_reach_the_simulators_and_the_database_by_service_name() {
     }
 }
 
+/// CI runs the README's test command (with `--locked` added), so what a newcomer runs is what
+/// CI runs: `--no-fail-fast` included, so a red run shows every failing test binary.
+#[test]
+fn ci_runs_the_readmes_test_command() {
+    let readme = repo_file("README.md");
+    let command = readme
+        .split("Run the tests.")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|block| block.lines().next())
+        .expect("the README has a \"Run the tests\" paragraph with a sh block")
+        .to_owned();
+    assert!(command.contains("--no-fail-fast"), "{command}");
+    let ci = repo_file(".ci/run");
+    let expected: Vec<&str> = command.split_whitespace().collect();
+    let found = ci.lines().any(|line| {
+        let words: Vec<&str> = line
+            .split_whitespace()
+            .take_while(|w| !w.starts_with("2>") && *w != "|")
+            .filter(|w| *w != "--locked")
+            .collect();
+        words == expected
+    });
+    assert!(found, ".ci/run does not run the README's `{command}`");
+}
+
 /// The demo token the README gives for the compose deployment.
 fn readme_demo_token() -> String {
     let readme = repo_file("README.md");
