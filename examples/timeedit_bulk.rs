@@ -90,7 +90,7 @@ async fn run(
     ))
     .map_err(|p| format!("{p:?}"))?;
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let state = gateway::state::AppState::new(&config).await?;
+    let state = gateway::state::AppState::new(&config, &scim_bridge::registry()).await?;
     let gateway = gateway::server::start(state, listener, Some(2), Duration::from_secs(5))?;
     let url = format!("{}/scim/v2/te/Bulk", gateway.url());
     let client = reqwest::Client::new();

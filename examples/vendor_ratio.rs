@@ -62,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ))
     .map_err(|p| format!("{p:?}"))?;
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let state = gateway::state::AppState::new(&config).await?;
+    let state = gateway::state::AppState::new(&config, &scim_bridge::registry()).await?;
     let gateway = gateway::server::start(state, listener, None, Duration::from_secs(5))?;
     let base = format!("{}/scim/v2/mtt", gateway.url());
     let client = reqwest::Client::builder()

@@ -76,7 +76,7 @@ async fn import_file(
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
     crate::serve::init_logging(config.server.log_format);
-    let state = gateway::state::AppState::new(config)
+    let state = gateway::state::AppState::new(config, &scim_bridge::registry())
         .await
         .map_err(|e| format!("cannot start: {e}"))?;
     let state = web::Data::new(state);

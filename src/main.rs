@@ -1,5 +1,6 @@
 //! `scim-bridge`: the command line over the gateway library (see `--help`).
 
+#[cfg(feature = "demo")]
 mod demo;
 mod import;
 mod progress;
@@ -33,6 +34,7 @@ enum Command {
     },
     /// Run the gateway with the vendor simulators built in: one connector per simulator, a
     /// fresh SQLite store, and a ready token for each connector, printed at start.
+    #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
     /// Compare what the store holds for a connector with what the vendor lists, and print the
     /// drift (exit status 3 when there is some). With --import, vendor accounts the store
@@ -69,7 +71,7 @@ fn check_config(path: PathBuf) -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let problems = config.problems();
+    let problems = config.problems(&scim_bridge::registry());
     if problems.is_empty() {
         println!(
             "{}: ok ({} connector(s): {})",
@@ -123,6 +125,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve { config } => serve::serve(config).await,
+        #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args).await,
         Command::Reconcile {
             connector,

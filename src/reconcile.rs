@@ -19,7 +19,7 @@ pub async fn run(connector: &str, config: &Path, import: bool) -> ExitCode {
         Err(code) => return code,
     };
     crate::serve::init_logging(config.server.log_format);
-    let state = match gateway::state::AppState::new(&config).await {
+    let state = match gateway::state::AppState::new(&config, &scim_bridge::registry()).await {
         Ok(state) => state,
         Err(e) => {
             eprintln!("scim-bridge: cannot start: {e}");

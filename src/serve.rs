@@ -53,7 +53,7 @@ pub fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
 /// works on a configuration (not `check-config`) starts with.
 pub fn load_checked(path: &std::path::Path) -> Result<Config, ExitCode> {
     let config = load(path)?;
-    let problems = config.problems();
+    let problems = config.problems(&scim_bridge::registry());
     if problems.is_empty() {
         Ok(config)
     } else {
@@ -73,7 +73,7 @@ pub async fn start(mut config: Config) -> Result<RunningServer, String> {
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
         config.server.public_url = Some(format!("http://{addr}"));
     }
-    let state = gateway::state::AppState::new(&config)
+    let state = gateway::state::AppState::new(&config, &scim_bridge::registry())
         .await
         .map_err(|e| format!("cannot start: {e}"))?;
     let report = state

@@ -268,7 +268,9 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         let mut config = config;
         config.server.public_url = Some(format!("http://{addr}"));
-        let state = AppState::new(&config).await.expect("state");
+        let state = AppState::new(&config, &scim_bridge::registry())
+            .await
+            .expect("state");
         // The only gateway on this database now, as a single node's start-up knows it is;
         // `AppState::recover` waits for `stale_after_secs` on PostgreSQL, where another replica
         // could own a young entry (tests/e2e/replicas.rs).
@@ -289,7 +291,9 @@ impl TestApp {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let mut config = self.config();
         config.server.public_url = Some(format!("http://{}", listener.local_addr().expect("addr")));
-        let state = AppState::new(&config).await.expect("state");
+        let state = AppState::new(&config, &scim_bridge::registry())
+            .await
+            .expect("state");
         gateway::server::start(state, listener, Some(2), Duration::from_secs(5)).expect("server")
     }
 

@@ -1,4 +1,4 @@
-//! Microsoft Entra ID's provisioning sequence (shared/IDP.md §1): test connection, discovery,
+//! Microsoft Entra ID's provisioning sequence (docs/identity-providers.md "Entra ID"): test connection, discovery,
 //! match then create, both PATCH dialects, soft delete, hard delete, groups, paging.
 
 use serde_json::{Value, json};
@@ -10,7 +10,7 @@ const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 on_both_backends!(entra_user_lifecycle, entra_groups, entra_paging_walk);
 
-/// The create body Microsoft documents, nulls and all (IDP.md §1.4).
+/// The create body Microsoft documents, nulls and all (docs/identity-providers.md "Entra ID: create").
 fn entra_user(user_name: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENT],

@@ -32,9 +32,16 @@ async fn over_the_quota_is_429_and_only_for_whom_it_concerns() {
         other.hash
     ))
     .expect("config");
-    assert!(config.problems().is_empty(), "{:?}", config.problems());
+    let registry = scim_bridge::registry();
+    assert!(
+        config.problems(&registry).is_empty(),
+        "{:?}",
+        config.problems(&registry)
+    );
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let state = gateway::state::AppState::new(&config).await.expect("state");
+    let state = gateway::state::AppState::new(&config, &registry)
+        .await
+        .expect("state");
     let server =
         gateway::server::start(state, listener, Some(2), Duration::from_secs(5)).expect("server");
     let client = reqwest::Client::new();

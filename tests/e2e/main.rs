@@ -1,5 +1,5 @@
 //! End-to-end: the real gateway on a real socket (127.0.0.1:0), driven over HTTP the way
-//! Entra ID, Okta and HR systems drive it (shared/IDP.md). Every scenario runs on SQLite and
+//! Entra ID, Okta and HR systems drive it (docs/identity-providers.md "Identity providers"). Every scenario runs on SQLite and
 //! on PostgreSQL (`TEST_DATABASE_URL`, set by .ci/run).
 
 mod common;
@@ -13,6 +13,7 @@ mod concurrency;
 mod deploy;
 mod discovery;
 mod entra;
+mod layout;
 mod limits;
 mod mytimetable;
 mod okta;

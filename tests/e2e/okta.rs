@@ -1,4 +1,4 @@
-//! Okta's provisioning sequence (shared/IDP.md §2): credential test, assign (match then
+//! Okta's provisioning sequence (docs/identity-providers.md "Okta"): credential test, assign (match then
 //! create), PUT profile updates, deactivation, password sync, Group Push, import paging.
 
 use serde_json::json;

@@ -53,4 +53,14 @@ mod tests {
         assert_eq!(Directory.apply(change).await, Ok(keys.clone()));
         assert!(Directory.capabilities().groups);
     }
+
+    #[tokio::test]
+    async fn the_directory_has_no_endpoints_and_nothing_to_probe() {
+        assert_eq!(Directory.status(), crate::ConnectorStatus::default());
+        assert_eq!(
+            serde_json::to_string(&Directory.status()).expect("serializes"),
+            r#"{"endpoints":[]}"#
+        );
+        Directory.probe().await.expect("nothing to reach");
+    }
 }

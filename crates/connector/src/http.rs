@@ -13,9 +13,9 @@ use rand::Rng;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-use crate::ConnectorError;
 use crate::outbound::{OutboundLimiter, OutboundRate};
 use crate::status::{CallRecord, EndpointStatus, Outcome};
+use crate::{ConnectorError, Problem};
 
 /// The header our request id travels in.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -115,10 +115,10 @@ impl HttpSettings {
         }
     }
 
-    /// What is wrong with these settings, as (key, problem, fix) with keys under `http.`.
-    pub fn problems(&self) -> Vec<SettingsProblem> {
+    /// What is wrong with these settings, with keys under `http.`.
+    pub fn problems(&self) -> Vec<Problem> {
         let problem = |key: &str, problem: String, fix: &str| {
-            (format!("http.{key}"), problem, fix.to_owned())
+            Problem::new(format!("http.{key}"), problem, fix)
         };
         let mut problems = Vec::new();
         for (key, value) in [
@@ -153,17 +153,14 @@ impl HttpSettings {
     }
 }
 
-/// One problem of a connector's settings for `check-config`: (key, problem, fix).
-pub type SettingsProblem = (String, String, String);
-
 /// The problem of a URL setting that is not an absolute http(s) URL able to carry a path;
 /// `example` shows what belongs there.
-pub fn url_problem(key: &str, url: &str, example: &str) -> Option<SettingsProblem> {
+pub fn url_problem(key: &str, url: &str, example: &str) -> Option<Problem> {
     let ok = reqwest::Url::parse(url).is_ok_and(|u| !u.cannot_be_a_base())
         && (url.starts_with("http://") || url.starts_with("https://"));
     (!ok).then(|| {
-        (
-            key.to_owned(),
+        Problem::new(
+            key,
             format!("\"{url}\" is not an http(s) URL"),
             format!("give it as, e.g., {example}"),
         )

@@ -1,20 +1,20 @@
-//! Connectors: each makes one vendor match what SCIM asked for (DESIGN.md "Architecture").
+//! Connectors: each makes one vendor match what SCIM asked for (docs/architecture.md).
 //!
 //! A connector receives the resource before and after a change and returns the vendor keys it
 //! used; it knows its vendor and the SCIM resource model, nothing of HTTP frameworks or the
-//! store. [`directory::Directory`] is the connector without a vendor.
+//! store. This crate holds the [`Connector`] trait, the [`Registry`] of connector kinds, what
+//! every vendor connector shares (outbound HTTP with retries and limits, the metadata cache,
+//! secrets, status) and [`directory::Directory`], the connector without a vendor. Each vendor
+//! has a crate of its own (`connector-mytimetable`, `connector-timeedit`,
+//! `connector-workspace365`) that depends on this one.
 
 pub mod directory;
 pub mod http;
 pub mod metadata;
-pub mod mytimetable;
 pub mod outbound;
+pub mod registry;
 pub mod secret;
 pub mod status;
-pub mod timeedit;
-pub mod workspace365;
-pub mod workspace365_adsync;
-pub mod workspace365_env;
 
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use scim::schema::Schema;
 use serde_json::{Map, Value};
 
 pub use directory::Directory;
-pub use mytimetable::MyTimetable;
+pub use registry::{ConnectorFactory, Problem, Registry, SettingsFactory};
 pub use secret::Secret;
 pub use status::{ConnectorStatus, EndpointStatus, LimiterStatus};
 

@@ -1,4 +1,4 @@
-//! Vendor metadata reads kept in memory (DESIGN.md "Cache"): TimeEdit's auth servers and sort
+//! Vendor metadata reads kept in memory (docs/architecture.md "Caches"): TimeEdit's auth servers and sort
 //! orders, Workspace 365's app icons. They change rarely and many writes consult them, so each
 //! is read once per TTL, however many requests ask at the same moment.
 //!
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::http::SettingsProblem;
+use crate::Problem;
 
 /// The counter of lookups answered from memory.
 pub const HITS: &str = "vendor_metadata_cache_hits_total";
@@ -50,12 +50,11 @@ impl Default for MetadataCacheSettings {
 }
 
 impl MetadataCacheSettings {
-    /// What is wrong with these settings, as (key, problem, fix) with keys under
-    /// `metadata_cache.`.
-    pub fn problems(&self) -> Vec<SettingsProblem> {
+    /// What is wrong with these settings, with keys under `metadata_cache.`.
+    pub fn problems(&self) -> Vec<Problem> {
         let defaults = MetadataCacheSettings::default();
         let problem = |key: &str, problem: String, fix: String| {
-            (format!("metadata_cache.{key}"), problem, fix)
+            Problem::new(format!("metadata_cache.{key}"), problem, fix)
         };
         let mut problems = Vec::new();
         if !(1..=MAX_TTL_SECS).contains(&self.ttl_secs) {
@@ -500,7 +499,7 @@ mod tests {
             max_entries: 0,
             max_bytes: 0,
         };
-        let keys: Vec<String> = bad.problems().into_iter().map(|p| p.0).collect();
+        let keys: Vec<String> = bad.problems().into_iter().map(|p| p.key).collect();
         assert_eq!(
             keys,
             [

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::http::SettingsProblem;
+use crate::Problem;
 
 /// A secret value. `Debug` prints `***`; [`Secret::expose`] is the one way to read it.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -39,11 +39,11 @@ impl SecretError {
         }
     }
 
-    /// As a `check-config` problem: (key, problem, fix).
-    pub fn problem(&self) -> SettingsProblem {
+    /// As a `check-config` problem.
+    pub fn problem(&self) -> Problem {
         let field = self.field();
-        (
-            field.to_owned(),
+        Problem::new(
+            field,
             self.to_string(),
             format!("set {field}, or {field}_file to a file holding it (not both)"),
         )

@@ -11,6 +11,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
+use connector::Registry;
+
 use crate::auth::AuthConfig;
 
 /// Environment variables with this prefix override the file; `__` separates keys.
@@ -159,9 +161,8 @@ impl Default for ScimConfig {
 
 /// One connector.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ConnectorConfig {
-    /// `directory` (no vendor) for now; the vendor kinds come with their connectors.
+    /// The connector kind: `directory` (no vendor) or a vendor kind of the binary's registry.
     pub kind: String,
     /// What to do with attributes no schema defines: `reject` (400) or `ignore`.
     #[serde(default)]
@@ -174,44 +175,79 @@ pub struct ConnectorConfig {
     /// When a write reaches the vendor: `sync` (before the SCIM answer) or `queued` (after).
     #[serde(default)]
     pub delivery: DeliveryMode,
-    /// The vendor settings of a `mytimetable` connector.
-    #[serde(default)]
-    pub mytimetable: Option<connector::mytimetable::MyTimetableSettings>,
-    /// The vendor settings of a `timeedit` connector.
-    #[serde(default)]
-    pub timeedit: Option<connector::timeedit::TimeEditSettings>,
-    /// The vendor settings of a `workspace365` connector.
-    #[serde(default)]
-    pub workspace365: Option<connector::workspace365::Workspace365Settings>,
-    /// The vendor settings of a `workspace365-adsync` connector.
-    #[serde(default)]
-    pub workspace365_adsync: Option<connector::workspace365_adsync::AdSyncSettings>,
+    /// Every other key: the kind's settings table (`[connectors.<name>.mytimetable]`), read
+    /// by its factory. The gateway knows no vendor, so it cannot name these keys itself;
+    /// [`Config::problems`] refuses any that is not the settings table of the kind.
+    #[serde(flatten)]
+    pub settings: BTreeMap<String, serde_json::Value>,
 }
 
-/// The problems of one vendor settings table, as (key, problem, fix).
-type SettingsProblems = Vec<(String, String, String)>;
+/// The keys of a connector table besides its settings table.
+const CONNECTOR_KEYS: &[&str] = &[
+    "kind",
+    "unknown_attributes",
+    "auth",
+    "rate_limit",
+    "delivery",
+];
 
 impl ConnectorConfig {
-    /// The vendor settings tables present: (the kind it belongs to, its problems).
-    fn vendor_tables(&self) -> Vec<(&'static str, SettingsProblems)> {
-        let mut tables = Vec::new();
-        if let Some(settings) = &self.mytimetable {
-            tables.push(("mytimetable", settings.problems()));
+    /// The settings table of this connector's kind (`Value::Null` when there is none).
+    pub fn kind_settings(&self, registry: &Registry) -> &serde_json::Value {
+        registry
+            .get(&self.kind)
+            .and_then(|factory| factory.settings_table())
+            .and_then(|table| self.settings.get(table))
+            .unwrap_or(&serde_json::Value::Null)
+    }
+
+    /// The problems of the settings tables of `[connectors.<name>]`: the kind's own table
+    /// (missing, or what its factory finds wrong), another kind's table, an unknown key.
+    fn settings_problems(&self, name: &str, registry: &Registry) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let factory = registry.get(&self.kind);
+        let own_table = factory.and_then(|f| f.settings_table());
+        for (key, value) in &self.settings {
+            let at = format!("connectors.{name}.{key}");
+            if Some(key.as_str()) == own_table {
+                if let Some(factory) = factory {
+                    problems.extend(factory.problems(value).into_iter().map(|p| p.under(&at)));
+                }
+            } else if let Some(kind) = registry.kind_of_table(key) {
+                problems.push(Problem::new(
+                    at,
+                    format!("a {key} table on a connector of kind \"{}\"", self.kind),
+                    format!("remove the table, or set kind = \"{kind}\""),
+                ));
+            } else {
+                let expected: Vec<&str> = CONNECTOR_KEYS.iter().copied().chain(own_table).collect();
+                problems.push(Problem::new(
+                    at,
+                    format!("unknown key `{key}`"),
+                    format!(
+                        "remove it or fix its spelling; expected one of: {}",
+                        expected.join(", ")
+                    ),
+                ));
+            }
         }
-        if let Some(settings) = &self.timeedit {
-            tables.push(("timeedit", settings.problems()));
+        if let Some(table) = own_table
+            && !self.settings.contains_key(table)
+        {
+            problems.push(Problem::new(
+                format!("connectors.{name}.{table}"),
+                "the vendor settings are missing",
+                format!(
+                    "add a [connectors.{name}.{table}] table (see examples/{}.toml)",
+                    self.kind
+                ),
+            ));
         }
-        if let Some(settings) = &self.workspace365 {
-            tables.push(("workspace365", settings.problems()));
-        }
-        if let Some(settings) = &self.workspace365_adsync {
-            tables.push(("workspace365-adsync", settings.problems()));
-        }
-        tables
+        problems
     }
 }
 
-/// When a connector's writes reach its vendor (DESIGN.md "Consistency").
+/// When a connector's writes reach its vendor (docs/architecture.md "Consistency").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryMode {
@@ -248,41 +284,8 @@ pub enum UnknownAttributesPolicy {
     Ignore,
 }
 
-/// The kinds that talk to a vendor, and the settings table each needs (a kind's name with
-/// `_` for `-`, so that environment variables can name it).
-const VENDOR_KINDS: &[(&str, &str)] = &[
-    ("mytimetable", "mytimetable"),
-    ("timeedit", "timeedit"),
-    ("workspace365", "workspace365"),
-    ("workspace365-adsync", "workspace365_adsync"),
-];
-
-/// The connector kinds this build knows: `directory` (no vendor) and the vendor kinds.
-pub fn connector_kinds() -> impl Iterator<Item = &'static str> {
-    std::iter::once("directory").chain(VENDOR_KINDS.iter().map(|(kind, _)| *kind))
-}
-
-/// The settings table of a vendor kind.
-fn table_of(kind: &str) -> &str {
-    VENDOR_KINDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map_or(kind, |(_, table)| table)
-}
-
-/// One configuration mistake: where, what, and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub key: String,
-    pub problem: String,
-    pub fix: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}\n    fix: {}", self.key, self.problem, self.fix)
-    }
-}
+/// One configuration mistake: the project's one type for them (see [`connector::Problem`]).
+pub use connector::Problem;
 
 impl Config {
     /// Reads `path` (when given) and the environment. Every error becomes a [`Problem`].
@@ -331,8 +334,9 @@ impl Config {
             .to_owned()
     }
 
-    /// Everything wrong with a configuration that parsed.
-    pub fn problems(&self) -> Vec<Problem> {
+    /// Everything wrong with a configuration that parsed, the connectors' settings checked
+    /// by the factories of `registry`.
+    pub fn problems(&self, registry: &Registry) -> Vec<Problem> {
         let mut problems = Vec::new();
         let push = |problems: &mut Vec<Problem>, key: String, problem: String, fix: &str| {
             problems.push(Problem {
@@ -362,14 +366,14 @@ impl Config {
                     "use letters, digits, '-' and '_' only",
                 );
             }
-            if !connector_kinds().any(|kind| kind == connector.kind) {
+            if registry.get(&connector.kind).is_none() {
                 push(
                     &mut problems,
                     format!("connectors.{name}.kind"),
                     format!("unknown connector kind \"{}\"", connector.kind),
                     &format!(
                         "use one of: {}",
-                        connector_kinds().collect::<Vec<_>>().join(", ")
+                        registry.kinds().collect::<Vec<_>>().join(", ")
                     ),
                 );
             }
@@ -381,50 +385,15 @@ impl Config {
                     "remove delivery, or set delivery = \"sync\"",
                 );
             }
-            for (key, problem) in connector.rate_limit.problems() {
-                problems.push(Problem {
-                    key: format!("connectors.{name}.rate_limit.{key}"),
-                    problem,
-                    fix: "give a rate and a burst of at least 1, or remove the key for no limit"
-                        .into(),
-                });
-            }
-            let tables = connector.vendor_tables();
-            for (kind, settings_problems) in &tables {
-                let table = table_of(kind);
-                if *kind != connector.kind {
-                    push(
-                        &mut problems,
-                        format!("connectors.{name}.{table}"),
-                        format!(
-                            "a {table} table on a connector of kind \"{}\"",
-                            connector.kind
-                        ),
-                        &format!("remove the table, or set kind = \"{kind}\""),
-                    );
-                    continue;
-                }
-                for (key, problem, fix) in settings_problems {
-                    problems.push(Problem {
-                        key: format!("connectors.{name}.{table}.{key}"),
-                        problem: problem.clone(),
-                        fix: fix.clone(),
-                    });
-                }
-            }
-            let is_vendor = VENDOR_KINDS.iter().any(|(k, _)| *k == connector.kind);
-            if is_vendor && !tables.iter().any(|(k, _)| *k == connector.kind) {
-                let table = table_of(&connector.kind);
-                push(
-                    &mut problems,
-                    format!("connectors.{name}.{table}"),
-                    "the vendor settings are missing".into(),
-                    &format!(
-                        "add a [connectors.{name}.{table}] table (see examples/{}.toml)",
-                        connector.kind
-                    ),
-                );
-            }
+            let at = format!("connectors.{name}.rate_limit");
+            problems.extend(
+                connector
+                    .rate_limit
+                    .problems()
+                    .into_iter()
+                    .map(|p| p.under(&at)),
+            );
+            problems.extend(connector.settings_problems(name, registry));
             let auth = &connector.auth;
             if auth.bearer_token_hashes.is_empty() && auth.jwt.is_none() && auth.basic.is_empty() {
                 push(
@@ -434,35 +403,17 @@ impl Config {
                     "run `scim-bridge token` and put the printed hash in bearer_token_hashes, or configure jwt or basic",
                 );
             }
-            for p in crate::auth::check(auth) {
-                problems.push(Problem {
-                    key: format!("connectors.{name}.auth.{}", p.key),
-                    problem: p.message,
-                    fix: p.fix,
-                });
-            }
+            let at = format!("connectors.{name}.auth");
+            problems.extend(crate::auth::check(auth).into_iter().map(|p| p.under(&at)));
         }
-        for (key, problem) in self.queue.problems() {
-            push(
-                &mut problems,
-                format!("queue.{key}"),
-                problem,
-                "fix the value, or remove the key for the default",
-            );
-        }
+        problems.extend(self.queue.problems().into_iter().map(|p| p.under("queue")));
         // No credential at all is fine: the admin API is off.
         let admin_checks = if self.admin.enabled() {
             crate::auth::check(&self.admin.auth)
         } else {
             Vec::new()
         };
-        for p in admin_checks {
-            problems.push(Problem {
-                key: format!("admin.auth.{}", p.key),
-                problem: p.message,
-                fix: p.fix,
-            });
-        }
+        problems.extend(admin_checks.into_iter().map(|p| p.under("admin.auth")));
         if let Some(url) = &self.server.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -572,7 +523,11 @@ mod tests {
     #[test]
     fn a_good_file_has_no_problems() {
         let config = Config::from_toml(GOOD).expect("parses");
-        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        assert!(
+            config.problems(&Registry::default()).is_empty(),
+            "{:?}",
+            config.problems(&Registry::default())
+        );
         assert_eq!(config.public_url(), "https://bridge.example.edu");
         assert_eq!(
             config.connectors["hr"].unknown_attributes,
@@ -583,13 +538,17 @@ mod tests {
     #[test]
     fn delivery_queue_and_admin_settings_are_checked() {
         let config = Config::from_toml(GOOD).expect("parses");
-        assert!(!config.admin.enabled() && config.problems().is_empty());
+        assert!(!config.admin.enabled() && config.problems(&Registry::default()).is_empty());
         assert_eq!(config.connectors["hr"].delivery, DeliveryMode::Sync);
         let config = Config::from_toml(&format!(
             "{GOOD}\ndelivery = \"queued\"\n[queue]\nconcurrency = 0\n[admin]\nauth.bearer_token_hashes = [\"plain\"]\n"
         ))
         .expect("parses");
-        let keys: Vec<String> = config.problems().into_iter().map(|p| p.key).collect();
+        let keys: Vec<String> = config
+            .problems(&Registry::default())
+            .into_iter()
+            .map(|p| p.key)
+            .collect();
         assert_eq!(
             keys,
             [
@@ -598,7 +557,7 @@ mod tests {
                 "admin.auth.bearer_token_hashes[0]"
             ],
             "{:?}",
-            config.problems()
+            config.problems(&Registry::default())
         );
     }
 
@@ -637,7 +596,11 @@ mod tests {
             "#,
         )
         .expect("parses");
-        let keys: Vec<String> = config.problems().into_iter().map(|p| p.key).collect();
+        let keys: Vec<String> = config
+            .problems(&Registry::default())
+            .into_iter()
+            .map(|p| p.key)
+            .collect();
         for expected in [
             "connectors.bad name",
             "connectors.bad name.kind",
@@ -665,9 +628,13 @@ mod tests {
             config.store.resolved_url().expect("reads"),
             "postgres://scim:s3cret@db/scim"
         );
-        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        assert!(
+            config.problems(&Registry::default()).is_empty(),
+            "{:?}",
+            config.problems(&Registry::default())
+        );
         std::fs::write(&path, "mysql://root:hunter2@db/x").expect("write");
-        let problems = config.problems();
+        let problems = config.problems(&Registry::default());
         assert_eq!(problems[0].key, "store.url_file");
         assert!(
             !problems[0].to_string().contains("hunter2"),
@@ -675,7 +642,11 @@ mod tests {
             problems[0]
         );
         std::fs::remove_file(&path).expect("remove");
-        assert!(config.problems()[0].problem.contains("cannot read"));
+        assert!(
+            config.problems(&Registry::default())[0]
+                .problem
+                .contains("cannot read")
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Queued delivery (DESIGN.md "Consistency"): for a connector with `delivery = "queued"` the
+//! Queued delivery (docs/architecture.md "Consistency"): for a connector with `delivery = "queued"` the
 //! SCIM answer is given once the write is committed and its delivery queued (one transaction,
 //! [`store::Store::journal_commit_queue`]); this worker then makes the vendor match, in order
 //! per resource, retrying transient failures with exponential backoff until the vendor accepts
@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use actix_web::web;
-use connector::ConnectorError;
+use connector::{ConnectorError, Problem};
 use serde::Deserialize;
 use store::{Claim, Delivery, DeliveryOutcome, StoreError};
 use tokio::sync::{Notify, watch};
@@ -61,30 +61,32 @@ impl Default for QueueConfig {
 
 impl QueueConfig {
     /// What is wrong with the table, as (key, problem).
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
+    pub fn problems(&self) -> Vec<Problem> {
+        const FIX: &str = "fix the value, or remove the key for the default";
         let mut problems = Vec::new();
         if self.concurrency == 0 {
-            problems.push(("concurrency", "must be at least 1".to_owned()));
+            problems.push(Problem::new("concurrency", "must be at least 1", FIX));
         }
         if self.poll_interval_ms == 0 {
-            problems.push(("poll_interval_ms", "must be at least 1".to_owned()));
+            problems.push(Problem::new("poll_interval_ms", "must be at least 1", FIX));
         }
         if self.lease_secs == 0 {
-            problems.push(("lease_secs", "must be at least 1".to_owned()));
+            problems.push(Problem::new("lease_secs", "must be at least 1", FIX));
         }
         if self.stale_after_secs == 0 {
-            problems.push(("stale_after_secs", "must be at least 1".to_owned()));
+            problems.push(Problem::new("stale_after_secs", "must be at least 1", FIX));
         }
         if self.max_attempts == 0 {
-            problems.push(("max_attempts", "must be at least 1".to_owned()));
+            problems.push(Problem::new("max_attempts", "must be at least 1", FIX));
         }
         if self.retry_initial_ms > self.retry_max_ms {
-            problems.push((
+            problems.push(Problem::new(
                 "retry_initial_ms",
                 format!(
                     "{} is more than retry_max_ms ({})",
                     self.retry_initial_ms, self.retry_max_ms
                 ),
+                FIX,
             ));
         }
         problems
@@ -409,7 +411,7 @@ mod tests {
             retry_max_ms: 1,
             ..QueueConfig::default()
         };
-        let keys: Vec<_> = config.problems().into_iter().map(|(k, _)| k).collect();
+        let keys: Vec<_> = config.problems().into_iter().map(|p| p.key).collect();
         assert_eq!(keys, ["concurrency", "retry_initial_ms"]);
         assert!(QueueConfig::default().problems().is_empty());
     }

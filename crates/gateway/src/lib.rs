@@ -1,5 +1,5 @@
 //! The scim-bridge HTTP service: SCIM 2.0 per connector under `/scim/v2/{connector}`, over the
-//! store and the connectors (DESIGN.md). [`configure`] registers every route; [`server`]
+//! store and the connectors (docs/architecture.md "Data flow"). [`configure`] registers every route; [`server`]
 //! runs them on a socket.
 
 pub mod auth;

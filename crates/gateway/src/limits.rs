@@ -7,6 +7,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use connector::Problem;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
@@ -42,7 +43,7 @@ pub struct RateLimitConfig {
 
 impl RateLimitConfig {
     /// What is wrong with it, as (key, problem).
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
+    pub fn problems(&self) -> Vec<Problem> {
         [
             ("per_client", self.per_client),
             ("per_connector", self.per_connector),
@@ -51,9 +52,10 @@ impl RateLimitConfig {
         .filter_map(|(key, rate)| {
             let rate = rate?;
             rate.quota().is_none().then(|| {
-                (
+                Problem::new(
                     key,
-                    "per_second and burst must both be at least 1".to_owned(),
+                    "per_second and burst must both be at least 1",
+                    "give a rate and a burst of at least 1, or remove the key for no limit",
                 )
             })
         })

@@ -1,4 +1,4 @@
-//! The write path (DESIGN.md "Consistency"): validate with the SCIM core, journal the intent,
+//! The write path (docs/architecture.md "Consistency"): validate with the SCIM core, journal the intent,
 //! let the connector make the vendor match, commit to the store with a new version. Writes to
 //! one resource are serialised in this process; the store's version check catches writers in
 //! other processes, and a PATCH that loses such a race is re-applied to the new version.

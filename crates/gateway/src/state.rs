@@ -5,10 +5,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use connector::timeedit::TimeEdit;
-use connector::workspace365::Workspace365;
-use connector::workspace365_adsync::Workspace365AdSync;
-use connector::{Connector, Directory, MyTimetable};
+use connector::{Connector, Registry};
 use scim::bulk::BulkLimits;
 use scim::config::{AuthenticationScheme, ServiceProviderConfig};
 use scim::filter::FilterLimits;
@@ -74,44 +71,26 @@ impl ConnectorRuntime {
     pub async fn new(
         name: &str,
         config: &ConnectorConfig,
+        registry: &Registry,
         limits: &crate::config::ScimConfig,
     ) -> Result<ConnectorRuntime, StartError> {
         let error = |reason: String| StartError::Connector {
             name: name.into(),
             reason,
         };
-        let missing = || {
-            error(format!(
-                "the [connectors.{name}.{}] settings table is missing",
-                config.kind.replace('-', "_")
-            ))
-        };
-        fn settings<T: Clone>(
-            table: Option<&T>,
-            missing: impl Fn() -> StartError,
-        ) -> Result<T, StartError> {
-            table.cloned().ok_or_else(missing)
+        let factory = registry
+            .get(&config.kind)
+            .ok_or_else(|| error(format!("unknown connector kind \"{}\"", config.kind)))?;
+        if let Some(table) = factory.settings_table()
+            && !config.settings.contains_key(table)
+        {
+            return Err(error(format!(
+                "the [connectors.{name}.{table}] settings table is missing"
+            )));
         }
-        let connector: Arc<dyn Connector> = match config.kind.as_str() {
-            "directory" => Arc::new(Directory),
-            "mytimetable" => Arc::new(
-                MyTimetable::new(settings(config.mytimetable.as_ref(), missing)?)
-                    .map_err(|e| error(e.to_string()))?,
-            ),
-            "timeedit" => Arc::new(
-                TimeEdit::new(settings(config.timeedit.as_ref(), missing)?)
-                    .map_err(|e| error(e.to_string()))?,
-            ),
-            "workspace365" => Arc::new(
-                Workspace365::new(settings(config.workspace365.as_ref(), missing)?)
-                    .map_err(|e| error(e.to_string()))?,
-            ),
-            "workspace365-adsync" => Arc::new(
-                Workspace365AdSync::new(settings(config.workspace365_adsync.as_ref(), missing)?)
-                    .map_err(|e| error(e.to_string()))?,
-            ),
-            other => return Err(error(format!("unknown connector kind \"{other}\""))),
-        };
+        let connector: Arc<dyn Connector> = factory
+            .build(config.kind_settings(registry))
+            .map_err(|e| error(e.to_string()))?;
         let capabilities = connector.capabilities();
         let mut registry = SchemaRegistry::standard();
         if !capabilities.groups {
@@ -208,9 +187,9 @@ impl ConnectorRuntime {
 }
 
 impl AppState {
-    /// Opens the store and builds every connector.
-    pub async fn new(config: &Config) -> Result<AppState, StartError> {
-        let problems = config.problems();
+    /// Opens the store and builds every connector, each by its kind's factory in `registry`.
+    pub async fn new(config: &Config, registry: &Registry) -> Result<AppState, StartError> {
+        let problems = config.problems(registry);
         if !problems.is_empty() {
             return Err(StartError::Config(
                 problems
@@ -225,19 +204,20 @@ impl AppState {
             .resolved_url()
             .map_err(|p| StartError::Config(p.to_string()))?;
         let store = store::open_store(&url).await?;
-        Self::with_store(config, store).await
+        Self::with_store(config, registry, store).await
     }
 
     /// Builds the connectors over an already opened store (tests share one).
     pub async fn with_store(
         config: &Config,
+        registry: &Registry,
         store: Arc<dyn Store>,
     ) -> Result<AppState, StartError> {
         let mut connectors = HashMap::new();
         for (name, connector) in &config.connectors {
             connectors.insert(
                 name.clone(),
-                Arc::new(ConnectorRuntime::new(name, connector, &config.scim).await?),
+                Arc::new(ConnectorRuntime::new(name, connector, registry, &config.scim).await?),
             );
         }
         let admin = if config.admin.enabled() {

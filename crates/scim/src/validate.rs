@@ -416,7 +416,7 @@ mod tests {
             .to_string()
     }
 
-    /// The body Entra ID documents for a create (IDP.md §1.4), nulls and all.
+    /// The body Entra ID documents for a create (docs/identity-providers.md "Entra ID: create"), nulls and all.
     #[test]
     fn entra_create_body_is_canonicalised() {
         let out = valid(json!({
@@ -451,7 +451,7 @@ mod tests {
         );
     }
 
-    /// Okta's create body (IDP.md §2): `groups` is readOnly and ignored, `password` kept
+    /// Okta's create body (docs/identity-providers.md "Okta"): `groups` is readOnly and ignored, `password` kept
     /// (write-only; projection never returns it).
     #[test]
     fn okta_create_body_is_accepted() {

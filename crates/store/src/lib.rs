@@ -1,5 +1,5 @@
 //! Durable state of scim-bridge: resources with versions, per-connector uniqueness, vendor
-//! keys, group membership, and the journal of operations (DESIGN.md "Consistency").
+//! keys, group membership, and the journal of operations (docs/architecture.md "Consistency").
 //!
 //! One interface, [`Store`], with two implementations: SQLite (the embedded default: one file,
 //! WAL) and PostgreSQL (several replicas). Each applies its own migrations at start. The

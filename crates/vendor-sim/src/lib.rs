@@ -1,8 +1,8 @@
 //! Faithful in-memory simulators of the vendor APIs scim-bridge translates SCIM into.
 //!
-//! Written from the vendor documentation (`shared/seeds/`) and the resolved contract
-//! (`shared/VENDORS.md`) only, never from connector code, so that the simulators and the
-//! connectors catch each other's mistakes.
+//! Written from the vendors' own documentation and the contract pages under `docs/connectors/`
+//! only, never from connector code, so that the simulators and the connectors catch each
+//! other's mistakes.
 //!
 //! Every simulator runs behind [`server::SimServer`], which records each request
 //! ([`log::RequestLog`]) and applies a seeded fault plan ([`faults::Faults`]) before the vendor

@@ -39,7 +39,9 @@ impl Gateway {
         ))
         .expect("config parses");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let state = gateway::state::AppState::new(&config).await.expect("state");
+        let state = gateway::state::AppState::new(&config, &Default::default())
+            .await
+            .expect("state");
         let server = gateway::server::start(state, listener, Some(2), Duration::from_secs(5))
             .expect("server");
         let base = format!("{}/scim/v2/bench", server.url());

@@ -3,7 +3,6 @@
 //! needs, so `check-config` and start-up can never disagree.
 
 use std::collections::HashSet;
-use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,31 +11,15 @@ use argon2::password_hash::PasswordHashString;
 use jsonwebtoken::DecodingKey;
 use reqwest::Url;
 
+use connector::Problem;
+
 use super::config::{AuthConfig, JwtConfig};
 use super::jwks::{PublicKey, parse_jwks};
 use super::token::{parse_hash, parse_password_hash};
 
-/// One mistake in a connector's auth settings. `key` is relative to the connector's auth table
-/// (e.g. `jwt.audience`, `basic[0].password_hash`); an empty key means the table itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub key: String,
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub fix: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let key = if self.key.is_empty() {
-            "(auth)"
-        } else {
-            &self.key
-        };
-        write!(f, "{key}: {} (fix: {})", self.message, self.fix)
-    }
-}
+// One mistake in a connector's auth settings is a `Problem` whose key is relative to the
+// connector's auth table (e.g. `jwt.audience`, `basic[0].password_hash`); an empty key means
+// the table itself.
 
 /// Longest accepted clock-skew allowance; more would make expiry meaningless.
 const MAX_LEEWAY_SECONDS: u64 = 600;
@@ -112,11 +95,7 @@ struct Problems(Vec<Problem>);
 
 impl Problems {
     fn add(&mut self, key: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
-        self.0.push(Problem {
-            key: key.into(),
-            message: message.into(),
-            fix: fix.into(),
-        });
+        self.0.push(Problem::new(key, message, fix));
     }
 }
 
@@ -359,10 +338,12 @@ mod tests {
         let problems = check(&AuthConfig::default());
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].key, "");
+        assert!(problems[0].problem.starts_with("no authentication method"));
+        // A connector refused at start names the auth table itself for an empty key.
+        let refused = super::super::error::AuthSetupError::Invalid(problems).to_string();
         assert!(
-            problems[0]
-                .to_string()
-                .starts_with("(auth): no authentication method")
+            refused.contains("(auth): no authentication method"),
+            "{refused}"
         );
     }
 
@@ -419,7 +400,7 @@ mod tests {
 
         let pem = with_jwt(|jwt| jwt.hs256_secret = Some(RSA1_PUBLIC.to_owned()));
         assert_eq!(keys(&pem), ["jwt.hs256_secret"]);
-        assert!(check(&pem)[0].message.contains("PEM"));
+        assert!(check(&pem)[0].problem.contains("PEM"));
 
         let file = TempFile::new("secret", &format!("{HS_SECRET}\n"));
         let both = with_jwt(|jwt| jwt.hs256_secret_file = Some(file.0.clone()));
@@ -453,7 +434,7 @@ mod tests {
         let problems = check(&unreadable);
         assert_eq!(keys(&unreadable), ["jwt.hs256_secret_file"]);
         assert!(
-            problems[0].message.contains("no-such-secret"),
+            problems[0].problem.contains("no-such-secret"),
             "{}",
             problems[0]
         );
@@ -469,11 +450,11 @@ mod tests {
             let problems = check(&config);
             assert_eq!(problems.len(), 1, "{name}");
             assert_eq!(problems[0].key, "jwt.jwks_file");
-            assert!(problems[0].message.contains(expected), "{}", problems[0]);
+            assert!(problems[0].problem.contains(expected), "{}", problems[0]);
         }
         let empty = TempFile::new("jwks", r#"{"keys":[{"kty":"oct","k":"AAAA"}]}"#);
         let config = with_jwt(|jwt| jwt.jwks_file = Some(empty.0.clone()));
-        assert!(check(&config)[0].message.contains("no usable"));
+        assert!(check(&config)[0].problem.contains("no usable"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt;
 
 use thiserror::Error;
 
-use super::check::Problem;
+use connector::Problem;
 
 /// The realm announced in every `WWW-Authenticate` challenge.
 pub const REALM: &str = "scim-bridge";
@@ -159,7 +159,10 @@ pub enum AuthSetupError {
 fn join(problems: &[Problem]) -> String {
     problems
         .iter()
-        .map(Problem::to_string)
+        .map(|p| {
+            let key = if p.key.is_empty() { "(auth)" } else { &p.key };
+            format!("{key}: {} (fix: {})", p.problem, p.fix)
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -18,7 +18,7 @@ mod test_support;
 
 use std::sync::Arc;
 
-pub use check::{Problem, check};
+pub use check::check;
 pub use config::{AuthConfig, BasicCredential, JwtConfig};
 pub use error::{AuthError, AuthSetupError, Challenge, JwtRejection, REALM, SafeText};
 

@@ -1,5 +1,5 @@
 //! `/Users` and `/Groups`: list and search, get, create, replace, patch, delete
-//! (RFC 7644 §3.2–§3.6), with the answers Entra ID and Okta expect (shared/IDP.md).
+//! (RFC 7644 §3.2–§3.6), with the answers Entra ID and Okta expect (docs/identity-providers.md "Identity providers").
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -308,7 +308,7 @@ pub async fn replace(
     respond(&scim, StatusCode::OK, stored, &projection(&req)?).await
 }
 
-/// `PATCH /Users/{id}`: 200 with the User; 204 for a Group (shared/IDP.md §1.5: Entra prefers
+/// `PATCH /Users/{id}`: 200 with the User; 204 for a Group (docs/identity-providers.md "Entra ID: updates": Entra prefers
 /// it, and a large member list need not travel back).
 pub async fn patch(
     req: HttpRequest,

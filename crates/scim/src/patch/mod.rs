@@ -1,7 +1,7 @@
 //! PATCH (RFC 7644 §3.5.2): the request model and its parsing; [`apply`] runs the operations.
 //!
-//! Beyond the RFC, the engine accepts what Entra ID and Okta actually send (shared/IDP.md
-//! §1.5, §2): capitalised ops, string booleans, a filtered `Add` that creates the missing
+//! Beyond the RFC, the engine accepts what Entra ID and Okta actually send (docs/identity-providers.md
+//! "Entra ID: updates", "Okta"): capitalised ops, string booleans, a filtered `Add` that creates the missing
 //! element, path-less values whose keys are paths, a manager as a bare string, `Remove members`
 //! with a value list, and `id` inside a path-less value.
 

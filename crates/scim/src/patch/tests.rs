@@ -1,4 +1,4 @@
-//! PATCH behaviour: RFC 7644 §3.5.2 examples, then every shape shared/IDP.md lists for
+//! PATCH behaviour: RFC 7644 §3.5.2 examples, then every shape docs/identity-providers.md "Identity providers" lists for
 //! Entra ID (both dialects) and Okta.
 
 use serde_json::{Map, Value, json};
@@ -158,7 +158,7 @@ fn rfc_replace_without_path() {
     assert_eq!(out["nickName"], "Babs");
 }
 
-// ---- Entra ID, default dialect (IDP.md §1.5) ----
+// ---- Entra ID, default dialect (docs/identity-providers.md "Entra ID: updates") ----
 
 #[test]
 fn entra_capitalised_ops_and_string_booleans() {
@@ -302,7 +302,7 @@ fn entra_path_less_replace_with_dotted_and_urn_keys() {
     assert!(out.get("name.givenName").is_none());
 }
 
-// ---- Okta (IDP.md §2) ----
+// ---- Okta (docs/identity-providers.md "Okta") ----
 
 #[test]
 fn okta_deactivate_password_and_group_rename_with_id() {

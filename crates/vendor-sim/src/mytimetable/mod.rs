@@ -1,4 +1,4 @@
-//! MyTimetable provisioning API ("v8", seeds 000/001, VENDORS.md §1): users and push
+//! MyTimetable provisioning API ("v8", seeds 000/001, docs/connectors/mytimetable.md "MyTimetable"): users and push
 //! synchronizations under `/api/v0`, `apiToken` authentication, form-encoded input, JSON output.
 
 mod params;
@@ -25,7 +25,7 @@ pub const DEMO_ADMIN_TOKEN: &str = "mtt-demo-admin-token";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiToken {
     pub token: String,
-    /// Admin (provisioning) privilege; without it every request gets 403 (VENDORS.md §1.4).
+    /// Admin (provisioning) privilege; without it every request gets 403 (docs/connectors/mytimetable.md "Quirks").
     pub admin: bool,
 }
 
@@ -45,7 +45,7 @@ impl ApiToken {
     }
 }
 
-/// Which version of the provisioning API page to serve (VENDORS.md §1.3,
+/// Which version of the provisioning API page to serve (docs/connectors/mytimetable.md "Later versions of the API",
 /// `mytimetable.api_profile`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ApiProfile {
@@ -60,7 +60,7 @@ pub enum ApiProfile {
 impl std::str::FromStr for ApiProfile {
     type Err = String;
 
-    /// The config values of VENDORS.md §1.3: `v8` or `2019.16+`.
+    /// The config values of docs/connectors/mytimetable.md "Later versions of the API": `v8` or `2019.16+`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "v8" => Ok(Self::V8),
@@ -78,7 +78,7 @@ pub struct MyTimetableConfig {
     /// The tokens the `apiToken` header may carry.
     pub tokens: Vec<ApiToken>,
     /// Accepted synchronization `type`s (compared case-insensitively); `None` accepts any
-    /// non-empty type, since the seed has no enumeration (VENDORS.md §1.5 item 5).
+    /// non-empty type, since the seed has no enumeration (docs/connectors/mytimetable.md "Synchronization types").
     pub sync_types: Option<Vec<String>>,
     /// The API version served; v8 unless opted in.
     pub profile: ApiProfile,

@@ -50,7 +50,7 @@ pub(super) fn all<'a>(params: &'a Params, name: &'a str) -> impl Iterator<Item =
         .map(|(_, v)| v.as_str())
 }
 
-/// VENDORS.md §1.4 [O]: a missing (or blank) required parameter is 400.
+/// docs/connectors/mytimetable.md "Quirks" [O]: a missing (or blank) required parameter is 400.
 pub(super) fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, ApiError> {
     param(params, name)
         .filter(|v| !v.trim().is_empty())

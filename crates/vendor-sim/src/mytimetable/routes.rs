@@ -13,7 +13,7 @@ use super::state::{CreateSyncError, UnlinkMode};
 use super::v2019;
 use super::{ApiProfile, MyTimetableConfig, MyTimetableSim};
 
-/// Every answer that is not a success. VENDORS.md §1.1 [O]: auth failures have empty bodies,
+/// Every answer that is not a success. docs/connectors/mytimetable.md "The vendor API" [O]: auth failures have empty bodies,
 /// other 4xx a short `text/plain` message that clients only log.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum ApiError {
@@ -23,7 +23,7 @@ pub(super) enum ApiError {
     Forbidden,
     #[error("{0}")]
     BadRequest(String),
-    /// "2019.16+" profile only (VENDORS.md §1.3).
+    /// "2019.16+" profile only (docs/connectors/mytimetable.md "Later versions of the API").
     #[error("{0}")]
     NotFound(&'static str),
     /// "2019.16+" profile only: `POST /users` for an existing user.
@@ -106,7 +106,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig, sim: MyTimetableSim) {
     );
 }
 
-/// VENDORS.md §1.4 [O]: a missing or unknown `apiToken` is 401; a token without admin rights
+/// docs/connectors/mytimetable.md "Quirks" [O]: a missing or unknown `apiToken` is 401; a token without admin rights
 /// is 403 (the provisioning API is admin-only).
 fn authorize(req: &ServiceRequest, config: &MyTimetableConfig) -> Result<(), ApiError> {
     let presented = req
@@ -182,7 +182,7 @@ async fn create_synchronization(
     let smtp_address = param(&form, "provisioning_smtpAddress").filter(|s| !s.is_empty());
     match sim.lock().create_sync(username, sync_type, smtp_address) {
         Ok(_) => Ok(HttpResponse::NoContent().finish()),
-        // VENDORS.md §1.4 [O]: 422, the vendor's status for a missing referenced entity.
+        // docs/connectors/mytimetable.md "Quirks" [O]: 422, the vendor's status for a missing referenced entity.
         Err(CreateSyncError::UnknownUser) => Err(ApiError::Unprocessable("user not found")),
     }
 }
@@ -205,7 +205,7 @@ async fn delete_synchronization(
     }
 }
 
-/// VENDORS.md §1.4: `unlinkMode` is read from the query string, and also from a form body
+/// docs/connectors/mytimetable.md "Quirks": `unlinkMode` is read from the query string, and also from a form body
 /// because the seed does not say where it goes; missing or invalid is 400.
 pub(super) fn unlink_mode(req: &HttpRequest, body: &[u8]) -> Result<UnlinkMode, ApiError> {
     let mut params = query_params(req)?;

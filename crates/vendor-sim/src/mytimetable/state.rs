@@ -48,7 +48,7 @@ pub struct Synchronization {
     pub created_at_ms: u64,
 }
 
-/// A user. v8 stores only the username; the "2019.16+" profile (VENDORS.md §1.3) adds the rest.
+/// A user. v8 stores only the username; the "2019.16+" profile (docs/connectors/mytimetable.md "Later versions of the API") adds the rest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserProfile {
     /// As first seen.
@@ -113,7 +113,7 @@ pub(crate) enum Upserted {
 pub struct SyncDeletion {
     pub synchronization: Synchronization,
     pub mode: UnlinkMode,
-    /// True when the sync went because its user was deleted (VENDORS.md §1.4: cascade as
+    /// True when the sync went because its user was deleted (docs/connectors/mytimetable.md "Quirks": cascade as
     /// `UNLINK_ONLY`), false for an explicit `DELETE /synchronizations/{id}`.
     pub cascaded: bool,
 }
@@ -121,7 +121,7 @@ pub struct SyncDeletion {
 /// Why a synchronization could not be created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateSyncError {
-    /// VENDORS.md §1.4 [O]: the username names no user (answered 422).
+    /// docs/connectors/mytimetable.md "Quirks" [O]: the username names no user (answered 422).
     UnknownUser,
 }
 
@@ -144,7 +144,7 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// VENDORS.md §1.4 [O]: the backing SQL Server's default collation compares case-insensitively.
+/// docs/connectors/mytimetable.md "Quirks" [O]: the backing SQL Server's default collation compares case-insensitively.
 fn fold(name: &str) -> String {
     name.to_lowercase()
 }
@@ -211,7 +211,7 @@ impl State {
         else {
             return false;
         };
-        // VENDORS.md §1.4 [O]: a user's syncs go with it, as if unlinked with UNLINK_ONLY.
+        // docs/connectors/mytimetable.md "Quirks" [O]: a user's syncs go with it, as if unlinked with UNLINK_ONLY.
         let owned: Vec<u64> = self
             .syncs
             .values()
@@ -262,7 +262,7 @@ impl State {
     }
 
     /// Creates a synchronization, or returns the id of the one the user already has of this
-    /// type (VENDORS.md §1.4 [O]: at most one per (username, type); a repeat changes nothing).
+    /// type (docs/connectors/mytimetable.md "Quirks" [O]: at most one per (username, type); a repeat changes nothing).
     pub(crate) fn create_sync(
         &mut self,
         username: &str,

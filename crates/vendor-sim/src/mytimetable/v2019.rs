@@ -1,4 +1,4 @@
-//! The routes and changes of the "2019.16+" profile (VENDORS.md §1.3): user profiles and
+//! The routes and changes of the "2019.16+" profile (docs/connectors/mytimetable.md "Later versions of the API"): user profiles and
 //! per-user synchronizations. Only registered when `MyTimetableConfig::profile` opts in.
 
 use actix_web::web::{self, Bytes};

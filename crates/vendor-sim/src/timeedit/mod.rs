@@ -1,4 +1,4 @@
-//! TimeEdit user web service (SOAP), VENDORS.md §2 and seed 003.
+//! TimeEdit user web service (SOAP), docs/connectors/timeedit.md "TimeEdit" and seed 003.
 //!
 //! `POST /soap/3/{instance}` takes SOAP 1.1 (`text/xml`) or SOAP 1.2 (`application/soap+xml`)
 //! envelopes and answers in the same version; the WSDL is at `GET /soap/3/{instance}/wsdl` and
@@ -30,7 +30,7 @@ pub use state::{MAX_USERS_PER_FIND, SORT_ORDERS};
 
 use state::State;
 
-/// VENDORS.md §2.3 [O]: the real `tns` namespace URI is unknown; this is a placeholder, and the
+/// docs/connectors/timeedit.md "Wire format" [O]: the real `tns` namespace URI is unknown; this is a placeholder, and the
 /// served WSDL carries whatever [`TimeEditConfig::namespace`] says.
 pub const DEFAULT_NAMESPACE: &str = "urn:timeedit:soap:3";
 /// The certificate the default configuration accepts.
@@ -42,17 +42,17 @@ pub const DEFAULT_PASSWORD: &str = "api-password";
 /// How a [`TimeEditSim`] behaves.
 #[derive(Debug, Clone)]
 pub struct TimeEditConfig {
-    /// The customer instance id in `/soap/3/{instance}` (VENDORS.md §2.1 [P 5]).
+    /// The customer instance id in `/soap/3/{instance}` (docs/connectors/timeedit.md "The vendor API" [P 5]).
     pub instance: String,
     /// The target namespace of the WSDL and of the `tns:` elements.
     pub namespace: String,
     /// Refuse operation elements outside [`Self::namespace`], as a service would whose client
-    /// hardcoded the wrong namespace. Off by default: VENDORS.md §2.3 matches local names.
+    /// hardcoded the wrong namespace. Off by default: docs/connectors/timeedit.md "Wire format" matches local names.
     pub strict_namespace: bool,
     /// How long an application key stays valid; `None` = forever.
     pub key_lifetime: Option<Duration>,
     /// Give every key a character XML must escape (`& < > " '`), as real keys can have
-    /// (VENDORS.md §2.1 [P 1]).
+    /// (docs/connectors/timeedit.md "The vendor API" [P 1]).
     pub xml_hostile_keys: bool,
     /// Certificates `register` accepts.
     pub certificates: Vec<Certificate>,
@@ -216,7 +216,7 @@ impl TimeEditSim {
         self.lock().advance_clock(by);
     }
 
-    /// The next `n` operations answer a `Server` fault (VENDORS.md §2.3: injected failures),
+    /// The next `n` operations answer a `Server` fault (docs/connectors/timeedit.md "Wire format": injected failures),
     /// unlike the generic HTTP faults of [`crate::Faults`], which carry no SOAP body.
     pub fn inject_server_faults(&self, n: u32) {
         self.lock().inject_server_faults(n);

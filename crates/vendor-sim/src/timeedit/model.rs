@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::soap::{Element, Node};
 
-/// A TimeEdit user, keyed by (`loginname`, `authserver`) (VENDORS.md §2.2 User element).
+/// A TimeEdit user, keyed by (`loginname`, `authserver`) (docs/connectors/timeedit.md "The User record").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub loginname: String,
@@ -44,7 +44,7 @@ impl Default for User {
             dateformat: String::new(),
             timezone: String::new(),
             dst: String::new(),
-            // VENDORS.md §2.3 [O]: an empty or absent element sets the default; a new user may
+            // docs/connectors/timeedit.md "Wire format" [O]: an empty or absent element sets the default; a new user may
             // log in unless told otherwise.
             allowlogin: true,
             defaultobjects: String::new(),
@@ -74,7 +74,7 @@ impl User {
 
     /// The `<user>` element. getUsers and findUsers answer the scalar fields; exportUsers
     /// (`complete`) adds `defaultobjects` and the lists, so its answer can be re-imported as
-    /// is (VENDORS.md §2.2 [O]: exportUsers is the complete representation).
+    /// is (docs/connectors/timeedit.md "Vendor calls" [O]: exportUsers is the complete representation).
     pub fn to_node(&self, complete: bool) -> Node {
         let bool_text = |b: bool| if b { "true" } else { "false" };
         let mut fields = vec![
@@ -116,7 +116,7 @@ impl User {
 pub type UserKey = (String, String);
 
 /// A `<user>` element as received: `None` where the element was absent, which importUsers
-/// reads as "leave unchanged" (VENDORS.md §2.3). Booleans are kept raw and checked on use.
+/// reads as "leave unchanged" (docs/connectors/timeedit.md "Wire format"). Booleans are kept raw and checked on use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserInput {
     pub loginname: Option<String>,
@@ -231,7 +231,7 @@ pub fn parse_bool(raw: &str, default: bool) -> Option<bool> {
     }
 }
 
-/// Per-user result codes. Only `0 = success` is vendor fact; the rest are VENDORS.md §2.3's
+/// Per-user result codes. Only `0 = success` is vendor fact; the rest are, as docs/connectors/timeedit.md "Wire format" says, the
 /// simulator-defined codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatusCode {
@@ -291,7 +291,7 @@ impl UserStatus {
     }
 }
 
-/// An authentication server (schema undocumented; VENDORS.md §2.2 [O]).
+/// An authentication server (schema undocumented; docs/connectors/timeedit.md "Vendor calls" [O]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthServer {
     /// What users' `authserver` refers to, e.g. `timeedit`.

@@ -1,6 +1,6 @@
 //! One function per SOAP operation: decode the parameters from the operation element, run it on
 //! the state, encode the `tns:<op>Response` element. Per-user problems are Status codes; only
-//! request-level problems are faults (VENDORS.md §2.3).
+//! request-level problems are faults (docs/connectors/timeedit.md "Wire format").
 
 use time::format_description::well_known::Rfc3339;
 
@@ -11,7 +11,7 @@ use super::state::{AuthError, FindQuery, Login, MAX_USERS_PER_FIND, SORT_ORDERS,
 use super::wsdl::OPERATIONS;
 
 /// The fault string of every authentication failure, so the client knows to re-register once
-/// and retry (VENDORS.md §2.1 [P 1], §2.3).
+/// and retry (docs/connectors/timeedit.md "The vendor API" [P 1], "Wire format").
 pub const INVALID_CREDENTIALS: &str = "Invalid credentials";
 
 /// Runs the operation `op` (the element inside `Body`) and returns the response element.
@@ -71,7 +71,7 @@ pub(crate) fn handle(sim: &TimeEditSim, op: &Element) -> Result<Node, Fault> {
 }
 
 /// `register(certificate)` → `<tns:key><applicationkey/>[<expirationdate/>]</tns:key>`.
-/// VENDORS.md §2.1: the table says `certificateKey`, the example `certificate`; both are read.
+/// docs/connectors/timeedit.md "The vendor API": the table says `certificateKey`, the example `certificate`; both are read.
 fn register(state: &mut State, op: &Element) -> Result<Vec<Node>, Fault> {
     let certificate = op
         .child_text("certificate")
@@ -113,12 +113,12 @@ fn find_users(state: &State, op: &Element) -> Result<Vec<Node>, Fault> {
     {
         return Err(Fault::client(format!("Unknown sort order: {sortorder}")));
     }
-    // IncludeObjectNames is accepted; users carry no object names here (VENDORS.md §2.2).
+    // IncludeObjectNames is accepted; users carry no object names here (docs/connectors/timeedit.md "Vendor calls").
     bool_param(op, "includeobjectnames", false)?;
     let begin = int_param(op, "beginindex", 0)?;
     let begin = usize::try_from(begin)
         .map_err(|_| Fault::client(format!("beginindex must not be negative: {begin}")))?;
-    // VENDORS.md §2.3: above 1000 is capped silently, ≤ 0 returns none.
+    // docs/connectors/timeedit.md "Wire format": above 1000 is capped silently, ≤ 0 returns none.
     let count = int_param(op, "numberofusers", MAX_USERS_PER_FIND as i64)?;
     let query = FindQuery {
         loginname: text("loginname"),

@@ -1,5 +1,5 @@
 //! The HTTP side: `POST /soap/3/{instance}` (SOAP 1.1 or 1.2) and the WSDL at
-//! `GET /soap/3/{instance}/wsdl` and `GET /soap/3/{instance}?wsdl` (VENDORS.md §2.1, §2.3).
+//! `GET /soap/3/{instance}/wsdl` and `GET /soap/3/{instance}?wsdl` (docs/connectors/timeedit.md "The vendor API", "Wire format").
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
@@ -42,7 +42,7 @@ async fn soap_call(req: HttpRequest, body: Bytes, sim: web::Data<TimeEditSim>) -
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    // VENDORS.md §2.3: SOAP 1.1 (`text/xml`) is the format, 1.2 (`application/soap+xml`) is
+    // docs/connectors/timeedit.md "Wire format": SOAP 1.1 (`text/xml`) is the format, 1.2 (`application/soap+xml`) is
     // accepted too; SOAPAction is ignored and the body element decides the operation.
     let Some(declared) = SoapVersion::from_content_type(content_type) else {
         let fault = Fault::client(format!(

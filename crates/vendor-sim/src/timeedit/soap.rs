@@ -75,7 +75,7 @@ pub struct Element {
 }
 
 impl Element {
-    /// Whether the local name is `name`, compared case-insensitively (VENDORS.md §2.3 leniency).
+    /// Whether the local name is `name`, compared case-insensitively (docs/connectors/timeedit.md "Wire format" leniency).
     pub fn is(&self, name: &str) -> bool {
         self.name.eq_ignore_ascii_case(name)
     }

@@ -12,14 +12,14 @@ use super::model::{
     Account, AuthServer, Certificate, StatusCode, User, UserInput, UserKey, UserObject, UserStatus,
 };
 
-/// What getUserSortOrders answers; the empty sort order means `loginname` (VENDORS.md §2.2:
+/// What getUserSortOrders answers; the empty sort order means `loginname` (docs/connectors/timeedit.md "Vendor calls":
 /// the real values are undocumented).
 pub const SORT_ORDERS: &[&str] = &["loginname", "firstname", "lastname", "email"];
 
-/// VENDORS.md §2.1: at most 1000 users per findUsers call.
+/// docs/connectors/timeedit.md "The vendor API": at most 1000 users per findUsers call.
 pub const MAX_USERS_PER_FIND: usize = 1000;
 
-/// Characters XML must escape; with `xml_hostile_keys` every key carries one (VENDORS.md §2.1
+/// Characters XML must escape; with `xml_hostile_keys` every key carries one (docs/connectors/timeedit.md "The vendor API"
 /// [P 1]: "some keys need XML-escaping").
 const XML_SPECIALS: &[char] = &['&', '<', '>', '"', '\''];
 
@@ -70,7 +70,7 @@ pub struct FindQuery {
 #[derive(Debug, Clone)]
 struct StoredUser {
     user: User,
-    /// When false, deleteUsers answers 5 or 6 (VENDORS.md §2.3), e.g. a user with history.
+    /// When false, deleteUsers answers 5 or 6 (docs/connectors/timeedit.md "Wire format"), e.g. a user with history.
     deletable: bool,
 }
 
@@ -284,7 +284,7 @@ impl State {
             .collect()
     }
 
-    /// findUsers (VENDORS.md §2.3): case-insensitive *contains* on the search strings,
+    /// findUsers (docs/connectors/timeedit.md "Wire format"): case-insensitive *contains* on the search strings,
     /// AND-combined, empty = no filter; the auth server is a signature, matched exactly
     /// (ignoring case). Returns the requested page and the full match count.
     pub fn find_users(&self, query: &FindQuery) -> (Vec<User>, usize) {
@@ -358,7 +358,7 @@ impl State {
             .collect()
     }
 
-    /// importUsers: upsert keyed by (loginname, authserver) (VENDORS.md §2.3); absent
+    /// importUsers: upsert keyed by (loginname, authserver) (docs/connectors/timeedit.md "Wire format"); absent
     /// elements keep the stored value.
     pub fn import_users(&mut self, inputs: &[UserInput]) -> Vec<UserStatus> {
         inputs
@@ -387,7 +387,7 @@ impl State {
     }
 
     /// deleteUsers: deletes, or, for a user that cannot be deleted, inactivates it when
-    /// `inactivate` is set (VENDORS.md §2.3 codes 5 and 6).
+    /// `inactivate` is set (docs/connectors/timeedit.md "Wire format" codes 5 and 6).
     pub fn delete_users(&mut self, keys: &[UserKey], inactivate: bool) -> Vec<UserStatus> {
         keys.iter()
             .map(|key| {

@@ -1,9 +1,9 @@
-//! The served WSDL (VENDORS.md §2.3: `GET …/wsdl` and `GET …?wsdl`), generated from the
+//! The served WSDL (docs/connectors/timeedit.md "Wire format": `GET …/wsdl` and `GET …?wsdl`), generated from the
 //! operation table with quick-xml's writer so the configured namespace and address are escaped.
 //!
 //! Document/literal wrapped: each operation has a `tns:<op>` request and `tns:<op>Response`
 //! element. The schema is `elementFormDefault="unqualified"` with `form="qualified"` on the
-//! top-level parameters, which is exactly the wire shape of VENDORS.md §2.1 (`<tns:users>` but
+//! top-level parameters, which is exactly the wire shape of docs/connectors/timeedit.md "The vendor API" (`<tns:users>` but
 //! unqualified `<user>` and `<loginname>`).
 
 use std::io;
@@ -23,7 +23,7 @@ const LOGIN: (&str, &str) = ("login", "tns:LoginObject");
 const USERS: (&str, &str) = ("users", "tns:ArrayOfUser");
 const STATUS: (&str, &str) = ("status", "tns:ArrayOfStatus");
 
-/// Every operation the simulator answers (VENDORS.md §2.2).
+/// Every operation the simulator answers (docs/connectors/timeedit.md "Vendor calls").
 pub(crate) const OPERATIONS: &[Operation] = &[
     Operation {
         name: "register",
@@ -355,7 +355,7 @@ fn write_binding(w: &mut XmlWriter, prefix: &str) -> io::Result<()> {
     let body = format!("{prefix}:body");
     for op in OPERATIONS {
         start(w, "wsdl:operation", &[("name", op.name)])?;
-        // VENDORS.md §2.3: SOAPAction "" (the simulator dispatches on the body element).
+        // docs/connectors/timeedit.md "Wire format": SOAPAction "" (the simulator dispatches on the body element).
         empty(
             w,
             &format!("{prefix}:operation"),

@@ -1,4 +1,4 @@
-//! The `User` request body and the `ValidationResult` answer (VENDORS.md §3.2, §3.3).
+//! The `User` request body and the `ValidationResult` answer (docs/connectors/workspace365.md "Vendor calls", "Quirks").
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -15,7 +15,7 @@ pub(crate) struct UserBody {
     pub create_in_office365: Option<bool>,
 }
 
-/// The body is not a User object. VENDORS.md §3.1: "incorrect data object" is a 500, not 400.
+/// The body is not a User object. docs/connectors/workspace365.md "The vendor API": "incorrect data object" is a 500, not 400.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct IncorrectDataObject;
 
@@ -59,7 +59,7 @@ fn boolean(fields: &Map<String, Value>, name: &str) -> Result<Option<bool>, Inco
     }
 }
 
-/// One entry of a 400 body: the serialized .NET `ValidationResult` (VENDORS.md §3.3 [O]).
+/// One entry of a 400 body: the serialized .NET `ValidationResult` (docs/connectors/workspace365.md "Quirks" [O]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ValidationResult {
     #[serde(rename = "MemberNames")]

@@ -1,4 +1,4 @@
-//! Workspace 365 Provisioning API, User part (seed 002, VENDORS.md §3): create, validate,
+//! Workspace 365 Provisioning API, User part (seed 002, docs/connectors/workspace365.md "Workspace 365 Provisioning API"): create, validate,
 //! update (with rename), activate, deactivate and delete, keyed by e-mail address in the path,
 //! behind the `ProvisioningKey` header.
 
@@ -20,7 +20,7 @@ use state::State;
 /// The key of the seed's examples, accepted by a default-configured simulator.
 pub const DEMO_PROVISIONING_KEY: &str = "C7656554-85A2-4AFD-BAB7-18C71593C4D2";
 
-/// How the simulator behaves. Every [O] choice of VENDORS.md §3.3 that may vary is a field.
+/// How the simulator behaves. Every [O] choice of docs/connectors/workspace365.md "Quirks" that may vary is a field.
 #[derive(Debug, Clone)]
 pub struct Workspace365Config {
     /// The instance's configured key; `None` or empty makes every request 403 ("not defined
@@ -30,14 +30,14 @@ pub struct Workspace365Config {
     pub api_enabled: bool,
     /// Existing environments (case-insensitive); any other gives 404 on every route.
     pub environments: Vec<String>,
-    /// Where the API is mounted, `/Provisioning` as on the real host (VENDORS.md §3.1).
+    /// Where the API is mounted, `/Provisioning` as on the real host (docs/connectors/workspace365.md "The vendor API").
     pub path_prefix: String,
-    /// When true, a path without its trailing slash is 404 (VENDORS.md §3.3).
+    /// When true, a path without its trailing slash is 404 (docs/connectors/workspace365.md "Quirks").
     pub strict_trailing_slash: bool,
-    /// When true, a request without `X-Requested-With: XMLHttpRequest` is 403 (VENDORS.md §3.3).
+    /// When true, a request without `X-Requested-With: XMLHttpRequest` is 403 (docs/connectors/workspace365.md "Quirks").
     pub require_x_requested_with: bool,
     /// At most this many active users per environment: creating or activating beyond it is a
-    /// 400 (the licence limit VENDORS.md §3.3 gives as the reason W5 documents 400).
+    /// 400 (the licence limit docs/connectors/workspace365.md "Quirks" gives as the reason W5 documents 400).
     pub licence_limit: Option<usize>,
 }
 

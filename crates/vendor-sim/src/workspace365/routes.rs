@@ -10,7 +10,7 @@ use super::Workspace365Sim;
 use super::body::{UserBody, ValidationResult};
 use super::state::UserError;
 
-/// Every answer that is not a 200 (VENDORS.md §3.2).
+/// Every answer that is not a 200 (docs/connectors/workspace365.md "Vendor calls").
 #[derive(Debug, thiserror::Error)]
 enum ApiError {
     /// One of the three documented 403 reasons (or the strict X-Requested-With switch).
@@ -22,7 +22,7 @@ enum ApiError {
     LengthRequired,
     #[error("validation failed")]
     Invalid(Vec<ValidationResult>),
-    /// VENDORS.md §3.1: a body that is not a User object is a 500, not a 400.
+    /// docs/connectors/workspace365.md "The vendor API": a body that is not a User object is a 500, not a 400.
     #[error("An error has occurred.")]
     IncorrectDataObject,
 }
@@ -50,7 +50,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            // VENDORS.md §3.3 [O]: the serialized .NET ValidationResult list.
+            // docs/connectors/workspace365.md "Quirks" [O]: the serialized .NET ValidationResult list.
             Self::Invalid(results) => response.json(results),
             Self::NotFound => response.finish(),
             Self::LengthRequired => response
@@ -69,7 +69,7 @@ type Reply = Result<HttpResponse, ApiError>;
 pub(super) fn configure(cfg: &mut web::ServiceConfig, sim: Workspace365Sim) {
     let prefix = sim.config.path_prefix.trim_end_matches('/').to_owned();
     let strict = sim.config.strict_trailing_slash;
-    // Every documented path ends with '/'; the slash is optional unless strict (§3.3).
+    // Every documented path ends with '/'; the slash is optional unless strict (docs/connectors/workspace365.md "Quirks").
     let at = |path: &str| -> Vec<String> {
         let slashed = format!("{prefix}{path}");
         if strict {
@@ -152,7 +152,7 @@ async fn create(
     Ok(HttpResponse::Ok().json(id))
 }
 
-/// W2: 200 with an empty body (VENDORS.md §3.2: the seed's "id of the created User" is a
+/// W2: 200 with an empty body (docs/connectors/workspace365.md "Vendor calls": the seed's "id of the created User" is a
 /// copy-paste; nothing is created).
 async fn validate_create(
     sim: web::Data<Workspace365Sim>,
@@ -218,7 +218,7 @@ fn set_active(
     (env, email): (String, String),
     active: bool,
 ) -> Reply {
-    // VENDORS.md §3.3: 411 unless the request says `Content-Length: 0` (absent, chunked or
+    // docs/connectors/workspace365.md "Quirks": 411 unless the request says `Content-Length: 0` (absent, chunked or
     // non-zero all fail). The web server refuses it before the application sees the key.
     let zero_length = req
         .headers()

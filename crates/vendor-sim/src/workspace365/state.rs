@@ -34,7 +34,7 @@ const LICENCE_LIMIT: &str =
 #[derive(Debug, Default)]
 struct Environment {
     users: BTreeMap<u64, ProvisionedUser>,
-    /// Case-folded e-mail address → id (VENDORS.md §3.3 [O]: lookups are case-insensitive).
+    /// Case-folded e-mail address → id (docs/connectors/workspace365.md "Quirks" [O]: lookups are case-insensitive).
     by_email: HashMap<String, u64>,
 }
 
@@ -58,7 +58,7 @@ pub(crate) struct State {
     environments: HashMap<String, Environment>,
     /// Last id handed out; one sequence for the whole instance, never reused.
     last_id: u64,
-    /// VENDORS.md §3.3 [O]: at most this many active users per environment (400 on W1/W5).
+    /// docs/connectors/workspace365.md "Quirks" [O]: at most this many active users per environment (400 on W1/W5).
     licence_limit: Option<usize>,
 }
 
@@ -156,7 +156,7 @@ impl State {
         let env = self.env(env)?;
         let id = env.find(email).ok_or(UserError::NotFound)?;
         let mut errors = field_errors(body);
-        // VENDORS.md §3.3 [O]: an absent or null Password means "unchanged"; "" is invalid.
+        // docs/connectors/workspace365.md "Quirks" [O]: an absent or null Password means "unchanged"; "" is invalid.
         if body.password.as_deref() == Some("") {
             errors.push(ValidationResult::required("Password"));
         }
@@ -195,7 +195,7 @@ impl State {
         Ok(())
     }
 
-    /// W5/W6: idempotent (VENDORS.md §3.3 [O]); activation may hit the licence limit (400).
+    /// W5/W6: idempotent (docs/connectors/workspace365.md "Quirks" [O]); activation may hit the licence limit (400).
     pub(crate) fn set_active(
         &mut self,
         env: &str,
@@ -228,7 +228,7 @@ impl State {
     }
 }
 
-/// VENDORS.md §3.3 [O]: EmailAddress required and valid, FirstName and LastName non-empty.
+/// docs/connectors/workspace365.md "Quirks" [O]: EmailAddress required and valid, FirstName and LastName non-empty.
 fn field_errors(body: &UserBody) -> Vec<ValidationResult> {
     let mut errors = Vec::new();
     match body.email_address.as_deref() {

@@ -1,4 +1,4 @@
-//! Activities (VENDORS.md §4.3): `POST api/activities` for one user and
+//! Activities (docs/connectors/workspace365.md "The environment API"): `POST api/activities` for one user and
 //! `POST api/activities-batch` for every user in a scope.
 
 use actix_web::{HttpResponse, web};

@@ -1,4 +1,4 @@
-//! The ActiveDirectorySync API (VENDORS.md §4.2, A1–A10): users, groups, user and nested
+//! The ActiveDirectorySync API (docs/connectors/workspace365-adsync.md "Vendor calls", A1–A10): users, groups, user and nested
 //! group memberships, profile pictures. One-way: there are no GET routes.
 
 use actix_multipart::Multipart;
@@ -13,13 +13,13 @@ use super::binding::{Binder, Obj, parse_object};
 use super::errors::{ApiError, ApiErrorResponse, JSON_UTF8};
 use super::state::{ProfilePicture, UserInfo};
 
-/// Image types A9 accepts (VENDORS.md §4.2 [O]).
+/// Image types A9 accepts (docs/connectors/workspace365-adsync.md "Vendor calls" [O]).
 const PICTURE_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/gif"];
 
 type Sim = web::Data<Workspace365EnvSim>;
 
 /// Registers A1–A10 under the `/{env}` scope. Every route takes the trailing slash or not: the
-/// seed writes most with one and A8–A10 without (§4.4 item 8), and IIS routing ignores it.
+/// seed writes most with one and A8–A10 without (docs/connectors/workspace365-adsync.md "Gaps in the vendor's documentation"), and IIS routing ignores it.
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     const BASE: &str = "/ActiveDirectorySyncAPI";
     let resource = |path: &str| {
@@ -41,7 +41,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(put_user_member))
             .route(web::delete().to(delete_user_member)),
     )
-    // §4.2 [O]: A7/A8 in both the seed's literal form and the `Groups/`-prefixed form.
+    // docs/connectors/workspace365-adsync.md "Vendor calls" [O]: A7/A8 in both the seed's literal form and the `Groups/`-prefixed form.
     .service(
         resource("/Groups/{target}/Groups/{group}")
             .route(web::put().to(put_group_member))
@@ -59,7 +59,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// 200 with no body and the seed's JSON content type (§4.2 [O]).
+/// 200 with no body and the seed's JSON content type (docs/connectors/workspace365-adsync.md "Vendor calls" [O]).
 fn ok() -> HttpResponse {
     HttpResponse::Ok().content_type(JSON_UTF8).finish()
 }
@@ -82,7 +82,7 @@ fn guids<const N: usize>(
     binder.finish().map(|()| ids)
 }
 
-/// `local@domain`, without blanks (§4.2 [O]: an invalid UPN is a 400).
+/// `local@domain`, without blanks (docs/connectors/workspace365-adsync.md "Vendor calls" [O]: an invalid UPN is a 400).
 fn is_valid_upn(upn: &str) -> bool {
     match upn.split_once('@') {
         Some((local, domain)) => {
@@ -106,7 +106,7 @@ async fn put_user(
     let map = parse_object(&body)?;
     let obj = Obj::root(&map);
     let mut b = Binder::default();
-    // §4.2: "Users must have a first and last name" ([P 15]).
+    // docs/connectors/workspace365-adsync.md "Vendor calls": "Users must have a first and last name" ([P 15]).
     let first_name = b.required_string(obj, "FirstName");
     let last_name = b.required_string(obj, "LastName");
     let upn = b.required_string(obj, "UserPrincipalName");
@@ -117,7 +117,7 @@ async fn put_user(
             "The UserPrincipalName field is not a valid user principal name.",
         );
     }
-    // §4.2 [O]: PUT replaces every field; absent ones become null or false.
+    // docs/connectors/workspace365-adsync.md "Vendor calls" [O]: PUT replaces every field; absent ones become null or false.
     let email = b.string(obj, "Email");
     let secondary_email = b.string(obj, "SecondaryEmail");
     let is_admin = b.bool(obj, "IsAdmin").unwrap_or(false);
@@ -282,7 +282,7 @@ async fn put_picture(
     Ok(ok())
 }
 
-/// A10: removes the picture; idempotent, also for unknown users (§4.2 [O]).
+/// A10: removes the picture; idempotent, also for unknown users (docs/connectors/workspace365-adsync.md "Vendor calls" [O]).
 async fn delete_picture(
     req: HttpRequest,
     AdSyncEnv(env): AdSyncEnv,
@@ -294,7 +294,7 @@ async fn delete_picture(
 }
 
 /// Reads the one file part (a part with a filename, whatever its field name: ASP.NET's
-/// `Request.Files[0]`, §4.2 [O]) and checks its type and size.
+/// `Request.Files[0]`, docs/connectors/workspace365-adsync.md "Vendor calls" [O]) and checks its type and size.
 async fn read_picture(
     headers: &HeaderMap,
     payload: web::Payload,

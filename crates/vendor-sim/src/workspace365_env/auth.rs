@@ -1,4 +1,4 @@
-//! The two authentication schemes of the environment API (VENDORS.md §4.1). They are separate
+//! The two authentication schemes of the environment API (docs/connectors/workspace365-adsync.md "The vendor API"). They are separate
 //! key spaces: a Basic AD-sync token is refused on the `Workspace365` routes and vice versa.
 
 use std::future::{Ready, ready};
@@ -40,7 +40,7 @@ impl Scheme {
 }
 
 /// Why a request was refused. The seed names "401, 403" together and lists the reasons
-/// (VENDORS.md §4.1, [P 14]); which reason gets which code is [O], decided in [`Self::status`].
+/// (docs/connectors/workspace365-adsync.md "The vendor API", [P 14]); which reason gets which code is [O], decided in [`Self::status`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthFailure {
     /// No `Authorization` header.
@@ -146,7 +146,7 @@ fn presented_token(req: &HttpRequest, scheme: Scheme) -> Result<String, AuthFail
             let (user, password) = decoded
                 .split_once(':')
                 .ok_or(AuthFailure::MalformedCredentials)?;
-            // VENDORS.md §4.1: the token is the user name and the password is empty.
+            // docs/connectors/workspace365-adsync.md "The vendor API": the token is the user name and the password is empty.
             if !password.is_empty() {
                 return Err(AuthFailure::InvalidToken);
             }

@@ -1,4 +1,4 @@
-//! JSON model binding the way the vendor's .NET stack does it (VENDORS.md §4.1 [O]): property
+//! JSON model binding the way the vendor's .NET stack does it (docs/connectors/workspace365-adsync.md "The vendor API" [O]): property
 //! names match case-insensitively, errors accumulate per field like ModelState, and field errors
 //! are keyed by the name the client sent.
 
@@ -108,7 +108,7 @@ impl Binder {
     }
 
     /// A boolean; the seed's examples send `"true"`/`"false"` strings, so those bind too
-    /// (VENDORS.md §4.2 [O]).
+    /// (docs/connectors/workspace365-adsync.md "Vendor calls" [O]).
     pub(crate) fn bool(&mut self, obj: Obj<'_>, name: &str) -> Option<bool> {
         match obj.get(name)? {
             (_, Value::Bool(b)) => Some(*b),
@@ -121,7 +121,7 @@ impl Binder {
         }
     }
 
-    /// An integer; numeric strings bind too (the seed sends `"Kind": "1"`, §4.4 item 3).
+    /// An integer; numeric strings bind too (the seed sends `"Kind": "1"`, docs/connectors/workspace365.md "The environment API").
     pub(crate) fn int(&mut self, obj: Obj<'_>, name: &str) -> Option<i64> {
         let (_, value) = obj.get(name)?;
         let parsed = match value {

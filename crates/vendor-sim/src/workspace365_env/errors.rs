@@ -1,4 +1,4 @@
-//! The environment API's error answers: the `ApiErrorResponse` body (VENDORS.md §4.1) and the
+//! The environment API's error answers: the `ApiErrorResponse` body (docs/connectors/workspace365-adsync.md "The vendor API") and the
 //! mapping of every failure to its documented status.
 
 use std::collections::BTreeMap;
@@ -21,7 +21,7 @@ pub struct ErrorMessage {
 
 /// The 400 body: `{"globalError": {"message"} | null, "fieldErrors": {"<Field>": {"message"}}}`.
 ///
-/// Field names are echoed as the client spelled them (binding is case-insensitive, §4.1).
+/// Field names are echoed as the client spelled them (binding is case-insensitive, docs/connectors/workspace365-adsync.md "The vendor API").
 /// `fieldErrors` is `{}`, never null, when only a global error applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,19 +66,19 @@ impl ApiErrorResponse {
 /// Every way a request to this simulator can fail, each with its documented status.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ApiError {
-    /// 401/403 with an empty body (§4.1: the seed documents no body for these).
+    /// 401/403 with an empty body (docs/connectors/workspace365-adsync.md "The vendor API": the seed documents no body for these).
     #[error("authentication failed: {0:?}")]
     Auth(AuthFailure, Scheme),
     /// 400 `ApiErrorResponse`.
     #[error("validation failed")]
     Validation(ApiErrorResponse),
-    /// 404 with an `ApiErrorResponse` (user apps: "404 Validation issue", §4.3).
+    /// 404 with an `ApiErrorResponse` (user apps: "404 Validation issue", docs/connectors/workspace365.md "The environment API").
     #[error("not found (validation issue)")]
     NotFoundWithBody(ApiErrorResponse),
-    /// 404 with an empty body (integration credentials: "The user was not found", §4.3).
+    /// 404 with an empty body (integration credentials: "The user was not found", docs/connectors/workspace365.md "The environment API").
     #[error("not found")]
     NotFound,
-    /// 500: "could be caused by passing an incorrect data object", i.e. malformed JSON (§4.1).
+    /// 500: "could be caused by passing an incorrect data object", i.e. malformed JSON (docs/connectors/workspace365-adsync.md "The vendor API").
     #[error("incorrect data object: {0}")]
     IncorrectDataObject(String),
 }

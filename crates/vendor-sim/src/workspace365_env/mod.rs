@@ -1,4 +1,4 @@
-//! Workspace 365 environment API simulator (VENDORS.md §4, seed 004).
+//! Workspace 365 environment API simulator (docs/connectors/workspace365-adsync.md "Workspace 365 AD sync", seed 004).
 //!
 //! * ActiveDirectorySync (`/{Env}/ActiveDirectorySyncAPI/...`, `Authorization: Basic
 //!   base64(token:)`): users, groups, user and nested-group memberships, profile pictures.
@@ -29,7 +29,7 @@ pub use state::{
     IntegrationCredential, Media, ProfilePicture,
 };
 
-/// Largest profile picture A9 accepts (VENDORS.md §4.2 [O]: 4 MiB).
+/// Largest profile picture A9 accepts (docs/connectors/workspace365-adsync.md "Vendor calls" [O]: 4 MiB).
 pub const DEFAULT_MAX_PICTURE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Largest JSON body accepted (announcements carry base64 images inline).

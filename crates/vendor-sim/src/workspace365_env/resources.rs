@@ -1,4 +1,4 @@
-//! The `Workspace365`-scheme resources (VENDORS.md §4.3): their routes, and the handlers for
+//! The `Workspace365`-scheme resources (docs/connectors/workspace365.md "The environment API"): their routes, and the handlers for
 //! user apps, announcements, app icons and integration credentials (activities live in
 //! [`super::activities`]).
 
@@ -16,7 +16,7 @@ use super::state::{Announcement, AppIcon, Category, IconSource, IntegrationCrede
 
 type Sim = web::Data<Workspace365EnvSim>;
 
-/// Registers the §4.3 routes under the `/{env}` scope, each with or without a trailing slash.
+/// Registers the routes of docs/connectors/workspace365.md "The environment API" under the `/{env}` scope, each with or without a trailing slash.
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     let resource = |path: &str| web::resource([path.to_owned(), format!("{path}/")]);
     cfg.service(resource("/api/activities").route(web::post().to(post_activity)))

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::errors::ApiError;
 
-/// A user pushed by ActiveDirectorySync (VENDORS.md §4.2 A1).
+/// A user pushed by ActiveDirectorySync (docs/connectors/workspace365-adsync.md "Vendor calls" A1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdUser {
     pub object_id: Uuid,
@@ -226,7 +226,7 @@ impl EnvState {
         info: UserInfo,
         upn_key: &str,
     ) -> Result<(), ApiError> {
-        // VENDORS.md §4.2 [O]: Workspace keys users on the UPN, so another live user's UPN is a 400.
+        // docs/connectors/workspace365-adsync.md "Vendor calls" [O]: Workspace keys users on the UPN, so another live user's UPN is a 400.
         let taken = self.users.values().any(|u| {
             u.object_id != object_id
                 && !u.deleted
@@ -266,7 +266,7 @@ impl EnvState {
         Ok(())
     }
 
-    /// A2: soft delete; the user's memberships go. Unknown ids are a no-op (idempotent, §4.2).
+    /// A2: soft delete; the user's memberships go. Unknown ids are a no-op (idempotent, docs/connectors/workspace365-adsync.md "Vendor calls").
     pub(crate) fn delete_user(&mut self, object_id: Uuid) {
         if let Some(user) = self.users.get_mut(&object_id) {
             user.deleted = true;
@@ -305,7 +305,7 @@ impl EnvState {
         }
     }
 
-    /// A5: both ends must exist (400 globalError otherwise, §4.2 [O]); idempotent.
+    /// A5: both ends must exist (400 globalError otherwise, docs/connectors/workspace365-adsync.md "Vendor calls" [O]); idempotent.
     pub(crate) fn add_user_member(&mut self, group: Uuid, user: Uuid) -> Result<(), ApiError> {
         if !self.groups.contains_key(&group) {
             return Err(ApiError::global(format!(
@@ -321,7 +321,7 @@ impl EnvState {
         Ok(())
     }
 
-    /// A7: `member` becomes a member of `target`; no self-membership, no cycles (§4.2 [O]).
+    /// A7: `member` becomes a member of `target`; no self-membership, no cycles (docs/connectors/workspace365-adsync.md "Vendor calls" [O]).
     pub(crate) fn add_group_member(&mut self, target: Uuid, member: Uuid) -> Result<(), ApiError> {
         for id in [target, member] {
             if !self.groups.contains_key(&id) {

@@ -1,4 +1,4 @@
-//! MyTimetable provisioning API simulator over real sockets (VENDORS.md §1, seeds 000/001).
+//! MyTimetable provisioning API simulator over real sockets (docs/connectors/mytimetable.md "MyTimetable", seeds 000/001).
 
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
@@ -124,7 +124,7 @@ async fn put_user_is_an_idempotent_case_insensitive_ensure() {
     assert_empty(mtt.send(Method::PUT, "/users/alice").await, 204).await;
     assert_empty(mtt.send(Method::PUT, "/users/ALICE").await, 204).await;
     assert_empty(mtt.send(Method::PUT, "/users/Bob").await, 204).await;
-    // VENDORS.md §1.4: one user per case-folded name, listed in its first-seen case.
+    // docs/connectors/mytimetable.md "Quirks": one user per case-folded name, listed in its first-seen case.
     assert_eq!(
         mtt.json("/users").await,
         json!({ "users": ["alice", "Bob"] })
@@ -167,7 +167,7 @@ async fn deleting_a_user_unlinks_its_synchronizations() {
     let bob_ews = mtt.sim.seed_synchronization("bob", "ews").expect("sync");
     assert_empty(mtt.send(Method::DELETE, "/users/BOB").await, 204).await;
 
-    // VENDORS.md §1.4 [O]: the syncs go with the user, as UNLINK_ONLY.
+    // docs/connectors/mytimetable.md "Quirks" [O]: the syncs go with the user, as UNLINK_ONLY.
     assert_eq!(
         mtt.json("/synchronizations").await,
         json!({ "synchronizations": [{ "id": 1, "username": "alice", "type": "o365" }] })
@@ -265,7 +265,7 @@ async fn one_synchronization_per_user_and_type() {
 async fn put_synchronization_rejects_bad_input() {
     let mtt = Mtt::start();
     mtt.sim.seed_user("alice");
-    // VENDORS.md §1.4 [O]: an unknown user is 422, a missing or blank username/type is 400.
+    // docs/connectors/mytimetable.md "Quirks" [O]: an unknown user is 422, a missing or blank username/type is 400.
     let unknown = mtt
         .put_form(
             "/synchronizations",
@@ -333,7 +333,7 @@ async fn sync_types_can_be_restricted() {
 async fn delete_synchronization_seed_example_is_422_against_the_seed_dataset() {
     let mtt = Mtt::start();
     mtt.sim.seed_example_dataset();
-    // VENDORS.md §1.4 [S-ex]: id 3 is not in the GET example's dataset.
+    // docs/connectors/mytimetable.md "Quirks" [S-ex]: id 3 is not in the GET example's dataset.
     let res = mtt
         .send(Method::DELETE, "/synchronizations/3?unlinkMode=UNLINK_ONLY")
         .await;
@@ -406,7 +406,7 @@ async fn unlink_mode_may_travel_in_a_form_body() {
 async fn delete_synchronization_rejects_a_missing_or_invalid_unlink_mode() {
     let mtt = Mtt::start();
     mtt.sim.seed_example_dataset();
-    // The seed's example URL has no unlinkMode at all: 400 (VENDORS.md §1.4 [O]), checked before
+    // The seed's example URL has no unlinkMode at all: 400 (docs/connectors/mytimetable.md "Quirks" [O]), checked before
     // the id is looked up.
     for path in [
         "/synchronizations/1",

@@ -131,7 +131,7 @@ impl Soap {
     }
 }
 
-/// A request envelope in the recommended shape of VENDORS.md §2.3.
+/// A request envelope in the recommended shape of docs/connectors/timeedit.md "Wire format".
 fn envelope(version: Soap, op: &str, inner: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
@@ -453,7 +453,7 @@ async fn register_returns_a_key_needing_xml_escaping_that_authenticates() {
     let app_key = key.child_text("applicationkey").expect("applicationkey");
     assert!(
         app_key.contains(['&', '<', '>', '"', '\'']),
-        "VENDORS.md §2.1: some keys need XML-escaping: {app_key}"
+        "docs/connectors/timeedit.md \"The vendor API\": some keys need XML-escaping: {app_key}"
     );
     assert!(
         key.child("expirationdate").is_none(),
@@ -831,7 +831,7 @@ async fn find_users_pages_beyond_1000_users() {
     h.sim
         .seed_users((0..2500).map(|i| person(&format!("u{i:05}"), "F", "L", "e@x", true)));
     let key = h.register().await;
-    // Probe the total with n=1, then page by 1000 (the real client pattern, VENDORS.md §2.1).
+    // Probe the total with n=1, then page by 1000 (the real client pattern, docs/connectors/timeedit.md "The vendor API").
     let probe = h
         .call(
             &key,

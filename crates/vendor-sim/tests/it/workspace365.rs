@@ -1,4 +1,4 @@
-//! Workspace 365 Provisioning API (User) simulator over real sockets (VENDORS.md §3, seed 002).
+//! Workspace 365 Provisioning API (User) simulator over real sockets (docs/connectors/workspace365.md "Workspace 365 Provisioning API", seed 002).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -232,7 +232,7 @@ async fn create_and_validate_report_validation_results() {
 #[actix_web::test]
 async fn validate_create_answers_200_with_an_empty_body_and_creates_nothing() {
     let w = W365::start();
-    // The seed's W2 example shows the W1 URL (VENDORS.md §3.4 item 3); this is the documented path.
+    // The seed's W2 example shows the W1 URL (docs/connectors/workspace365.md "Gaps in the vendor's documentation"); this is the documented path.
     let res = w
         .request(Method::POST, "/example/User/Validate/")
         .header("Content-Type", "application/json")

@@ -1,4 +1,4 @@
-//! Workspace 365 environment API simulator (VENDORS.md §4) over real sockets.
+//! Workspace 365 environment API simulator (docs/connectors/workspace365-adsync.md "Workspace 365 AD sync") over real sockets.
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::multipart::{Form, Part};
@@ -177,7 +177,7 @@ fn global_error(message: &str) -> Value {
     json!({"globalError": {"message": message}, "fieldErrors": {}})
 }
 
-/// Asserts a 200 with the seed's JSON content type and no body (§4.2 [O]).
+/// Asserts a 200 with the seed's JSON content type and no body (docs/connectors/workspace365-adsync.md "Vendor calls" [O]).
 fn assert_sync_ok(reply: &Reply) {
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(
@@ -201,7 +201,7 @@ fn assert_error(reply: &Reply, status: u16, expected: Value) {
 #[actix_web::test]
 async fn user_put_seed_example_creates_then_replaces() {
     let h = Harness::start();
-    // The seed's example, verbatim except for its invalid GUID (§4.4 item 8).
+    // The seed's example, verbatim except for its invalid GUID (docs/connectors/workspace365-adsync.md "Gaps in the vendor's documentation").
     let seed_body = r#"{
 "FirstName": "Sarah",
 "LastName": "de Vries",
@@ -876,7 +876,7 @@ async fn profile_picture_errors() {
     assert!(h.sim.picture(ENV, id(USER_A)).is_none());
 }
 
-// ===== Authentication (§4.1) =====
+// ===== Authentication (docs/connectors/workspace365-adsync.md "The vendor API") =====
 
 #[actix_web::test]
 async fn adsync_auth_failures() {
@@ -1096,7 +1096,7 @@ async fn api_auth_failures() {
     assert_eq!(logged.header("authorization"), Some("workspace365 ***"));
 }
 
-// ===== Activities (§4.3) =====
+// ===== Activities (docs/connectors/workspace365.md "The environment API") =====
 
 const SEED_ACTIVITY: &str = r##"{ "User": { "Upn": "userone@example.com" }, "Icon": { "Name": "Phone" }, "Title": "Test activity", "Url": "https://workspace365instance.url",
 "Tag": "Proposals", "Color": { "Kind": "1", "Value": "#00ff00"
@@ -1244,7 +1244,7 @@ async fn activity_batch_scopes() {
         .sim
         .seed_user(ENV, id(USER_B), "User", "Two", "usertwo@example.com");
 
-    // The seed's batch example is invalid JSON (no comma after `"Kind": 1`, §4.4 item 3): 500.
+    // The seed's batch example is invalid JSON (no comma after `"Kind": 1`, docs/connectors/workspace365.md "The environment API"): 500.
     let seed = r##"{ "Scope": {
 "Kind": 0 }, "Data": { "Title": "test", "Url": "https://workspace365instance.url",
 "Tag": "Proposals", "Icon": { "Name": "Phone" }, "Color": { "Kind": 1, "Value": "#00ff00" },
@@ -1340,7 +1340,7 @@ async fn activity_batch_scopes() {
     assert_eq!(h.sim.activities(ENV).len(), 5);
 }
 
-// ===== User apps, announcements, app icons, integration credentials (§4.3) =====
+// ===== User apps, announcements, app icons, integration credentials (docs/connectors/workspace365.md "The environment API") =====
 
 #[actix_web::test]
 async fn user_apps_seed_example_and_not_found() {
@@ -1764,7 +1764,7 @@ async fn adsync_has_no_read_routes() {
     let h = Harness::start();
     h.put_user(USER_A, user_body("Sarah", "de Vries", "sarah@example.com"))
         .await;
-    // One-way API (§4.2): reading a user back is not a route.
+    // One-way API (docs/connectors/workspace365-adsync.md "Vendor calls"): reading a user back is not a route.
     let reply = send(h.sync(Method::GET, &format!("/Users/{USER_A}/"))).await;
     assert_eq!(reply.status, 405);
     let reply = send(h.sync(Method::GET, "/Users/")).await;

@@ -1,0 +1,345 @@
+//! The MyTimetable connector: what each SCIM change makes the vendor do (see the crate
+//! documentation).
+
+use async_trait::async_trait;
+use scim::ResourceKind;
+use scim::resource::UserView;
+use scim::schema::{AttrType, Attribute, Schema};
+use serde_json::{Value, json};
+
+use crate::api::Api;
+use crate::mapping::{self, EXTENSION_URN, VendorKeys, WantedSync};
+use crate::settings::{MyTimetableSettings, RenamePolicy};
+use connector::http::VendorClient;
+use connector::{
+    AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, ResourceChange,
+    VendorAccount,
+};
+
+/// The MyTimetable connector.
+#[derive(Debug)]
+pub struct MyTimetable {
+    api: Api,
+    settings: MyTimetableSettings,
+}
+
+impl MyTimetable {
+    /// A connector for these settings (no call is made until the first change).
+    pub fn new(settings: MyTimetableSettings) -> Result<MyTimetable, ConnectorError> {
+        let token = settings
+            .token()
+            .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
+        let client = VendorClient::new("mytimetable", settings.http.endpoint(&settings.base_url))?;
+        Ok(MyTimetable {
+            api: Api::new(client, token),
+            settings,
+        })
+    }
+
+    /// The extension schema published in `/Schemas`.
+    pub fn extension_schema() -> Schema {
+        Schema::new(
+            EXTENSION_URN,
+            "MyTimetable",
+            "MyTimetable calendar push synchronizations for this user",
+            vec![
+                Attribute::complex(
+                    "synchronizations",
+                    vec![
+                        Attribute::new("type", AttrType::String)
+                            .required()
+                            .describe("The calendar provider: o365, ews, googlecalendar, …"),
+                        Attribute::new("smtpAddress", AttrType::String).describe(
+                            "The mailbox to push to (provisioning_smtpAddress); default: the primary e-mail",
+                        ),
+                    ],
+                )
+                .multi()
+                .describe(
+                    "The push synchronizations the user should have; when none are given, the connector's default types apply",
+                ),
+            ],
+        )
+    }
+
+    /// The username the vendor has for the resource before the change, if any.
+    fn previous_username<'a>(change: &ResourceChange<'a>, keys: &'a VendorKeys) -> Option<&'a str> {
+        keys.username
+            .as_deref()
+            .or_else(|| change.before.and_then(|b| UserView(b).user_name()))
+    }
+
+    fn rename_refused(from: &str, to: &str) -> ConnectorError {
+        ConnectorError::Immutable {
+            reason: format!(
+                "userName cannot change from \"{from}\" to \"{to}\": MyTimetable keys calendars by username; delete the user and create it again under the new name, or configure rename = \"recreate\""
+            ),
+        }
+    }
+
+    /// Removes a user's synchronizations (with the configured unlink mode), then the user.
+    async fn remove(&self, username: &str, request_id: Option<&str>) -> Result<(), ConnectorError> {
+        let listed = self.api.list_syncs(request_id).await?;
+        for sync in mapping::syncs_of(&listed, username) {
+            self.api
+                .delete_sync(sync.id, self.settings.unlink_mode, request_id)
+                .await?;
+        }
+        self.api.delete_user(username, request_id).await
+    }
+
+    /// Ensures the user and brings its synchronizations to `wanted`; returns the new keys.
+    async fn provision(
+        &self,
+        username: &str,
+        wanted: &[WantedSync],
+        request_id: Option<&str>,
+    ) -> Result<VendorKeys, ConnectorError> {
+        self.api.ensure_user(username, request_id).await?;
+        let listed = self.api.list_syncs(request_id).await?;
+        let plan = mapping::plan(username, &listed, wanted);
+        for sync in &plan.remove {
+            self.api
+                .delete_sync(sync.id, self.settings.unlink_mode, request_id)
+                .await?;
+        }
+        for sync in &plan.create {
+            self.api
+                .create_sync(
+                    username,
+                    &sync.sync_type,
+                    sync.smtp_address.as_deref(),
+                    request_id,
+                )
+                .await?;
+        }
+        let listed = if plan.create.is_empty() {
+            listed
+        } else {
+            self.api.list_syncs(request_id).await?
+        };
+        let keys = VendorKeys::of(username, &listed, wanted);
+        if !keys.covers(wanted) {
+            return Err(ConnectorError::Unavailable {
+                reason: format!(
+                    "MyTimetable accepted the synchronizations of {username} but does not list them all"
+                ),
+                retry_after: None,
+            });
+        }
+        Ok(keys)
+    }
+}
+
+#[async_trait]
+impl Connector for MyTimetable {
+    fn kind(&self) -> &'static str {
+        "mytimetable"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            groups: false,
+            change_password: false,
+        }
+    }
+
+    fn extensions(&self) -> Vec<(ResourceKind, Schema)> {
+        vec![(ResourceKind::User, Self::extension_schema())]
+    }
+
+    fn status(&self) -> ConnectorStatus {
+        ConnectorStatus {
+            endpoints: vec![self.api.status()],
+        }
+    }
+
+    /// `GET /users` (M1), once.
+    async fn probe(&self) -> Result<(), ConnectorError> {
+        self.api.probe().await
+    }
+
+    fn check(&self, change: &ResourceChange<'_>) -> Result<(), ConnectorError> {
+        if change.kind == ResourceKind::Group {
+            return Err(ConnectorError::Unsupported(
+                "MyTimetable has no groups".into(),
+            ));
+        }
+        let keys = VendorKeys::from_value(change.vendor_keys);
+        if let (Some(before), Some(after)) = (
+            Self::previous_username(change, &keys),
+            change.after.and_then(|a| UserView(a).user_name()),
+        ) && !before.eq_ignore_ascii_case(after)
+            && self.settings.rename == RenamePolicy::Refuse
+        {
+            return Err(Self::rename_refused(before, after));
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, change: ResourceChange<'_>) -> Result<Value, ConnectorError> {
+        self.check(&change)?;
+        let keys = VendorKeys::from_value(change.vendor_keys);
+        let previous = Self::previous_username(&change, &keys);
+        let request_id = change.request_id;
+        let Some(after) = change.after else {
+            if let Some(username) = previous {
+                self.remove(username, request_id).await?;
+            }
+            return Ok(json!({}));
+        };
+        let username = UserView(after)
+            .user_name()
+            .ok_or_else(|| ConnectorError::Rejected {
+                reason: "a MyTimetable user needs a userName".into(),
+            })?;
+        let wanted = mapping::wanted_syncs(after, &self.settings);
+        let renamed = previous.is_some_and(|p| !p.eq_ignore_ascii_case(username));
+        if renamed {
+            if let Some(old) = previous {
+                tracing::info!(
+                    from = old,
+                    to = username,
+                    request_id,
+                    "re-creating a renamed MyTimetable user"
+                );
+                self.remove(old, request_id).await?;
+            }
+        } else if let Some(before) = change.before
+            && keys.username.is_some()
+            && mapping::wanted_syncs(before, &self.settings) == wanted
+            && keys.covers(&wanted)
+        {
+            // Nothing MyTimetable holds changed (it stores only names and synchronizations).
+            return Ok(change.vendor_keys.clone());
+        }
+        Ok(self
+            .provision(username, &wanted, request_id)
+            .await?
+            .to_value())
+    }
+
+    async fn list_accounts(
+        &self,
+        kind: ResourceKind,
+        _cursor: Option<&str>,
+    ) -> Result<AccountPage, ConnectorError> {
+        if kind == ResourceKind::Group {
+            return Ok(AccountPage::default());
+        }
+        // v8 lists everything in one answer each.
+        let users = self.api.list_users(None).await?;
+        let syncs = self.api.list_syncs(None).await?;
+        let accounts: Vec<VendorAccount> = users
+            .into_iter()
+            .map(|username| VendorAccount {
+                keys: VendorKeys::listed(&username, &syncs).to_value(),
+                name: username,
+            })
+            .collect();
+        Ok(AccountPage {
+            total: Some(accounts.len() as u64),
+            accounts,
+            next: None,
+        })
+    }
+
+    fn compare(&self, stored_keys: &Value, account: &VendorAccount) -> Vec<String> {
+        let stored = VendorKeys::from_value(stored_keys);
+        let vendor = VendorKeys::from_value(&account.keys);
+        let mut drift = Vec::new();
+        let find = |keys: &VendorKeys, sync_type: &str| {
+            keys.synchronizations
+                .iter()
+                .find(|(t, _)| t.eq_ignore_ascii_case(sync_type))
+                .map(|(_, id)| *id)
+        };
+        for (sync_type, id) in &stored.synchronizations {
+            match find(&vendor, sync_type) {
+                None => drift.push(format!(
+                    "synchronization {sync_type} (id {id}) is missing at the vendor"
+                )),
+                Some(other) if other != *id => drift.push(format!(
+                    "synchronization {sync_type} has id {other} at the vendor, {id} in the store"
+                )),
+                Some(_) => {}
+            }
+        }
+        for (sync_type, id) in &vendor.synchronizations {
+            if find(&stored, sync_type).is_none() {
+                drift.push(format!(
+                    "synchronization {sync_type} (id {id}) exists at the vendor but not in the store"
+                ));
+            }
+        }
+        drift
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Map;
+
+    use super::*;
+
+    fn change<'a>(
+        before: Option<&'a Map<String, Value>>,
+        after: Option<&'a Map<String, Value>>,
+        keys: &'a Value,
+    ) -> ResourceChange<'a> {
+        ResourceChange {
+            kind: ResourceKind::User,
+            id: "1",
+            before,
+            after,
+            vendor_keys: keys,
+            request_id: None,
+            lookup: &connector::NoLookup,
+        }
+    }
+
+    #[test]
+    fn renames_are_refused_by_default_and_case_changes_are_not_renames() {
+        let connector =
+            MyTimetable::new(MyTimetableSettings::new("http://127.0.0.1:9/api/v0", "t"))
+                .expect("builds");
+        let keys = json!({"username": "alice", "synchronizations": {}});
+        let renamed = json!({"userName": "alicia"});
+        let recased = json!({"userName": "ALICE"});
+        let e = connector
+            .check(&change(None, renamed.as_object(), &keys))
+            .expect_err("refused");
+        assert!(
+            matches!(e, ConnectorError::Immutable { ref reason } if reason.contains("recreate"))
+        );
+        assert!(
+            connector
+                .check(&change(None, recased.as_object(), &keys))
+                .is_ok()
+        );
+        let mut settings = MyTimetableSettings::new("http://127.0.0.1:9/api/v0", "t");
+        settings.rename = RenamePolicy::Recreate;
+        let connector = MyTimetable::new(settings).expect("builds");
+        assert!(
+            connector
+                .check(&change(None, renamed.as_object(), &keys))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn drift_names_each_synchronization() {
+        let connector =
+            MyTimetable::new(MyTimetableSettings::new("http://127.0.0.1:9/api/v0", "t"))
+                .expect("builds");
+        let stored = json!({"username": "a", "synchronizations": {"o365": 1, "ews": 2}});
+        let account = VendorAccount {
+            name: "a".into(),
+            keys: json!({"username": "a", "synchronizations": {"O365": 1, "googlecalendar": 7}}),
+        };
+        let drift = connector.compare(&stored, &account);
+        assert_eq!(drift.len(), 2, "{drift:?}");
+        assert!(drift[0].contains("ews (id 2) is missing"));
+        assert!(drift[1].contains("googlecalendar (id 7) exists at the vendor"));
+    }
+}

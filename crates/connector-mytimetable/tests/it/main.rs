@@ -1,0 +1,4 @@
+//! The mytimetable connector against the MyTimetable simulator over real sockets.
+
+mod connector;
+mod status;

@@ -1,0 +1,484 @@
+//! The `timeedit` connector: SCIM Users and Groups onto the TimeEdit user web service
+//! (docs/connectors/timeedit.md "SCIM mapping").
+//!
+//! * Users are keyed by (login name, auth server); the auth server is the connector's, or the
+//!   extension's, checked against `getAuthServers` (cached, [`connector::metadata`]).
+//! * create: `validateUsers`; a user TimeEdit already has is adopted (export, merge, import),
+//!   a new one imported. replace, PATCH, deactivate: export, merge, import, so that nothing
+//!   the SCIM client did not touch is lost. delete: `deleteUsers` with the configured
+//!   `inactivate`.
+//! * `validateUsers` and `importUsers` are batched ([`crate::batch`]).
+//! * reconciliation lists users a thousand at a time in login-name order when
+//!   `getUserSortOrders` (cached) offers it, so that paging by index holds together.
+//! * Groups are TimeEdit organizations (the Group's `externalId`, else its `displayName`):
+//!   membership lives on each user record, so a member change is an export-merge-import of
+//!   each affected user, in order, with failures reported member by member.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use scim::ResourceKind;
+use scim::resource::{GroupView, UserView};
+use scim::schema::Schema;
+use serde_json::{Map, Value, json};
+
+use crate::batch::{BatchCall, Batcher};
+use crate::mapping::{self, EXTENSION_URN};
+use crate::{
+    FindUsers, MAX_USERS_PER_FIND, SettingsError, StatusCode, TeUser, TimeEditClient,
+    TimeEditSettings, UserKey, UserStatus,
+};
+use connector::metadata::MetadataCache;
+use connector::{
+    AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, ResourceChange,
+    VendorAccount,
+};
+
+/// The sort order reconciliation asks for when TimeEdit offers it: the default order is
+/// undocumented (docs/connectors/timeedit.md "Vendor calls"), and paging by `beginindex` needs a stable one.
+const LISTING_ORDER: &str = "loginname";
+
+/// The TimeEdit connector.
+#[derive(Debug)]
+pub struct TimeEdit {
+    client: Arc<TimeEditClient>,
+    settings: TimeEditSettings,
+    validate: Batcher,
+    import: Batcher,
+    /// The signatures of the active auth servers (`getAuthServers`).
+    auth_servers: MetadataCache<(), Vec<String>>,
+    /// What findUsers accepts as `sortorder` (`getUserSortOrders`).
+    sort_orders: MetadataCache<(), Vec<String>>,
+}
+
+impl TimeEdit {
+    /// A connector for these settings. Starts its batch queues on the current tokio runtime.
+    pub fn new(settings: TimeEditSettings) -> Result<TimeEdit, SettingsError> {
+        let client = Arc::new(TimeEditClient::new(&settings)?);
+        let linger = Duration::from_millis(settings.batch_linger_ms);
+        let call = |validate: bool| -> BatchCall {
+            let client = client.clone();
+            Arc::new(move |users: Vec<TeUser>| {
+                let client = client.clone();
+                Box::pin(async move {
+                    if validate {
+                        client.validate_users(&users).await
+                    } else {
+                        client.import_users(&users).await
+                    }
+                })
+            })
+        };
+        Ok(TimeEdit {
+            validate: Batcher::spawn(settings.batch_size, linger, call(true)),
+            import: Batcher::spawn(settings.batch_size, linger, call(false)),
+            auth_servers: MetadataCache::new(&settings.metadata_cache, "timeedit", "auth servers"),
+            sort_orders: MetadataCache::new(&settings.metadata_cache, "timeedit", "sort orders"),
+            client,
+            settings,
+        })
+    }
+
+    /// The TimeEdit key of a SCIM user.
+    fn key_of(&self, user: &Map<String, Value>) -> Result<UserKey, ConnectorError> {
+        let loginname = UserView(user)
+            .user_name()
+            .ok_or_else(|| ConnectorError::Rejected {
+                reason: "a TimeEdit user needs a userName (its login name)".into(),
+            })?;
+        Ok(UserKey::new(
+            loginname,
+            mapping::auth_server(user, &self.settings.auth_server),
+        ))
+    }
+
+    fn keys_value(key: &UserKey) -> Value {
+        json!({"loginname": key.loginname, "authserver": key.authserver})
+    }
+
+    fn key_from_value(value: &Value) -> Option<UserKey> {
+        Some(UserKey::new(
+            value.get("loginname")?.as_str()?,
+            value.get("authserver")?.as_str()?,
+        ))
+    }
+
+    /// Refuses an auth server TimeEdit does not have (the list is cached, and read again once
+    /// before a refusal, in case it grew).
+    async fn check_auth_server(&self, signature: &str) -> Result<(), ConnectorError> {
+        if !self.settings.check_auth_servers {
+            return Ok(());
+        }
+        let known = |list: &[String]| list.iter().any(|s| s.eq_ignore_ascii_case(signature));
+        let found = self
+            .auth_servers
+            .lookup((), self.read_auth_servers())
+            .await?;
+        if known(&found.value) {
+            return Ok(());
+        }
+        // A list just read is not read again; a remembered one may predate a server added since.
+        let fresh = if found.cached {
+            self.auth_servers
+                .reload((), &found.value, self.read_auth_servers())
+                .await?
+        } else {
+            found.value
+        };
+        if known(&fresh) {
+            return Ok(());
+        }
+        Err(ConnectorError::Rejected {
+            reason: format!(
+                "TimeEdit has no active auth server \"{signature}\" (it has: {}); set the connector's auth_server or the user's {EXTENSION_URN}:authServer",
+                fresh.join(", ")
+            ),
+        })
+    }
+
+    /// `getAuthServers`: the signatures of the active auth servers.
+    async fn read_auth_servers(&self) -> Result<Vec<String>, ConnectorError> {
+        Ok(self
+            .client
+            .get_auth_servers(true)
+            .await?
+            .into_iter()
+            .map(|a| a.signature)
+            .collect())
+    }
+
+    /// The `sortorder` reconciliation lists in: [`LISTING_ORDER`] as TimeEdit spells it, else
+    /// empty (TimeEdit's default).
+    async fn listing_order(&self) -> Result<String, ConnectorError> {
+        let orders = self
+            .sort_orders
+            .get_or_load((), self.client.get_user_sort_orders())
+            .await?;
+        Ok(orders
+            .iter()
+            .find(|o| o.eq_ignore_ascii_case(LISTING_ORDER))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// What TimeEdit has for `key`, if anything.
+    async fn export(&self, key: &UserKey) -> Result<Option<TeUser>, ConnectorError> {
+        Ok(self
+            .client
+            .export_users(std::slice::from_ref(key))
+            .await?
+            .into_iter()
+            .find(|u| same_key(&u.key(), key)))
+    }
+
+    /// Imports one user through the batch queue; a non-zero Status is the user's refusal.
+    async fn import(&self, user: TeUser) -> Result<(), ConnectorError> {
+        let status = self.import.submit(user).await?;
+        refused(&status).map_or(Ok(()), Err)
+    }
+
+    async fn apply_user(&self, change: &ResourceChange<'_>) -> Result<Value, ConnectorError> {
+        let Some(after) = change.after else {
+            let Some(key) = Self::key_from_value(change.vendor_keys)
+                .or_else(|| change.before.and_then(|b| self.key_of(b).ok()))
+            else {
+                return Ok(json!({}));
+            };
+            let statuses = self
+                .client
+                .delete_users(
+                    std::slice::from_ref(&key),
+                    self.settings.inactivate_on_delete,
+                )
+                .await?;
+            return match statuses.first().map(|s| s.code) {
+                // Gone, already gone (a replay), or kept inactive because it has history.
+                Some(StatusCode::Ok | StatusCode::NotFound | StatusCode::Inactivated) | None => {
+                    Ok(json!({}))
+                }
+                Some(_) => Err(statuses.first().and_then(refused).unwrap_or_else(|| {
+                    ConnectorError::Rejected {
+                        reason: "TimeEdit did not delete the user".into(),
+                    }
+                })),
+            };
+        };
+        let key = self.key_of(after)?;
+        self.check_auth_server(&key.authserver).await?;
+        let existing = if change.before.is_none() {
+            // A new user: validate first. One TimeEdit already has is adopted, not refused.
+            let candidate =
+                mapping::merge(TeUser::new(&key.loginname, &key.authserver), None, after);
+            let status = self.validate.submit(candidate).await?;
+            match status.code {
+                StatusCode::Ok => None,
+                StatusCode::Exists => self.export(&key).await?,
+                _ => return Err(refused(&status).unwrap_or_else(|| unknown(&status))),
+            }
+        } else {
+            self.export(&key).await?
+        };
+        let base = existing.unwrap_or_else(|| TeUser::new(&key.loginname, &key.authserver));
+        self.import(mapping::merge(base, change.before, after))
+            .await?;
+        Ok(Self::keys_value(&key))
+    }
+
+    /// The organization a Group stands for.
+    fn organization(group: &Map<String, Value>) -> Option<String> {
+        let view = GroupView(group);
+        scim::json::get_ci(group, "externalId")
+            .and_then(Value::as_str)
+            .or_else(|| view.display_name())
+            .map(str::to_owned)
+    }
+
+    fn members(group: Option<&Map<String, Value>>) -> BTreeSet<String> {
+        group
+            .map(|g| {
+                GroupView(g)
+                    .members()
+                    .iter()
+                    .filter_map(|m| m.value.map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    async fn apply_group(&self, change: &ResourceChange<'_>) -> Result<Value, ConnectorError> {
+        let old_org = change.before.and_then(Self::organization);
+        let new_org = change.after.and_then(Self::organization);
+        let before = Self::members(change.before);
+        let after = Self::members(change.after);
+        // Removals first (a group deleted loses every member), then additions, each in order.
+        let mut edits: Vec<(String, String, bool)> = Vec::new();
+        if let Some(org) = &old_org {
+            for member in before.iter().filter(|m| !after.contains(*m)) {
+                edits.push((member.clone(), org.clone(), false));
+            }
+        }
+        if let Some(org) = &new_org {
+            for member in after.iter().filter(|m| !before.contains(*m)) {
+                edits.push((member.clone(), org.clone(), true));
+            }
+        }
+        let mut failures = Vec::new();
+        for (member, org, add) in edits {
+            if let Err(e) = self.edit_membership(change, &member, &org, add).await {
+                failures.push(format!("member {member}: {e}"));
+            }
+        }
+        if !failures.is_empty() {
+            return Err(ConnectorError::Rejected {
+                reason: format!(
+                    "TimeEdit refused some membership changes (the others were made): {}",
+                    failures.join("; ")
+                ),
+            });
+        }
+        Ok(match new_org {
+            Some(org) => json!({"organization": org}),
+            None => json!({}),
+        })
+    }
+
+    /// Adds `org` to (or removes it from) one member's organizations.
+    async fn edit_membership(
+        &self,
+        change: &ResourceChange<'_>,
+        member: &str,
+        org: &str,
+        add: bool,
+    ) -> Result<(), ConnectorError> {
+        let keys = change
+            .lookup
+            .vendor_keys(ResourceKind::User, member)
+            .await?;
+        let Some(key) = keys.as_ref().and_then(Self::key_from_value) else {
+            if add {
+                return Err(ConnectorError::Rejected {
+                    reason: "not a user of this connector (TimeEdit organizations hold users only)"
+                        .into(),
+                });
+            }
+            // A removed member that is gone already has no organizations left to edit.
+            return Ok(());
+        };
+        let Some(mut user) = self.export(&key).await? else {
+            return if add {
+                Err(ConnectorError::Rejected {
+                    reason: format!("TimeEdit has no user {}", key.loginname),
+                })
+            } else {
+                Ok(())
+            };
+        };
+        let mut orgs = user.organizations.take().unwrap_or_default();
+        let had = orgs.iter().any(|o| o == org);
+        match (add, had) {
+            (true, false) => orgs.push(org.to_owned()),
+            (false, true) => orgs.retain(|o| o != org),
+            // Already as wanted (a replay): nothing to send.
+            _ => return Ok(()),
+        }
+        user.organizations = Some(orgs);
+        self.import(user).await
+    }
+}
+
+fn same_key(a: &UserKey, b: &UserKey) -> bool {
+    a.loginname.eq_ignore_ascii_case(&b.loginname)
+        && a.authserver.eq_ignore_ascii_case(&b.authserver)
+}
+
+/// The SCIM-facing error of a non-zero Status, with TimeEdit's message.
+fn refused(status: &UserStatus) -> Option<ConnectorError> {
+    let message = if status.message.is_empty() {
+        format!("status {}", status.code.code())
+    } else {
+        status.message.clone()
+    };
+    match status.code {
+        StatusCode::Ok | StatusCode::Inactivated => None,
+        StatusCode::Exists => Some(ConnectorError::Conflict {
+            reason: format!("TimeEdit already has {}: {message}", status.key.loginname),
+        }),
+        _ => Some(ConnectorError::Rejected {
+            reason: format!("TimeEdit refused {}: {message}", status.key.loginname),
+        }),
+    }
+}
+
+fn unknown(status: &UserStatus) -> ConnectorError {
+    ConnectorError::Rejected {
+        reason: format!("TimeEdit answered status {}", status.code.code()),
+    }
+}
+
+#[async_trait]
+impl Connector for TimeEdit {
+    fn kind(&self) -> &'static str {
+        "timeedit"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            groups: true,
+            change_password: false,
+        }
+    }
+
+    fn extensions(&self) -> Vec<(ResourceKind, Schema)> {
+        vec![(ResourceKind::User, mapping::extension_schema())]
+    }
+
+    /// Enough writes to fill every batch that may be in flight.
+    fn concurrency(&self) -> usize {
+        self.settings.batch_size.max(1) * crate::batch::MAX_IN_FLIGHT
+    }
+
+    fn status(&self) -> ConnectorStatus {
+        ConnectorStatus {
+            endpoints: vec![self.client.status()],
+        }
+    }
+
+    /// `getAuthServers`, once, whatever the cache holds; the answer refreshes the cache.
+    async fn probe(&self) -> Result<(), ConnectorError> {
+        let servers = self.client.probe().await?;
+        self.auth_servers
+            .insert((), servers.into_iter().map(|a| a.signature).collect())
+            .await;
+        Ok(())
+    }
+
+    fn check(&self, change: &ResourceChange<'_>) -> Result<(), ConnectorError> {
+        let (Some(before), Some(after)) = (change.before, change.after) else {
+            return Ok(());
+        };
+        match change.kind {
+            ResourceKind::User => {
+                let (old, new) = (self.key_of(before)?, self.key_of(after)?);
+                if !same_key(&old, &new) {
+                    return Err(ConnectorError::Immutable {
+                        reason: format!(
+                            "userName and authServer are TimeEdit's key and cannot change (from {}/{} to {}/{}); delete the user and create it again",
+                            old.loginname, old.authserver, new.loginname, new.authserver
+                        ),
+                    });
+                }
+            }
+            ResourceKind::Group => {
+                let (old, new) = (Self::organization(before), Self::organization(after));
+                if old != new {
+                    return Err(ConnectorError::Immutable {
+                        reason: format!(
+                            "a Group is the TimeEdit organization named by its externalId, else its displayName; it cannot change from {old:?} to {new:?}"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, change: ResourceChange<'_>) -> Result<Value, ConnectorError> {
+        self.check(&change)?;
+        match change.kind {
+            ResourceKind::User => self.apply_user(&change).await,
+            ResourceKind::Group => self.apply_group(&change).await,
+        }
+    }
+
+    async fn list_accounts(
+        &self,
+        kind: ResourceKind,
+        cursor: Option<&str>,
+    ) -> Result<AccountPage, ConnectorError> {
+        if kind == ResourceKind::Group {
+            // TimeEdit lists no organizations: Groups are the store's mapping only.
+            return Ok(AccountPage::default());
+        }
+        let begin_index = cursor.and_then(|c| c.parse::<u32>().ok()).unwrap_or(0);
+        let sort_order = self.listing_order().await?;
+        let (users, total) = self
+            .client
+            .find_users(&FindUsers {
+                begin_index,
+                number_of_users: MAX_USERS_PER_FIND,
+                sort_order,
+                ..FindUsers::default()
+            })
+            .await?;
+        let next_index = begin_index.saturating_add(users.len() as u32);
+        let next =
+            (!users.is_empty() && u64::from(next_index) < total).then(|| next_index.to_string());
+        Ok(AccountPage {
+            accounts: users
+                .into_iter()
+                .map(|u| VendorAccount {
+                    keys: Self::keys_value(&u.key()),
+                    name: u.loginname,
+                })
+                .collect(),
+            next,
+            total: Some(total),
+        })
+    }
+
+    fn compare(&self, stored_keys: &Value, account: &VendorAccount) -> Vec<String> {
+        match (
+            Self::key_from_value(stored_keys),
+            Self::key_from_value(&account.keys),
+        ) {
+            (Some(a), Some(b)) if same_key(&a, &b) => Vec::new(),
+            (a, b) => vec![format!(
+                "the store keys it as {:?}, TimeEdit as {:?}",
+                a.map(|k| format!("{}/{}", k.loginname, k.authserver)),
+                b.map(|k| format!("{}/{}", k.loginname, k.authserver))
+            )],
+        }
+    }
+}

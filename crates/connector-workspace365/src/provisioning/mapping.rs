@@ -1,0 +1,334 @@
+//! What Workspace 365 should hold for a SCIM User, the vendor keys kept for it, and how the
+//! vendor's validation answers read. Pure: no calls.
+//!
+//! `EmailAddress` (the vendor's key, docs/connectors/workspace365.md "SCIM mapping") is the SCIM primary e-mail (the one
+//! marked `primary`, else the first), else `userName` when it is an e-mail address.
+
+use scim::json::{as_bool, get_ci};
+use scim::resource::UserView;
+use serde_json::{Map, Value, json};
+
+use super::api::ValidationMessage;
+use super::settings::Workspace365Settings;
+use crate::environment::IntegrationCredentials;
+use connector::ConnectorError;
+use connector::secret::Secret;
+
+/// The connector's SCIM extension of User.
+pub const EXTENSION_URN: &str = "urn:scim-bridge:schemas:extension:workspace365:1.0:User";
+
+/// What the vendor keeps of a user besides its password and active flag: the W3 body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorUser {
+    pub email_address: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_administrator: bool,
+}
+
+/// Everything SCIM asks of the vendor for one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    pub user: VendorUser,
+    pub active: bool,
+    /// The SCIM `password`, when the client sent one.
+    pub password: Option<Secret>,
+    /// `CreateInOffice365`, used by a create only.
+    pub create_in_office365: bool,
+    /// The extension's integration credentials, when given (with a password).
+    pub credentials: Option<IntegrationCredentials>,
+}
+
+/// Whether `s` looks like an e-mail address (one `@` with text on both sides, no spaces), the
+/// vendor's lenient rule.
+fn is_email(s: &str) -> bool {
+    s.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && !domain.is_empty()
+            && !domain.contains('@')
+            && !s.chars().any(char::is_whitespace)
+    })
+}
+
+/// The address the vendor knows the user by: the primary e-mail, else an e-mail `userName`.
+pub fn email_address(user: &Map<String, Value>) -> Option<&str> {
+    let view = UserView(user);
+    view.primary_email()
+        .filter(|a| !a.trim().is_empty())
+        .or_else(|| view.user_name().filter(|n| is_email(n)))
+}
+
+/// What SCIM asks for `user`; refused when it names no address.
+pub fn desired(
+    user: &Map<String, Value>,
+    settings: &Workspace365Settings,
+) -> Result<Desired, ConnectorError> {
+    let view = UserView(user);
+    let address = email_address(user).ok_or_else(|| ConnectorError::Rejected {
+        reason: "a Workspace 365 user needs an e-mail address: give emails (primary) or an e-mail userName".into(),
+    })?;
+    let extension = view.extension(EXTENSION_URN);
+    let flag = |name: &str| extension.and_then(|e| get_ci(e, name)).and_then(as_bool);
+    let credentials = extension
+        .and_then(|e| get_ci(e, "integrationCredentials"))
+        .and_then(Value::as_object)
+        .and_then(|c| {
+            let password = get_ci(c, "password")?.as_str()?;
+            let username = get_ci(c, "username")
+                .and_then(Value::as_str)
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or(address);
+            Some(IntegrationCredentials {
+                username: username.to_owned(),
+                password: Secret::new(password),
+            })
+        });
+    Ok(Desired {
+        user: VendorUser {
+            email_address: address.to_owned(),
+            first_name: view.given_name().unwrap_or_default().to_owned(),
+            last_name: view.family_name().unwrap_or_default().to_owned(),
+            is_administrator: flag("isAdministrator").unwrap_or(settings.is_administrator),
+        },
+        active: view.active(),
+        password: view.password().map(Secret::new),
+        create_in_office365: flag("createInOffice365").unwrap_or(settings.create_in_office365),
+        credentials,
+    })
+}
+
+/// What the connector keeps for a user: the vendor's id and the address the vendor has now
+/// (the path key of every later call), and the environment-API records it made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VendorKeys {
+    /// The integer id W1 returned; unknown for an adopted account (the vendor has no read API).
+    pub id: Option<u64>,
+    pub email_address: Option<String>,
+    /// The account existed before this connector created it (or a replay met its own create).
+    pub adopted: bool,
+    pub integration_credentials_id: Option<u64>,
+    pub welcome_activity_id: Option<u64>,
+}
+
+impl VendorKeys {
+    /// Reads stored keys; anything unreadable is absent.
+    pub fn from_value(value: &Value) -> VendorKeys {
+        let u64_at = |name: &str| value.get(name).and_then(Value::as_u64);
+        VendorKeys {
+            id: u64_at("id"),
+            email_address: value
+                .get("emailAddress")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            adopted: value
+                .get("adopted")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            integration_credentials_id: u64_at("integrationCredentialsId"),
+            welcome_activity_id: u64_at("welcomeActivityId"),
+        }
+    }
+
+    /// The stored form; absent values are left out.
+    pub fn to_value(&self) -> Value {
+        let mut out = Map::new();
+        if let Some(id) = self.id {
+            out.insert("id".into(), json!(id));
+        }
+        if let Some(address) = &self.email_address {
+            out.insert("emailAddress".into(), json!(address));
+        }
+        if self.adopted {
+            out.insert("adopted".into(), json!(true));
+        }
+        if let Some(id) = self.integration_credentials_id {
+            out.insert("integrationCredentialsId".into(), json!(id));
+        }
+        if let Some(id) = self.welcome_activity_id {
+            out.insert("welcomeActivityId".into(), json!(id));
+        }
+        Value::Object(out)
+    }
+}
+
+/// Whether the vendor's answer says the address is taken (docs/connectors/workspace365.md "Quirks" [O]: the .NET
+/// message "A user with this email address already exists." on `EmailAddress`). Matched on
+/// "already exist" so that a rephrasing keeps working.
+pub fn is_duplicate(results: &[ValidationMessage]) -> bool {
+    results.iter().any(|r| {
+        (r.members.is_empty()
+            || r.members
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case("EmailAddress")))
+            && r.message.to_ascii_lowercase().contains("already exist")
+    })
+}
+
+/// The SCIM attribute a vendor body field comes from.
+fn scim_attribute(member: &str) -> Option<&'static str> {
+    Some(match member.to_ascii_lowercase().as_str() {
+        "emailaddress" => "emails (primary) / userName",
+        "firstname" => "name.givenName",
+        "lastname" => "name.familyName",
+        "password" => "password",
+        "isadministrator" => "isAdministrator (workspace365 extension)",
+        "createinoffice365" => "createInOffice365 (workspace365 extension)",
+        _ => return None,
+    })
+}
+
+/// The vendor's messages for a SCIM client: `EmailAddress (emails (primary) / userName): …;
+/// FirstName (name.givenName): …`.
+pub fn describe(results: &[ValidationMessage]) -> String {
+    let parts: Vec<String> = results
+        .iter()
+        .map(|r| {
+            let members: Vec<String> = r
+                .members
+                .iter()
+                .map(|m| match scim_attribute(m) {
+                    Some(attr) => format!("{m} ({attr})"),
+                    None => m.clone(),
+                })
+                .collect();
+            if members.is_empty() {
+                r.message.clone()
+            } else {
+                format!("{}: {}", members.join(", "), r.message)
+            }
+        })
+        .collect();
+    format!("Workspace 365: {}", parts.join("; "))
+}
+
+/// The welcome activity's title for `user`: `{firstName}`, `{lastName}`, `{email}` replaced.
+pub fn welcome_title(template: &str, user: &VendorUser) -> String {
+    template
+        .replace("{firstName}", &user.first_name)
+        .replace("{lastName}", &user.last_name)
+        .replace("{email}", &user.email_address)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Workspace365Settings {
+        Workspace365Settings::new("http://x/Provisioning", "example", "k")
+    }
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().expect("object")
+    }
+
+    #[test]
+    fn the_address_is_the_primary_email_else_an_email_user_name() {
+        let u = map(json!({"userName": "jdoe", "emails": [
+            {"value": "j.other@x.nl"}, {"value": "jdoe@x.nl", "primary": true}]}));
+        assert_eq!(email_address(&u), Some("jdoe@x.nl"));
+        let u = map(json!({"userName": "jdoe", "emails": [{"value": "first@x.nl"}]}));
+        assert_eq!(email_address(&u), Some("first@x.nl"));
+        let u = map(json!({"userName": "jdoe@x.nl"}));
+        assert_eq!(email_address(&u), Some("jdoe@x.nl"));
+        let u = map(json!({"userName": "jdoe"}));
+        assert_eq!(email_address(&u), None);
+        assert!(matches!(
+            desired(&u, &settings()),
+            Err(ConnectorError::Rejected { .. })
+        ));
+    }
+
+    #[test]
+    fn the_extension_overrides_the_configured_defaults() {
+        let mut s = settings();
+        s.create_in_office365 = true;
+        let plain = map(
+            json!({"userName": "a@x.nl", "name": {"givenName": "A", "familyName": "B"},
+            "password": "pw", "active": false}),
+        );
+        let d = desired(&plain, &s).expect("desired");
+        assert_eq!(
+            d.user,
+            VendorUser {
+                email_address: "a@x.nl".into(),
+                first_name: "A".into(),
+                last_name: "B".into(),
+                is_administrator: false
+            }
+        );
+        assert!(d.create_in_office365 && !d.active);
+        assert_eq!(d.password, Some(Secret::new("pw")));
+        assert_eq!(d.credentials, None);
+        let ext = map(json!({"userName": "a@x.nl", EXTENSION_URN: {
+            "isAdministrator": "True", "createInOffice365": false,
+            "integrationCredentials": {"password": "s3cret"}}}));
+        let d = desired(&ext, &s).expect("desired");
+        assert!(d.user.is_administrator && !d.create_in_office365);
+        assert_eq!(
+            d.credentials,
+            Some(IntegrationCredentials {
+                username: "a@x.nl".into(),
+                password: Secret::new("s3cret")
+            }),
+            "the username defaults to the address"
+        );
+    }
+
+    #[test]
+    fn keys_round_trip_and_tolerate_junk() {
+        let keys = VendorKeys {
+            id: Some(17),
+            email_address: Some("a@x.nl".into()),
+            adopted: true,
+            integration_credentials_id: Some(8),
+            welcome_activity_id: None,
+        };
+        assert_eq!(
+            keys.to_value(),
+            json!({"id": 17, "emailAddress": "a@x.nl", "adopted": true, "integrationCredentialsId": 8})
+        );
+        assert_eq!(VendorKeys::from_value(&keys.to_value()), keys);
+        assert_eq!(
+            VendorKeys::from_value(&json!({"id": "x"})),
+            VendorKeys::default()
+        );
+    }
+
+    #[test]
+    fn duplicates_and_messages() {
+        let dup = ValidationMessage {
+            members: vec!["EmailAddress".into()],
+            message: "A user with this email address already exists.".into(),
+        };
+        let first = ValidationMessage {
+            members: vec!["FirstName".into()],
+            message: "The FirstName field is required.".into(),
+        };
+        assert!(is_duplicate(&[first.clone(), dup.clone()]));
+        assert!(!is_duplicate(std::slice::from_ref(&first)));
+        let other_field = ValidationMessage {
+            members: vec!["Password".into()],
+            message: "already exists in history".into(),
+        };
+        assert!(!is_duplicate(&[other_field]));
+        assert_eq!(
+            describe(&[first, dup]),
+            "Workspace 365: FirstName (name.givenName): The FirstName field is required.; \
+             EmailAddress (emails (primary) / userName): A user with this email address already exists."
+        );
+    }
+
+    #[test]
+    fn welcome_titles_name_the_user() {
+        let u = VendorUser {
+            email_address: "a@x.nl".into(),
+            first_name: "Ann".into(),
+            last_name: "B".into(),
+            is_administrator: false,
+        };
+        assert_eq!(
+            welcome_title("Welcome {firstName} ({email})", &u),
+            "Welcome Ann (a@x.nl)"
+        );
+    }
+}
