@@ -4,10 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use actix_web::web;
-use gateway::extract::Scim;
 use gateway::import::{Format, Outcome, Summary, import, parse};
 use gateway::reconcile::Progress;
+use gateway::writer::Writer;
 use scim::ResourceKind;
 
 use crate::progress::Bar;
@@ -79,16 +78,20 @@ async fn import_file(
     let state = gateway::state::AppState::new(config, &scim_bridge::registry())
         .await
         .map_err(|e| format!("cannot start: {e}"))?;
-    let state = web::Data::new(state);
-    let scim = Scim::operator(state.clone(), &args.connector, Some("import".into()))
-        .map_err(|e| e.error.detail)?;
-    let schema = scim
-        .runtime
+    let state = std::sync::Arc::new(state);
+    let runtime = state
+        .connectors
+        .get(&args.connector)
+        .cloned()
+        .ok_or_else(|| format!("there is no connector named \"{}\"", args.connector))?;
+    let writer = Writer::new(state.clone(), runtime, Some("import".into()));
+    let schema = writer
+        .runtime()
         .schema(ResourceKind::User)
         .ok_or("the connector offers no Users")?;
     let rows = parse(&text, format, schema).map_err(|e| e.to_string())?;
     let bar = Bar::new();
-    let results = import(&scim, rows, &bar).await;
+    let results = import(&writer, rows, &bar).await;
     bar.done();
     state.store.close().await;
 

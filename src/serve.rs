@@ -76,8 +76,7 @@ pub async fn start(mut config: Config) -> Result<RunningServer, String> {
     let state = gateway::state::AppState::new(&config, &scim_bridge::registry())
         .await
         .map_err(|e| format!("cannot start: {e}"))?;
-    let report = state
-        .recover()
+    let report = gateway::recovery::recover(&state)
         .await
         .map_err(|e| format!("cannot recover pending writes: {e}"))?;
     if report.total() > 0 {

@@ -272,10 +272,9 @@ impl TestApp {
             .await
             .expect("state");
         // The only gateway on this database now, as a single node's start-up knows it is;
-        // `AppState::recover` waits for `stale_after_secs` on PostgreSQL, where another replica
+        // `recovery::recover` waits for `stale_after_secs` on PostgreSQL, where another replica
         // could own a young entry (tests/e2e/replicas.rs).
-        state
-            .recover_older_than(Duration::ZERO)
+        gateway::recovery::recover_older_than(&state, Duration::ZERO)
             .await
             .expect("recovery");
         let server = gateway::server::start(state, listener, Some(2), Duration::from_secs(5))

@@ -311,14 +311,14 @@ async fn a_replica_leaves_young_pending_writes_to_their_owner(app: TestApp) {
         })
         .await
         .expect("journal");
-    let report = app.state().recover().await.expect("recover");
+    let report = gateway::recovery::recover(app.state())
+        .await
+        .expect("recover");
     if app.on_postgres() {
         // Shared database: too young to be anybody's lost write.
         assert_eq!(report.total(), 0);
         assert_eq!(store.journal_pending().await.expect("pending").len(), 1);
-        let later = app
-            .state()
-            .recover_older_than(Duration::ZERO)
+        let later = gateway::recovery::recover_older_than(app.state(), Duration::ZERO)
             .await
             .expect("recover");
         assert_eq!(later.committed, 1);

@@ -20,32 +20,10 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
-use serde::Deserialize;
 
 use crate::SCIM_CONTENT_TYPE;
+use crate::config::CacheConfig;
 use crate::telemetry::CacheCounters;
-
-/// `[cache]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CacheConfig {
-    /// At most this many answers; 0 turns the cache off.
-    pub max_entries: u64,
-    /// At most this many bytes of answers.
-    pub max_bytes: u64,
-    /// How long an answer may be served (writes through this process end it sooner).
-    pub ttl_secs: u64,
-}
-
-impl Default for CacheConfig {
-    fn default() -> Self {
-        CacheConfig {
-            max_entries: 10_000,
-            max_bytes: 64 << 20,
-            ttl_secs: 30,
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Key {

@@ -38,16 +38,38 @@ pub struct Config {
     pub scim: ScimConfig,
     /// The response cache.
     #[serde(default)]
-    pub cache: crate::cache::CacheConfig,
+    pub cache: CacheConfig,
     /// How queued deliveries are worked (connectors with `delivery = "queued"`).
     #[serde(default)]
-    pub queue: crate::delivery::QueueConfig,
+    pub queue: crate::queue::QueueConfig,
     /// The admin API under `/admin`, with its own credentials (off without them).
     #[serde(default)]
     pub admin: AdminConfig,
     /// The connectors, by name: each is served under `/scim/v2/{name}`.
     #[serde(default)]
     pub connectors: BTreeMap<String, ConnectorConfig>,
+}
+
+/// `[cache]`: the response cache.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// At most this many answers; 0 turns the cache off.
+    pub max_entries: u64,
+    /// At most this many bytes of answers.
+    pub max_bytes: u64,
+    /// How long an answer may be served (writes through this process end it sooner).
+    pub ttl_secs: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            max_entries: 10_000,
+            max_bytes: 64 << 20,
+            ttl_secs: 30,
+        }
+    }
 }
 
 /// The HTTP listener.

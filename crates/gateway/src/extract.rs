@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::{AppState, ConnectorRuntime};
+use crate::writer::Writer;
 
 /// The id of the request (the client's `X-Request-Id`, or one we made), kept in the request
 /// extensions by the request-id middleware.
@@ -29,35 +30,18 @@ pub struct Scim {
 }
 
 impl Scim {
-    /// A caller on the host itself (an operator command), not an HTTP request.
-    pub fn operator(
-        state: web::Data<AppState>,
-        connector: &str,
-        request_id: Option<String>,
-    ) -> Result<Scim, ApiError> {
-        let runtime = state.connectors.get(connector).cloned().ok_or_else(|| {
-            ApiError::not_found(format!("there is no connector named \"{connector}\""))
-        })?;
-        Ok(Scim {
-            state,
-            runtime,
-            principal: Principal {
-                subject: "operator".into(),
-                method: crate::auth::AuthMethod::Operator,
-            },
-            request_id,
-        })
-    }
-
     /// The schema of `kind` on this connector; a clear 404 when the connector does not offer it.
     pub fn schema(&self, kind: ResourceKind) -> Result<&ResourceSchema, ApiError> {
-        self.runtime.schema(kind).ok_or_else(|| {
-            ApiError::not_found(format!(
-                "the connector \"{}\" does not offer {}s (see its /ResourceTypes)",
-                self.runtime.name,
-                kind.as_str()
-            ))
-        })
+        self.runtime.offered_schema(kind)
+    }
+
+    /// Writes on this connector on behalf of this request.
+    pub fn writer(&self) -> Writer {
+        Writer::new(
+            Arc::clone(&self.state),
+            self.runtime.clone(),
+            self.request_id.clone(),
+        )
     }
 
     /// `{public_url}/scim/v2/{connector}`.

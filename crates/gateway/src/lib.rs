@@ -11,12 +11,14 @@ pub mod extract;
 pub mod handlers;
 pub mod import;
 pub mod limits;
+pub mod queue;
 pub mod reconcile;
+pub mod recovery;
 pub mod render;
 pub mod server;
-pub mod service;
 pub mod state;
 pub mod telemetry;
+pub mod writer;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -72,7 +74,7 @@ fn resource_kind(cfg: &mut web::ServiceConfig, kind: ResourceKind) {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(crate::telemetry::metrics))
+        .route("/metrics", web::get().to(health::metrics))
         .configure(admin::configure)
         .service(
             web::scope("/scim/v2/{connector}")

@@ -15,6 +15,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::auth::Authenticator;
 use crate::config::{Config, ConnectorConfig, DeliveryMode, UnknownAttributesPolicy};
+use crate::error::ApiError;
 
 /// Writes to one resource are serialised within a process by one of these striped locks
 /// (bounded memory, no clean-up); the store's version check covers other processes.
@@ -29,11 +30,12 @@ pub struct AppState {
     pub public_url: String,
     pub max_body_bytes: usize,
     /// Queued deliveries: the worker's identity and wake-up call.
-    pub queue: crate::delivery::Queue,
+    pub queue: crate::queue::Queue,
     /// Who may use `/admin`; `None` when no credential is configured (the API is off).
     pub admin: Option<Authenticator>,
     /// The last reconciliation the admin API ran, per connector, and when it finished.
-    pub reconciliations: Mutex<HashMap<String, (time::OffsetDateTime, crate::reconcile::Report)>>,
+    pub reconciliations:
+        Mutex<HashMap<String, (time::OffsetDateTime, crate::reconcile::report::Report)>>,
 }
 
 /// One connector, ready to serve.
@@ -169,6 +171,17 @@ impl ConnectorRuntime {
         })
     }
 
+    /// The schema of `kind`, or a clear 404 when the connector does not offer it.
+    pub fn offered_schema(&self, kind: ResourceKind) -> Result<&ResourceSchema, ApiError> {
+        self.schema(kind).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "the connector \"{}\" does not offer {}s (see its /ResourceTypes)",
+                self.name,
+                kind.as_str()
+            ))
+        })
+    }
+
     /// The schema of a resource kind, or `None` when the connector does not offer it.
     pub fn schema(&self, kind: ResourceKind) -> Option<&ResourceSchema> {
         match kind {
@@ -235,7 +248,7 @@ impl AppState {
             connectors,
             public_url: config.public_url(),
             max_body_bytes: config.server.max_body_bytes,
-            queue: crate::delivery::Queue::new(config.queue.clone(), config.store.retention()),
+            queue: crate::queue::Queue::new(config.queue.clone(), config.store.retention()),
             admin,
             reconciliations: Mutex::new(HashMap::new()),
         })
@@ -256,149 +269,5 @@ impl AppState {
     /// `{public_url}/scim/v2/{connector}`.
     pub fn base_url(&self, connector: &str) -> String {
         format!("{}/scim/v2/{connector}", self.public_url)
-    }
-}
-
-/// What start-up recovery did with the writes a previous run left pending.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct RecoveryReport {
-    pub committed: usize,
-    pub failed: usize,
-}
-
-impl RecoveryReport {
-    pub fn total(&self) -> usize {
-        self.committed + self.failed
-    }
-}
-
-impl AppState {
-    /// Finishes every journal entry a crash left pending: the connector runs again (it is
-    /// idempotent) and the change is committed, or the entry is marked failed when it can no
-    /// longer apply (a newer version won, the connector is gone, the vendor refuses). The
-    /// client of such a write never got an answer, so either outcome is consistent.
-    ///
-    /// On a database other replicas share, an entry may be a write another replica has in
-    /// flight: only those pending for longer than `[queue] stale_after_secs` are taken (the
-    /// worker's sweep takes the rest later).
-    pub async fn recover(&self) -> Result<RecoveryReport, store::StoreError> {
-        let grace = if self.store.is_shared() {
-            self.queue.config().stale_after()
-        } else {
-            std::time::Duration::ZERO
-        };
-        self.recover_older_than(grace).await
-    }
-
-    /// Finishes the pending journal entries written more than `age` ago.
-    pub async fn recover_older_than(
-        &self,
-        age: std::time::Duration,
-    ) -> Result<RecoveryReport, store::StoreError> {
-        let mut report = RecoveryReport::default();
-        let cutoff = time::OffsetDateTime::now_utc() - age;
-        let pending = self.store.journal_pending().await?;
-        for entry in pending.into_iter().filter(|e| e.created <= cutoff) {
-            let outcome = self.replay(&entry).await;
-            match outcome {
-                Ok(keys) => match self.store.commit(entry.seq, keys).await {
-                    Ok(_) => report.committed += 1,
-                    Err(e @ store::StoreError::Backend(_)) => return Err(e),
-                    Err(e) => {
-                        self.store
-                            .journal_fail(entry.seq, &format!("recovery: {e}"))
-                            .await?;
-                        report.failed += 1;
-                    }
-                },
-                Err(reason) => {
-                    tracing::warn!(seq = entry.seq, %reason, "a pending write could not be finished");
-                    self.store
-                        .journal_fail(entry.seq, &format!("recovery: {reason}"))
-                        .await?;
-                    report.failed += 1;
-                }
-            }
-        }
-        Ok(report)
-    }
-
-    async fn replay(&self, entry: &store::JournalEntry) -> Result<serde_json::Value, String> {
-        let runtime = self
-            .connectors
-            .get(&entry.connector)
-            .ok_or_else(|| format!("connector \"{}\" is no longer configured", entry.connector))?;
-        let empty = serde_json::Value::Object(serde_json::Map::new());
-        let vendor_keys = entry.before.as_ref().map_or(&empty, |b| &b.vendor_keys);
-        self.apply_entry(runtime, entry, vendor_keys)
-            .await
-            .map_err(|e| e.to_string())
-    }
-
-    /// Runs `runtime`'s connector for a journalled change (start-up recovery, queued
-    /// delivery); `vendor_keys` are what the vendor knows the resource by now.
-    pub async fn apply_entry(
-        &self,
-        runtime: &ConnectorRuntime,
-        entry: &store::JournalEntry,
-        vendor_keys: &serde_json::Value,
-    ) -> Result<serde_json::Value, connector::ConnectorError> {
-        let after = match &entry.change {
-            store::Change::Create { attributes, .. }
-            | store::Change::Replace { attributes, .. } => Some(attributes),
-            store::Change::Delete { .. } => None,
-        };
-        let lookup = StoreLookup::new(self.store.clone(), &entry.connector);
-        let change = connector::ResourceChange {
-            kind: entry.kind,
-            id: entry.change.id(),
-            before: entry.before.as_ref().map(|b| &b.attributes),
-            after,
-            vendor_keys,
-            request_id: entry.request_id.as_deref(),
-            lookup: &lookup,
-        };
-        runtime.connector.apply(change).await
-    }
-}
-
-/// The vendor keys of a connector's other resources, read from the store.
-#[derive(Clone)]
-pub struct StoreLookup {
-    store: Arc<dyn Store>,
-    connector: String,
-}
-
-impl StoreLookup {
-    pub fn new(store: Arc<dyn Store>, connector: &str) -> Self {
-        StoreLookup {
-            store,
-            connector: connector.to_owned(),
-        }
-    }
-}
-
-impl std::fmt::Debug for StoreLookup {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreLookup")
-            .field("connector", &self.connector)
-            .finish()
-    }
-}
-
-#[async_trait::async_trait]
-impl connector::KeyLookup for StoreLookup {
-    async fn vendor_keys(
-        &self,
-        kind: ResourceKind,
-        id: &str,
-    ) -> Result<Option<serde_json::Value>, connector::ConnectorError> {
-        match self.store.get(&self.connector, kind, id).await {
-            Ok(found) => Ok(found.map(|r| r.vendor_keys)),
-            Err(e) => Err(connector::ConnectorError::Unavailable {
-                reason: format!("cannot read the vendor keys of {kind} {id}: {e}"),
-                retry_after: None,
-            }),
-        }
     }
 }

@@ -10,7 +10,6 @@ use std::fmt::Write;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use actix_web::HttpResponse;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -155,23 +154,5 @@ pub fn record_queues(connectors: &[String], stats: &[store::QueueStats]) {
         metrics::gauge!("scim_queue_depth", &labels).set(queued as f64);
         metrics::gauge!("scim_queue_failed", &labels).set(failed as f64);
         metrics::gauge!("scim_queue_oldest_age_seconds", &labels).set(age);
-    }
-}
-
-/// `GET /metrics`.
-pub async fn metrics(state: actix_web::web::Data<crate::state::AppState>) -> HttpResponse {
-    let connectors = state.queued_connectors();
-    if !connectors.is_empty() {
-        match state.store.queue_stats().await {
-            Ok(stats) => record_queues(&connectors, &stats),
-            // The gauges keep their last values; the store's trouble shows in /readyz.
-            Err(e) => tracing::warn!(error = %e, "cannot read the queue for /metrics"),
-        }
-    }
-    match handle() {
-        Some(handle) => HttpResponse::Ok()
-            .content_type("text/plain; version=0.0.4")
-            .body(handle.render()),
-        None => HttpResponse::ServiceUnavailable().body("metrics recorder unavailable"),
     }
 }

@@ -41,8 +41,6 @@ pub enum AuthMethod {
     BearerToken,
     Jwt,
     Basic,
-    /// A command an operator runs on the host (`scim-bridge import`): no network credential.
-    Operator,
 }
 
 /// The authentication of one connector, built once at start.

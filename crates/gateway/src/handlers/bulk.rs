@@ -54,12 +54,20 @@ async fn run(scim: &Scim, op: &ReadyOperation) -> Result<BulkSuccess, ApiError> 
                     "POST goes to /Users or /Groups, without an id",
                 ));
             }
-            Some(scim.create(kind, &data).await?)
+            Some(scim.writer().create(kind, &data).await?)
         }
-        BulkMethod::Put => Some(scim.replace(kind, need_id()?, &data, precondition).await?),
-        BulkMethod::Patch => Some(scim.patch(kind, need_id()?, &data, precondition).await?),
+        BulkMethod::Put => Some(
+            scim.writer()
+                .replace(kind, need_id()?, &data, precondition)
+                .await?,
+        ),
+        BulkMethod::Patch => Some(
+            scim.writer()
+                .patch(kind, need_id()?, &data, precondition)
+                .await?,
+        ),
         BulkMethod::Delete => {
-            scim.delete(kind, need_id()?, precondition).await?;
+            scim.writer().delete(kind, need_id()?, precondition).await?;
             None
         }
     };

@@ -88,7 +88,7 @@ async fn fetch_with_groups(
     id: &str,
 ) -> Result<(StoredResource, Option<Vec<(String, String)>>), ApiError> {
     if !has_groups(scim, kind) {
-        return Ok((scim.fetch(kind, id).await?, None));
+        return Ok((scim.writer().fetch(kind, id).await?, None));
     }
     scim.schema(kind)?;
     match scim
@@ -288,7 +288,7 @@ pub async fn create(
     kind: Kind,
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
-    let stored = scim.create(**kind, &body).await?;
+    let stored = scim.writer().create(**kind, &body).await?;
     respond(&scim, StatusCode::CREATED, stored, &projection(&req)?).await
 }
 
@@ -303,6 +303,7 @@ pub async fn replace(
     let (_, id) = path.into_inner();
     let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
     let stored = scim
+        .writer()
         .replace(**kind, &id, &body, header_text(&req, header::IF_MATCH))
         .await?;
     respond(&scim, StatusCode::OK, stored, &projection(&req)?).await
@@ -320,6 +321,7 @@ pub async fn patch(
     let (_, id) = path.into_inner();
     let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
     let stored = scim
+        .writer()
         .patch(**kind, &id, &body, header_text(&req, header::IF_MATCH))
         .await?;
     if stored.kind == ResourceKind::Group {
@@ -338,7 +340,8 @@ pub async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
-    scim.delete(**kind, &id, header_text(&req, header::IF_MATCH))
+    scim.writer()
+        .delete(**kind, &id, header_text(&req, header::IF_MATCH))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

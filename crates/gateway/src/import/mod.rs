@@ -14,8 +14,8 @@ use serde_json::{Map, Value, json};
 pub use parse::{Format, ParseError, Row, parse};
 
 use crate::error::ApiError;
-use crate::extract::Scim;
 use crate::reconcile::Progress;
+use crate::writer::Writer;
 
 /// Rows in flight at once.
 pub const CONCURRENCY: usize = 32;
@@ -82,9 +82,9 @@ fn failed(e: ApiError) -> Outcome {
     }
 }
 
-/// Imports `rows` through `scim` (an operator caller on one connector), in the file's order
+/// Imports `rows` through `writer` (one connector), in the file's order
 /// as far as concurrency allows; the results come back in the file's order.
-pub async fn import(scim: &Scim, rows: Vec<Row>, progress: &dyn Progress) -> Vec<RowResult> {
+pub async fn import(writer: &Writer, rows: Vec<Row>, progress: &dyn Progress) -> Vec<RowResult> {
     progress.phase("importing users", Some(rows.len() as u64));
     let mut results: Vec<RowResult> = stream::iter(rows)
         .map(|row| async move {
@@ -99,7 +99,7 @@ pub async fn import(scim: &Scim, rows: Vec<Row>, progress: &dyn Progress) -> Vec
                     scim_type: Some("invalidSyntax".into()),
                     detail,
                 },
-                None => import_one(scim, user_name.as_deref(), &row.user).await,
+                None => import_one(writer, user_name.as_deref(), &row.user).await,
             };
             progress.advance(1);
             RowResult {
@@ -116,7 +116,7 @@ pub async fn import(scim: &Scim, rows: Vec<Row>, progress: &dyn Progress) -> Vec
     results
 }
 
-async fn import_one(scim: &Scim, user_name: Option<&str>, user: &Value) -> Outcome {
+async fn import_one(writer: &Writer, user_name: Option<&str>, user: &Value) -> Outcome {
     let Some(user_name) = user_name else {
         return Outcome::Failed {
             status: 400,
@@ -124,38 +124,24 @@ async fn import_one(scim: &Scim, user_name: Option<&str>, user: &Value) -> Outco
             detail: "the row has no userName".into(),
         };
     };
-    let existing = match scim
-        .state
-        .store
-        .find_by_unique_key(&scim.runtime.name, ResourceKind::User, user_name)
-        .await
-    {
+    let existing = match writer.find_unique(ResourceKind::User, user_name).await {
         Ok(existing) => existing,
-        Err(e) => return failed(e.into()),
+        Err(e) => return failed(e),
     };
     match existing {
-        None => match scim.create(ResourceKind::User, user).await {
+        None => match writer.create(ResourceKind::User, user).await {
             Ok(stored) => Outcome::Created { id: stored.id },
             Err(e) => failed(e),
         },
-        Some(id) => {
-            let before = match scim
-                .state
-                .store
-                .get(&scim.runtime.name, ResourceKind::User, &id)
-                .await
-            {
-                Ok(Some(stored)) => stored.version,
-                Ok(None) => 0,
-                Err(e) => return failed(e.into()),
-            };
+        Some(current) => {
+            let (id, before) = (current.id, current.version);
             let mut value: Map<String, Value> = user.as_object().cloned().unwrap_or_default();
             value.shift_remove("schemas");
             let patch = json!({
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                 "Operations": [{"op": "replace", "value": value}]
             });
-            match scim.patch(ResourceKind::User, &id, &patch, None).await {
+            match writer.patch(ResourceKind::User, &id, &patch, None).await {
                 Ok(stored) if stored.version == before => Outcome::Unchanged { id },
                 Ok(_) => Outcome::Updated { id },
                 Err(e) => failed(e),

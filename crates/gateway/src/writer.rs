@@ -1,26 +1,32 @@
-//! The write path (docs/architecture.md "Consistency"): validate with the SCIM core, journal the intent,
-//! let the connector make the vendor match, commit to the store with a new version. Writes to
-//! one resource are serialised in this process; the store's version check catches writers in
-//! other processes, and a PATCH that loses such a race is re-applied to the new version.
+//! The write path (docs/architecture.md "Consistency"): validate with the SCIM core, journal
+//! the intent, let the connector make the vendor match, commit to the store with a new version.
+//! Writes to one resource are serialised in this process; the store's version check catches
+//! writers in other processes, and a PATCH that loses such a race is re-applied to the new
+//! version.
 //!
-//! With `delivery = "queued"` the write is committed and its delivery queued in one step, and
-//! the worker in `delivery.rs` brings the vendor along afterwards.
+//! [`Writer`] knows nothing of HTTP: the SCIM handlers, Bulk and `import` write through it
+//! alike. With `delivery = "queued"` the write is committed and its delivery queued in one
+//! step, and the worker in `delivery.rs` brings the vendor along afterwards; that worker and
+//! start-up recovery run a journalled change through [`apply_entry`], the one place where a
+//! journal entry becomes a connector change.
 //!
 //! A `password` reaches the connector but is never journalled or stored: the store keeps no
 //! verifying material for users, and the journal must not hold secrets in clear.
 
-use connector::ResourceChange;
+use std::sync::Arc;
+
+use connector::{ConnectorError, KeyLookup, ResourceChange};
 use scim::etag::TagList;
 use scim::patch::{self, PatchRequest};
 use scim::schema::Returned;
 use scim::validate::{check_immutable, validate_resource};
 use scim::{ResourceKind, ResourceSchema, ScimError, ScimType};
 use serde_json::{Map, Value};
-use store::{Change, NewJournalEntry, StoreError, StoredResource};
+use store::{Change, JournalEntry, NewJournalEntry, Store, StoreError, StoredResource};
 
 use crate::config::DeliveryMode;
 use crate::error::ApiError;
-use crate::extract::Scim;
+use crate::state::{AppState, ConnectorRuntime};
 
 /// How many times a PATCH is re-applied after losing a race to another process.
 const PATCH_RETRIES: usize = 3;
@@ -89,7 +95,53 @@ impl Drop for Invalidate<'_> {
     }
 }
 
-impl Scim {
+/// Writes to one connector on behalf of one caller (a SCIM request, a Bulk operation, an
+/// `import` row).
+pub struct Writer {
+    state: Arc<AppState>,
+    runtime: Arc<ConnectorRuntime>,
+    /// The request id, kept with the journal entry and passed to the vendor where it takes one.
+    request_id: Option<String>,
+}
+
+impl Writer {
+    pub fn new(
+        state: Arc<AppState>,
+        runtime: Arc<ConnectorRuntime>,
+        request_id: Option<String>,
+    ) -> Writer {
+        Writer {
+            state,
+            runtime,
+            request_id,
+        }
+    }
+
+    /// The connector written to.
+    pub fn runtime(&self) -> &ConnectorRuntime {
+        &self.runtime
+    }
+
+    fn schema(&self, kind: ResourceKind) -> Result<&ResourceSchema, ApiError> {
+        self.runtime.offered_schema(kind)
+    }
+
+    /// The resource holding `value` as its unique attribute (`userName`, `displayName`).
+    pub async fn find_unique(
+        &self,
+        kind: ResourceKind,
+        value: &str,
+    ) -> Result<Option<StoredResource>, ApiError> {
+        let store = &self.state.store;
+        match store
+            .find_by_unique_key(&self.runtime.name, kind, value)
+            .await?
+        {
+            Some(id) => Ok(store.get(&self.runtime.name, kind, &id).await?),
+            None => Ok(None),
+        }
+    }
+
     async fn current(&self, kind: ResourceKind, id: &str) -> Result<StoredResource, ApiError> {
         self.state
             .store
@@ -137,16 +189,16 @@ impl Scim {
     ) -> Result<Option<StoredResource>, ApiError> {
         let id = change.id().to_owned();
         let empty = Value::Object(Map::new());
-        let lookup = crate::state::StoreLookup::new(self.state.store.clone(), &self.runtime.name);
-        let vendor_change = ResourceChange {
+        let lookup = StoreLookup::new(self.state.store.clone(), &self.runtime.name);
+        let vendor_change = resource_change(
             kind,
-            id: &id,
-            before: before.as_ref().map(|b| &b.attributes),
-            after: after_for_vendor,
-            vendor_keys: before.as_ref().map_or(&empty, |b| &b.vendor_keys),
-            request_id: self.request_id.as_deref(),
-            lookup: &lookup,
-        };
+            &id,
+            before.as_ref(),
+            after_for_vendor,
+            before.as_ref().map_or(&empty, |b| &b.vendor_keys),
+            self.request_id.as_deref(),
+            &lookup,
+        );
         // What the connector will never do is refused before it is journalled.
         self.runtime.connector.check(&vendor_change)?;
         let entry = NewJournalEntry {
@@ -328,5 +380,93 @@ impl Scim {
     pub async fn fetch(&self, kind: ResourceKind, id: &str) -> Result<StoredResource, ApiError> {
         self.schema(kind)?;
         self.current(kind, id).await
+    }
+}
+
+/// The connector's view of one change: the resource before and after (`after` may carry the
+/// write-only values the journal never holds), and the keys the vendor knows it by now.
+fn resource_change<'a>(
+    kind: ResourceKind,
+    id: &'a str,
+    before: Option<&'a StoredResource>,
+    after: Option<&'a Map<String, Value>>,
+    vendor_keys: &'a Value,
+    request_id: Option<&'a str>,
+    lookup: &'a dyn KeyLookup,
+) -> ResourceChange<'a> {
+    ResourceChange {
+        kind,
+        id,
+        before: before.map(|b| &b.attributes),
+        after,
+        vendor_keys,
+        request_id,
+        lookup,
+    }
+}
+
+/// Runs `runtime`'s connector for a journalled change (start-up recovery, queued delivery);
+/// `vendor_keys` are what the vendor knows the resource by now.
+pub async fn apply_entry(
+    store: &Arc<dyn Store>,
+    runtime: &ConnectorRuntime,
+    entry: &JournalEntry,
+    vendor_keys: &Value,
+) -> Result<Value, ConnectorError> {
+    let after = match &entry.change {
+        Change::Create { attributes, .. } | Change::Replace { attributes, .. } => Some(attributes),
+        Change::Delete { .. } => None,
+    };
+    let lookup = StoreLookup::new(store.clone(), &entry.connector);
+    let change = resource_change(
+        entry.kind,
+        entry.change.id(),
+        entry.before.as_ref(),
+        after,
+        vendor_keys,
+        entry.request_id.as_deref(),
+        &lookup,
+    );
+    runtime.connector.apply(change).await
+}
+
+/// The vendor keys of a connector's other resources, read from the store.
+#[derive(Clone)]
+struct StoreLookup {
+    store: Arc<dyn Store>,
+    connector: String,
+}
+
+impl StoreLookup {
+    fn new(store: Arc<dyn Store>, connector: &str) -> Self {
+        StoreLookup {
+            store,
+            connector: connector.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreLookup")
+            .field("connector", &self.connector)
+            .finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl KeyLookup for StoreLookup {
+    async fn vendor_keys(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<Value>, ConnectorError> {
+        match self.store.get(&self.connector, kind, id).await {
+            Ok(found) => Ok(found.map(|r| r.vendor_keys)),
+            Err(e) => Err(ConnectorError::Unavailable {
+                reason: format!("cannot read the vendor keys of {kind} {id}: {e}"),
+                retry_after: None,
+            }),
+        }
     }
 }
