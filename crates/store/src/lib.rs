@@ -1,24 +1,25 @@
 //! Durable state of scim-bridge: resources with versions, per-connector uniqueness, vendor
 //! keys, group membership, and the journal of operations (docs/architecture.md "Consistency").
 //!
-//! One interface, [`Store`], with two implementations: SQLite (the embedded default: one file,
+//! One interface, [`Store`], made of four focused traits ([`Resources`], [`Journal`],
+//! [`Outbox`], [`Maintenance`]), with two implementations: SQLite (the embedded default: one file,
 //! WAL) and PostgreSQL (several replicas). Each applies its own migrations at start. The
 //! SQL differs per backend; everything else (which index answers a filter, which keys a
 //! resource has) is shared and lives in the modules below, so no query branches on the backend.
 //!
 //! The write path the gateway drives:
-//! 1. [`Store::journal_append`] records the intended change durably;
+//! 1. [`Journal::journal_append`] records the intended change durably;
 //! 2. the connector makes the vendor match it;
-//! 3. [`Store::commit`] applies the journalled change with the vendor keys the connector
-//!    returned, and marks the entry committed, in one transaction; or [`Store::journal_fail`]
+//! 3. [`Journal::commit`] applies the journalled change with the vendor keys the connector
+//!    returned, and marks the entry committed, in one transaction; or [`Journal::journal_fail`]
 //!    records why the vendor refused, leaving the resources unchanged.
 //!
-//! After a crash, [`Store::journal_pending`] lists the entries to finish.
+//! After a crash, [`Journal::journal_pending`] lists the entries to finish.
 //!
-//! A connector with queued delivery takes the other path: [`Store::journal_commit_queue`]
+//! A connector with queued delivery takes the other path: [`Outbox::journal_commit_queue`]
 //! journals, commits and queues the delivery in one transaction, and workers (of every replica)
-//! take the queue's entries with [`Store::queue_claim`] and settle them with
-//! [`Store::queue_settle`], in order per resource.
+//! take the queue's entries with [`Outbox::queue_claim`] and settle them with
+//! [`Outbox::queue_settle`], in order per resource.
 //!
 //! [`open_store`] picks the backend from the database URL; [`SqliteStore`] and [`PgStore`] can
 //! also be opened directly.
@@ -32,16 +33,11 @@ mod list;
 mod migrations;
 mod model;
 mod open;
-mod pg_queue;
+
 mod plan;
 mod postgres;
 mod queue;
 mod sqlite;
-mod sqlite_checkpoint;
-mod sqlite_queue;
-mod sqlite_reader;
-mod sqlite_write_tx;
-mod sqlite_writer;
 mod tx;
 
 pub use anchors::PagingStats;
@@ -58,10 +54,9 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 
-/// The durable state behind every connector. Implementations are cheap to share
-/// (`Arc<dyn Store>`); every method is one short transaction.
+/// Reads of resources: what every SCIM `GET` and filter is answered from.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Resources: Send + Sync + 'static {
     /// One resource by id.
     async fn get(
         &self,
@@ -70,7 +65,7 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError>;
 
-    /// One resource by id and the groups listing it (what [`Store::groups_of`] answers for
+    /// One resource by id and the groups listing it (what [`Resources::groups_of`] answers for
     /// its id), read together, in one statement: what `GET /Users/{id}` shows.
     async fn get_with_groups(
         &self,
@@ -106,7 +101,12 @@ pub trait Store: Send + Sync + 'static {
         connector: &str,
         member_id: &str,
     ) -> Result<Vec<(String, String)>, StoreError>;
+}
 
+/// The journal of writes: recorded before the connector runs, then committed or failed
+/// (the synchronous write path and crash recovery).
+#[async_trait]
+pub trait Journal: Send + Sync + 'static {
     /// Records an intended change durably, before the connector runs; returns its sequence
     /// number.
     async fn journal_append(&self, entry: NewJournalEntry) -> Result<i64, StoreError>;
@@ -154,10 +154,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         filter: JournalFilter<'_>,
     ) -> Result<Vec<JournalEntry>, StoreError>;
+}
 
+/// Queued delivery: a write committed and queued at once, then claimed and settled by the
+/// delivery workers of every replica, in order per resource.
+#[async_trait]
+pub trait Outbox: Send + Sync + 'static {
     /// Queued delivery: journals the change, commits it to the store (the resource keeps the
     /// vendor keys it has) and queues its delivery to the vendor, in one transaction. Fails as
-    /// [`Store::commit`] does, leaving nothing behind.
+    /// [`Journal::commit`] does, leaving nothing behind.
     async fn journal_commit_queue(
         &self,
         entry: NewJournalEntry,
@@ -193,7 +198,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Waiting and failed deliveries per connector (connectors with none are left out).
     async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError>;
+}
 
+/// What keeps a store healthy and tells about it: retention, readiness, sharing, closing.
+#[async_trait]
+pub trait Maintenance: Send + Sync + 'static {
     /// Removes the history of writes journalled before `older_than`, at most `batch` rows a
     /// transaction: settled deliveries (delivered or dropped) of resources with nothing waiting
     /// or failed, then settled journal entries (committed or failed) that no delivery refers
@@ -224,3 +233,10 @@ pub trait Store: Send + Sync + 'static {
     /// Closes the connections; pending statements finish first.
     async fn close(&self);
 }
+
+/// The durable state behind every connector: all four parts, as one object. Implementations
+/// are cheap to share (`Arc<dyn Store>`); every method is one short transaction. Callers bring
+/// the parts they use into scope (`use store::{Resources, Journal};`).
+pub trait Store: Resources + Journal + Outbox + Maintenance {}
+
+impl<T: Resources + Journal + Outbox + Maintenance> Store for T {}

@@ -1,6 +1,6 @@
 //! What both backends share of the delivery queue (the `outbox` table): the query that reads
 //! a delivery with its journal entry, and how a row becomes a [`Delivery`]. The statements
-//! that claim and settle entries differ per backend (`sqlite_queue.rs`, `pg_queue.rs`).
+//! that claim and settle entries differ per backend (`sqlite/queue.rs`, `postgres/queue.rs`).
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;

@@ -2,6 +2,7 @@
 //! SQLite store, and a closed SQLite file that is whole without its WAL.
 
 use std::sync::Arc;
+use store::Maintenance;
 
 use scim::ResourceKind::User;
 use serde_json::json;

@@ -11,7 +11,7 @@
 //!
 //! The writer is a thread of its own with its own connection, not a task on the runtime: its
 //! statements and its fsync block, and they run back to back without crossing threads (see
-//! [`crate::sqlite_write_tx`]). Callers wait for their answer without holding a runtime thread.
+//! [`crate::sqlite::write_tx`]). Callers wait for their answer without holding a runtime thread.
 
 use std::path::Path;
 use std::time::Duration;
@@ -21,8 +21,8 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::commit::{self, Vendor};
-use crate::sqlite_checkpoint::{self, Checkpoints, WAL_LIMIT_PAGES};
-use crate::sqlite_write_tx::{self, STATEMENT_CACHE, WriterTx, run_now};
+use crate::sqlite::checkpoint::{self, Checkpoints, WAL_LIMIT_PAGES};
+use crate::sqlite::write_tx::{self, STATEMENT_CACHE, WriterTx, run_now};
 use crate::{NewJournalEntry, Pruned, StoreError, StoredResource, codec};
 
 /// At most this many writes share one transaction.
@@ -100,21 +100,19 @@ impl Job {
 
     fn run(self, tx: &mut WriterTx<'_>) -> Done {
         match self {
-            Job::Append(entry, reply) => Done::Append(reply, sqlite_write_tx::append(tx, &entry)),
+            Job::Append(entry, reply) => Done::Append(reply, write_tx::append(tx, &entry)),
             Job::Commit(seq, keys, reply) => Done::Commit(
                 reply,
                 run_now(commit::commit(tx, seq, Some(keys), codec::now())),
             ),
-            Job::Fail(seq, reason, reply) => {
-                Done::Unit(reply, sqlite_write_tx::fail(tx, seq, &reason))
-            }
+            Job::Fail(seq, reason, reply) => Done::Unit(reply, write_tx::fail(tx, seq, &reason)),
             // A failure rolls back to the savepoint: the entry goes with the change.
             Job::AppendCommit(entry, vendor, reply) => {
                 let outcome = (|| {
                     let entry = *entry;
-                    let seq = sqlite_write_tx::append_committed(tx, &entry)?;
+                    let seq = write_tx::append_committed(tx, &entry)?;
                     if let Vendor::Queued = vendor {
-                        sqlite_write_tx::enqueue(tx, seq, &entry)?;
+                        write_tx::enqueue(tx, seq, &entry)?;
                     }
                     run_now(commit::apply(
                         tx,
@@ -131,7 +129,7 @@ impl Job {
                 Done::Unit(reply, run_now(commit::load(tx, &connector, &resources)))
             }
             Job::Prune(older_than, batch, reply) => {
-                Done::Pruned(reply, sqlite_write_tx::prune_batch(tx, &older_than, batch))
+                Done::Pruned(reply, write_tx::prune_batch(tx, &older_than, batch))
             }
         }
     }
@@ -169,7 +167,7 @@ impl Writer {
         // never outlive the transaction.
         conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
         conn.busy_timeout(busy_timeout)?;
-        // Checkpoints run beside the writer (see `sqlite_checkpoint`); a WAL that has grown
+        // Checkpoints run beside the writer (see `checkpoint`); a WAL that has grown
         // (after a burst, or before the writer's own checkpoint) is cut back on restart.
         conn.execute_batch(&format!(
             "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
@@ -180,7 +178,7 @@ impl Writer {
         let (jobs, queue) = mpsc::unbounded_channel::<Message>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || serve(conn, queue, &checkpoints))
+            .spawn(move || serve(conn, queue, checkpoints))
             .map_err(|e| StoreError::Backend(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Writer { jobs })
     }
@@ -266,7 +264,7 @@ impl Writer {
 fn serve(
     mut conn: Connection,
     mut queue: mpsc::UnboundedReceiver<Message>,
-    checkpoints: &Checkpoints,
+    checkpoints: Checkpoints,
 ) {
     while let Some(first) = queue.blocking_recv() {
         let mut group = Vec::new();
@@ -290,20 +288,39 @@ fn serve(
             run_group(&mut conn, group);
             checkpoints.committed();
             if checkpoints.take_behind()
-                && let Err(e) = sqlite_checkpoint::checkpoint(&conn)
+                && let Err(e) = checkpoint::checkpoint(&conn)
             {
                 tracing::warn!(error = %e, "the writer's WAL checkpoint failed");
             }
         }
         if let Some(done) = close {
-            // Everything into the database file and the WAL emptied: a file copied after a
-            // graceful stop is whole without its `-wal`.
-            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
-                tracing::warn!(error = %e, "the closing WAL checkpoint failed");
-            }
+            checkpoints.stop();
+            truncate_wal(&conn);
             drop(conn);
             let _ = done.send(());
             return;
+        }
+    }
+}
+
+/// Copies everything into the database file and empties the WAL, so that a file copied after
+/// a graceful stop is whole without its `-wal`. The pragma reports a checkpoint it could not
+/// finish (a reader of another connection still on an older snapshot) as `busy` rather than
+/// as an error: it is tried again for a moment before giving up with a warning (the data is
+/// safe in the WAL either way).
+fn truncate_wal(conn: &Connection) {
+    const ATTEMPTS: u32 = 50;
+    for attempt in 1..=ATTEMPTS {
+        let busy: Result<i64, _> =
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0));
+        match busy {
+            Ok(0) => return,
+            Ok(_) if attempt < ATTEMPTS => std::thread::sleep(std::time::Duration::from_millis(10)),
+            Ok(_) => tracing::warn!("the closing WAL checkpoint stayed busy; the WAL is kept"),
+            Err(e) => {
+                tracing::warn!(error = %e, "the closing WAL checkpoint failed");
+                return;
+            }
         }
     }
 }

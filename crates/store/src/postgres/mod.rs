@@ -1,4 +1,7 @@
-//! The PostgreSQL backend: several gateway replicas share one database.
+//! The PostgreSQL backend: several gateway replicas share one database. The delivery
+//! queue's statements, which lock differently from SQLite's, are in [`queue`].
+
+mod queue;
 
 use std::time::Duration;
 
@@ -15,9 +18,9 @@ use crate::keys::IndexKeys;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
 use crate::{
-    Claim, Delivery, DeliveryOutcome, JournalEntry, JournalFilter, JournalState, ListQuery,
-    NewJournalEntry, Page, PagingStats, Pruned, QueueFilter, QueueStats, Store, StoreError,
-    StoredResource, commit, list, migrations, pg_queue,
+    Claim, Delivery, DeliveryOutcome, Journal, JournalEntry, JournalFilter, JournalState,
+    ListQuery, Maintenance, NewJournalEntry, Outbox, Page, PagingStats, Pruned, QueueFilter,
+    QueueStats, Resources, StoreError, StoredResource, commit, list, migrations,
 };
 
 /// Connections per replica.
@@ -95,7 +98,7 @@ impl PgStore {
         let mut tx = PgTx(self.pool.begin().await?);
         let seq = append_in(&mut tx.0, &entry, JournalState::Committed).await?;
         if let Vendor::Queued = vendor {
-            pg_queue::enqueue_in(&mut tx.0, seq, &entry).await?;
+            queue::enqueue_in(&mut tx.0, seq, &entry).await?;
         }
         let stored = commit::apply(
             &mut tx,
@@ -559,7 +562,7 @@ impl WriteTx for PgTx {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl Resources for PgStore {
     async fn get(
         &self,
         connector: &str,
@@ -681,7 +684,10 @@ impl Store for PgStore {
             .map(|(id, name)| (id, name.unwrap_or_default()))
             .collect())
     }
+}
 
+#[async_trait]
+impl Journal for PgStore {
     async fn journal_append(&self, entry: NewJournalEntry) -> Result<i64, StoreError> {
         let mut conn = self.pool.acquire().await?;
         append_in(&mut conn, &entry, JournalState::Pending).await
@@ -747,13 +753,6 @@ impl Store for PgStore {
         rows.iter().map(journal_entry).collect()
     }
 
-    async fn journal_commit_queue(
-        &self,
-        entry: NewJournalEntry,
-    ) -> Result<Option<StoredResource>, StoreError> {
-        self.journal_and_apply(entry, Vendor::Queued).await
-    }
-
     async fn journal_and_commit(
         &self,
         entry: NewJournalEntry,
@@ -762,9 +761,19 @@ impl Store for PgStore {
         self.journal_and_apply(entry, Vendor::Done(vendor_keys))
             .await
     }
+}
+
+#[async_trait]
+impl Outbox for PgStore {
+    async fn journal_commit_queue(
+        &self,
+        entry: NewJournalEntry,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        self.journal_and_apply(entry, Vendor::Queued).await
+    }
 
     async fn queue_claim(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError> {
-        pg_queue::claim(&self.pool, claim).await
+        queue::claim(&self.pool, claim).await
     }
 
     async fn queue_settle(
@@ -773,35 +782,38 @@ impl Store for PgStore {
         owner: &str,
         outcome: DeliveryOutcome,
     ) -> Result<(), StoreError> {
-        pg_queue::settle(&self.pool, seq, owner, outcome).await
+        queue::settle(&self.pool, seq, owner, outcome).await
     }
 
     async fn queue_release(&self, owner: &str) -> Result<(), StoreError> {
-        pg_queue::release(&self.pool, owner).await
+        queue::release(&self.pool, owner).await
     }
 
     async fn queue_list(&self, filter: QueueFilter<'_>) -> Result<Vec<Delivery>, StoreError> {
-        pg_queue::list(&self.pool, filter).await
+        queue::list(&self.pool, filter).await
     }
 
     async fn queue_retry(&self, seq: i64) -> Result<(), StoreError> {
-        pg_queue::retry(&self.pool, seq).await
+        queue::retry(&self.pool, seq).await
     }
 
     async fn queue_drop(&self, seq: i64) -> Result<(), StoreError> {
-        pg_queue::drop_entry(&self.pool, seq).await
+        queue::drop_entry(&self.pool, seq).await
     }
 
     async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError> {
-        pg_queue::stats(&self.pool).await
+        queue::stats(&self.pool).await
     }
+}
 
+#[async_trait]
+impl Maintenance for PgStore {
     async fn prune(
         &self,
         older_than: time::OffsetDateTime,
         batch: usize,
     ) -> Result<Pruned, StoreError> {
-        pg_queue::prune(&self.pool, older_than, batch).await
+        queue::prune(&self.pool, older_than, batch).await
     }
 
     fn is_shared(&self) -> bool {

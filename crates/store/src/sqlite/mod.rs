@@ -1,4 +1,13 @@
-//! The SQLite backend: one file in WAL mode, the embedded default.
+//! The SQLite backend: one file in WAL mode, the embedded default. Writes go through one
+//! writer thread ([`writer`], with [`write_tx`] and its checkpoints beside it in
+//! [`checkpoint`]); point reads run on the caller's thread ([`reader`]); the delivery queue's
+//! statements are in [`queue`].
+
+mod checkpoint;
+mod queue;
+mod reader;
+mod write_tx;
+mod writer;
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,15 +25,15 @@ use crate::anchors::Anchors;
 use crate::codec::{self, parse_json, parse_object, parse_timestamp};
 use crate::commit::Vendor;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
-use crate::sqlite_checkpoint::WAL_LIMIT_PAGES;
-use crate::sqlite_reader::{self, Readers};
-use crate::sqlite_writer::Writer;
 use crate::tx::{Counters, Fetched, ReadTx, order_by};
 use crate::{
-    Claim, Delivery, DeliveryOutcome, JournalEntry, JournalFilter, ListQuery, NewJournalEntry,
-    Page, PagingStats, Pruned, QueueFilter, QueueStats, Store, StoreError, StoredResource, list,
-    migrations, sqlite_queue,
+    Claim, Delivery, DeliveryOutcome, Journal, JournalEntry, JournalFilter, ListQuery, Maintenance,
+    NewJournalEntry, Outbox, Page, PagingStats, Pruned, QueueFilter, QueueStats, Resources,
+    StoreError, StoredResource, list, migrations,
 };
+use checkpoint::WAL_LIMIT_PAGES;
+use reader::Readers;
+use writer::Writer;
 
 /// Connections of a file store: SQLite runs one writer at a time and readers beside it, and the
 /// machine is small.
@@ -113,11 +122,11 @@ fn parse_groups(text: &str) -> Result<Vec<(String, String)>, StoreError> {
 /// The store on SQLite.
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Every write goes through it (group commit, see [`crate::sqlite_writer`]).
+    /// Every write goes through it (group commit, see [`crate::sqlite::writer`]).
     writer: Writer,
     /// Where the pages of walks in progress continue.
     anchors: Anchors,
-    /// Point reads on the caller's thread (see [`crate::sqlite_reader`]).
+    /// Point reads on the caller's thread (see [`crate::sqlite::reader`]).
     readers: Readers,
     /// The directory of a temporary store ([`SqliteStore::temporary`]), removed when the store
     /// is dropped.
@@ -389,7 +398,7 @@ impl ReadTx for SqliteTx {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Resources for SqliteStore {
     async fn get(
         &self,
         connector: &str,
@@ -397,7 +406,7 @@ impl Store for SqliteStore {
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
         let fetched = self.readers.read(|conn| {
-            sqlite_reader::fetch_optional(conn, BY_ID, (connector, kind.as_str(), id), kind)
+            reader::fetch_optional(conn, BY_ID, (connector, kind.as_str(), id), kind)
         })?;
         Ok(fetched.map(|f| f.resource))
     }
@@ -409,7 +418,7 @@ impl Store for SqliteStore {
         id: &str,
     ) -> Result<Option<(StoredResource, Vec<(String, String)>)>, StoreError> {
         let found = self.readers.read(|conn| {
-            sqlite_reader::fetch_with_groups(
+            reader::fetch_with_groups(
                 conn,
                 BY_ID_WITH_GROUPS,
                 (connector, kind.as_str(), id),
@@ -430,11 +439,11 @@ impl Store for SqliteStore {
         if let Plan::Lookup(lookups) = plan::plan(kind, &query) {
             // Index probes: on this thread, every lookup in one snapshot.
             let found = self.readers.read(|conn| {
-                sqlite_reader::in_snapshot(conn, lookups.len() > 1, |conn| {
+                reader::in_snapshot(conn, lookups.len() > 1, |conn| {
                     let mut found = Vec::new();
                     for lookup in &lookups {
                         let (sql, key) = lookup_sql(lookup);
-                        found.extend(sqlite_reader::fetch_all(
+                        found.extend(reader::fetch_all(
                             conn,
                             sql,
                             (connector, kind.as_str(), key),
@@ -460,9 +469,8 @@ impl Store for SqliteStore {
         key: &str,
     ) -> Result<Option<String>, StoreError> {
         let key = key.to_lowercase();
-        self.readers.read(|conn| {
-            sqlite_reader::scalar(conn, ID_BY_UNIQUE_KEY, (connector, kind.as_str(), &key))
-        })
+        self.readers
+            .read(|conn| reader::scalar(conn, ID_BY_UNIQUE_KEY, (connector, kind.as_str(), &key)))
     }
 
     async fn groups_of(
@@ -472,13 +480,16 @@ impl Store for SqliteStore {
     ) -> Result<Vec<(String, String)>, StoreError> {
         let rows: Vec<(String, Option<String>)> = self
             .readers
-            .read(|conn| sqlite_reader::pairs(conn, GROUPS_OF, (connector, member_id)))?;
+            .read(|conn| reader::pairs(conn, GROUPS_OF, (connector, member_id)))?;
         Ok(rows
             .into_iter()
             .map(|(id, name)| (id, name.unwrap_or_default()))
             .collect())
     }
+}
 
+#[async_trait]
+impl Journal for SqliteStore {
     async fn journal_append(&self, entry: NewJournalEntry) -> Result<i64, StoreError> {
         self.writer.append(entry).await
     }
@@ -524,55 +535,6 @@ impl Store for SqliteStore {
         rows.iter().map(journal_entry).collect()
     }
 
-    async fn journal_commit_queue(
-        &self,
-        entry: NewJournalEntry,
-    ) -> Result<Option<StoredResource>, StoreError> {
-        self.writer.append_commit(entry, Vendor::Queued).await
-    }
-
-    async fn queue_claim(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError> {
-        sqlite_queue::claim(&self.pool, claim).await
-    }
-
-    async fn queue_settle(
-        &self,
-        seq: i64,
-        owner: &str,
-        outcome: DeliveryOutcome,
-    ) -> Result<(), StoreError> {
-        sqlite_queue::settle(&self.pool, seq, owner, outcome).await
-    }
-
-    async fn queue_release(&self, owner: &str) -> Result<(), StoreError> {
-        sqlite_queue::release(&self.pool, owner).await
-    }
-
-    async fn queue_list(&self, filter: QueueFilter<'_>) -> Result<Vec<Delivery>, StoreError> {
-        sqlite_queue::list(&self.pool, filter).await
-    }
-
-    async fn queue_retry(&self, seq: i64) -> Result<(), StoreError> {
-        sqlite_queue::retry(&self.pool, seq).await
-    }
-
-    async fn queue_drop(&self, seq: i64) -> Result<(), StoreError> {
-        sqlite_queue::drop_entry(&self.pool, seq).await
-    }
-
-    async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError> {
-        sqlite_queue::stats(&self.pool).await
-    }
-
-    async fn prune(
-        &self,
-        older_than: time::OffsetDateTime,
-        batch: usize,
-    ) -> Result<Pruned, StoreError> {
-        // Through the writer, a batch at a time: never a long hold on the write lock.
-        Pruned::until_done(|| self.writer.prune_batch(older_than, batch)).await
-    }
-
     async fn journal_pending(&self) -> Result<Vec<JournalEntry>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -582,6 +544,61 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(journal_entry).collect()
+    }
+}
+
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn journal_commit_queue(
+        &self,
+        entry: NewJournalEntry,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        self.writer.append_commit(entry, Vendor::Queued).await
+    }
+
+    async fn queue_claim(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError> {
+        queue::claim(&self.pool, claim).await
+    }
+
+    async fn queue_settle(
+        &self,
+        seq: i64,
+        owner: &str,
+        outcome: DeliveryOutcome,
+    ) -> Result<(), StoreError> {
+        queue::settle(&self.pool, seq, owner, outcome).await
+    }
+
+    async fn queue_release(&self, owner: &str) -> Result<(), StoreError> {
+        queue::release(&self.pool, owner).await
+    }
+
+    async fn queue_list(&self, filter: QueueFilter<'_>) -> Result<Vec<Delivery>, StoreError> {
+        queue::list(&self.pool, filter).await
+    }
+
+    async fn queue_retry(&self, seq: i64) -> Result<(), StoreError> {
+        queue::retry(&self.pool, seq).await
+    }
+
+    async fn queue_drop(&self, seq: i64) -> Result<(), StoreError> {
+        queue::drop_entry(&self.pool, seq).await
+    }
+
+    async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError> {
+        queue::stats(&self.pool).await
+    }
+}
+
+#[async_trait]
+impl Maintenance for SqliteStore {
+    async fn prune(
+        &self,
+        older_than: time::OffsetDateTime,
+        batch: usize,
+    ) -> Result<Pruned, StoreError> {
+        // Through the writer, a batch at a time: never a long hold on the write lock.
+        Pruned::until_done(|| self.writer.prune_batch(older_than, batch)).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

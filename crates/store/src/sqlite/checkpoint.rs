@@ -41,6 +41,7 @@ pub(crate) struct Checkpoints {
     nudge: SyncSender<()>,
     /// Set by the thread when the WAL has outgrown [`WAL_LIMIT_PAGES`].
     behind: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Checkpoints {
@@ -62,13 +63,27 @@ impl Checkpoints {
         let (nudge, nudges) = sync_channel(1);
         let behind = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&behind);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || run(&conn, &nudges, &flag, limit_pages))
             .map_err(|e| {
                 StoreError::Backend(format!("cannot start the SQLite checkpoints: {e}"))
             })?;
-        Ok(Checkpoints { nudge, behind })
+        Ok(Checkpoints {
+            nudge,
+            behind,
+            thread,
+        })
+    }
+
+    /// Ends the thread and waits for it, so that no checkpoint of its own runs after this
+    /// returns: the writer's closing `TRUNCATE` checkpoint would find the checkpoint lock
+    /// taken and leave the WAL as it is.
+    pub(crate) fn stop(self) {
+        drop(self.nudge);
+        if self.thread.join().is_err() {
+            tracing::warn!("the SQLite checkpoint thread panicked");
+        }
     }
 
     /// Called after each commit: a checkpoint is due soon.
