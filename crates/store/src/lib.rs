@@ -37,6 +37,7 @@ mod open;
 mod plan;
 mod postgres;
 mod queue;
+mod sql;
 mod sqlite;
 mod tx;
 

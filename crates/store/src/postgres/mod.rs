@@ -16,7 +16,11 @@ use crate::codec::{self, parse_json, parse_object};
 use crate::commit::Vendor;
 use crate::keys::IndexKeys;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
-use crate::tx::{Counters, Fetched, ReadTx, WriteTx, order_by};
+use crate::sql::{
+    self, BY_ID, Dialect, GROUPS_OF, ID_BY_UNIQUE_KEY, JOURNAL_PENDING, SCAN_AFTER,
+    journal_columns, resource_columns,
+};
+use crate::tx::{Counters, Fetched, ReadTx, WriteTx};
 use crate::{
     Claim, Delivery, DeliveryOutcome, Journal, JournalEntry, JournalFilter, JournalState,
     ListQuery, Maintenance, NewJournalEntry, Outbox, Page, PagingStats, Pruned, QueueFilter,
@@ -27,20 +31,6 @@ use crate::{
 const MAX_CONNECTIONS: u32 = 8;
 /// How long a statement waits for a free connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The columns [`fetched`] reads.
-macro_rules! resource_columns {
-    () => {
-        "seq, id, version, created, last_modified, attributes, vendor_keys"
-    };
-}
-
-/// The columns [`journal_entry`] reads.
-macro_rules! journal_columns {
-    () => {
-        "seq, connector, kind, change, before_resource, state, attempts, last_error, request_id, created"
-    };
-}
 
 /// The store on PostgreSQL.
 pub struct PgStore {
@@ -176,31 +166,6 @@ pub(crate) fn journal_entry(row: &PgRow) -> Result<JournalEntry, StoreError> {
     })
 }
 
-/// The statement of an index lookup (binding connector, kind and the key as $1..$3), and the
-/// key.
-fn lookup_sql(lookup: &Lookup) -> (&'static str, &str) {
-    macro_rules! by {
-        ($condition:literal) => {
-            concat!(
-                "SELECT ",
-                resource_columns!(),
-                " FROM resources WHERE connector = $1 AND kind = $2 AND ",
-                $condition
-            )
-        };
-    }
-    match lookup {
-        Lookup::Id(key) => (by!("id = $3"), key),
-        Lookup::UniqueKey(key) => (by!("unique_key = $3"), key),
-        Lookup::DisplayName(key) => (by!("display_name_ci = $3"), key),
-        Lookup::ExternalId(key) => (by!("external_id = $3"), key),
-        Lookup::Email(key) => (
-            by!("seq IN (SELECT resource_seq FROM emails WHERE connector = $1 AND email = $3)"),
-            key,
-        ),
-    }
-}
-
 fn sql_count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -251,14 +216,7 @@ impl ReadTx for PgTx {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<Fetched>, StoreError> {
-        let sql = format!(
-            concat!(
-                "SELECT ",
-                resource_columns!(),
-                " FROM resources WHERE connector = $1 AND kind = $2 {} LIMIT $3 OFFSET $4"
-            ),
-            order_by(order)
-        );
+        let sql = sql::page_by_offset(order, Dialect::Postgres);
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(connector)
             .bind(kind.as_str())
@@ -275,7 +233,7 @@ impl ReadTx for PgTx {
         kind: ResourceKind,
         lookup: &Lookup,
     ) -> Result<Vec<Fetched>, StoreError> {
-        let (sql, key) = lookup_sql(lookup);
+        let (sql, key) = sql::lookup(lookup, Dialect::Postgres);
         let rows = sqlx::query(sql)
             .bind(connector)
             .bind(kind.as_str())
@@ -292,17 +250,13 @@ impl ReadTx for PgTx {
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<Fetched>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            resource_columns!(),
-            " FROM resources WHERE connector = $1 AND kind = $2 AND seq > $3 ORDER BY seq LIMIT $4"
-        ))
-        .bind(connector)
-        .bind(kind.as_str())
-        .bind(after_seq)
-        .bind(sql_count(limit))
-        .fetch_all(&mut *self.0)
-        .await?;
+        let rows = sqlx::query(SCAN_AFTER.postgres)
+            .bind(connector)
+            .bind(kind.as_str())
+            .bind(after_seq)
+            .bind(sql_count(limit))
+            .fetch_all(&mut *self.0)
+            .await?;
         all_fetched(&rows, kind)
     }
 
@@ -569,16 +523,12 @@ impl Resources for PgStore {
         kind: ResourceKind,
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            resource_columns!(),
-            " FROM resources WHERE connector = $1 AND kind = $2 AND id = $3"
-        ))
-        .bind(connector)
-        .bind(kind.as_str())
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(BY_ID.postgres)
+            .bind(connector)
+            .bind(kind.as_str())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row
             .map(|row| fetched(&row, kind))
             .transpose()?
@@ -629,7 +579,7 @@ impl Resources for PgStore {
             && let [lookup] = lookups.as_slice()
         {
             // One statement sees one snapshot: no transaction (and its two round trips).
-            let (sql, key) = lookup_sql(lookup);
+            let (sql, key) = sql::lookup(lookup, Dialect::Postgres);
             let rows = sqlx::query(sql)
                 .bind(connector)
                 .bind(kind.as_str())
@@ -655,14 +605,12 @@ impl Resources for PgStore {
         kind: ResourceKind,
         key: &str,
     ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM resources WHERE connector = $1 AND kind = $2 AND unique_key = $3",
-        )
-        .bind(connector)
-        .bind(kind.as_str())
-        .bind(key.to_lowercase())
-        .fetch_optional(&self.pool)
-        .await?)
+        Ok(sqlx::query_scalar(ID_BY_UNIQUE_KEY.postgres)
+            .bind(connector)
+            .bind(kind.as_str())
+            .bind(key.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn groups_of(
@@ -670,15 +618,11 @@ impl Resources for PgStore {
         connector: &str,
         member_id: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT r.id, r.display_name FROM memberships m JOIN resources r \
-             ON r.connector = m.connector AND r.kind = 'Group' AND r.id = m.group_id \
-             WHERE m.connector = $1 AND m.member_id = $2 ORDER BY r.seq",
-        )
-        .bind(connector)
-        .bind(member_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(GROUPS_OF.postgres)
+            .bind(connector)
+            .bind(member_id)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(id, name)| (id, name.unwrap_or_default()))
@@ -723,13 +667,9 @@ impl Journal for PgStore {
     }
 
     async fn journal_pending(&self) -> Result<Vec<JournalEntry>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            journal_columns!(),
-            " FROM journal WHERE state = 'pending' ORDER BY seq"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(JOURNAL_PENDING.postgres)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(journal_entry).collect()
     }
 

@@ -25,7 +25,11 @@ use crate::anchors::Anchors;
 use crate::codec::{self, parse_json, parse_object, parse_timestamp};
 use crate::commit::Vendor;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
-use crate::tx::{Counters, Fetched, ReadTx, order_by};
+use crate::sql::{
+    self, BY_ID, Dialect, GROUPS_OF, ID_BY_UNIQUE_KEY, JOURNAL_PENDING, SCAN_AFTER,
+    journal_columns, resource_columns,
+};
+use crate::tx::{Counters, Fetched, ReadTx};
 use crate::{
     Claim, Delivery, DeliveryOutcome, Journal, JournalEntry, JournalFilter, ListQuery, Maintenance,
     NewJournalEntry, Outbox, Page, PagingStats, Pruned, QueueFilter, QueueStats, Resources,
@@ -41,30 +45,8 @@ const MAX_CONNECTIONS: u32 = 4;
 /// How long a writer waits for another to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The columns [`fetched`] reads.
-macro_rules! resource_columns {
-    () => {
-        "seq, id, version, created, last_modified, attributes, vendor_keys"
-    };
-}
-
-/// The columns [`journal_entry`] reads.
-macro_rules! journal_columns {
-    () => {
-        "seq, connector, kind, change, before_resource, state, attempts, last_error, request_id, created"
-    };
-}
-pub(crate) use journal_columns;
-
-/// A resource by connector (?1), kind (?2) and id (?3).
-pub(crate) const BY_ID: &str = concat!(
-    "SELECT ",
-    resource_columns!(),
-    " FROM resources WHERE connector = ?1 AND kind = ?2 AND id = ?3"
-);
-
-/// [`BY_ID`] and, as the last column, the Groups listing the resource as a JSON array of
-/// `[id, displayName]` in insertion order (what [`GROUPS_OF`] answers), in one statement.
+/// [`sql::BY_ID`] and, as the last column, the Groups listing the resource as a JSON array of
+/// `[id, displayName]` in insertion order (what [`sql::GROUPS_OF`] answers), in one statement.
 const BY_ID_WITH_GROUPS: &str = concat!(
     "SELECT ",
     resource_columns!(),
@@ -74,40 +56,6 @@ const BY_ID_WITH_GROUPS: &str = concat!(
      WHERE m.connector = ?1 AND m.member_id = ?3) AS groups \
      FROM resources WHERE connector = ?1 AND kind = ?2 AND id = ?3"
 );
-
-/// The id of the resource holding a unique key (?3).
-const ID_BY_UNIQUE_KEY: &str =
-    "SELECT id FROM resources WHERE connector = ?1 AND kind = ?2 AND unique_key = ?3";
-
-/// The Groups listing member ?2, as `(id, displayName)` in insertion order.
-const GROUPS_OF: &str = "SELECT r.id, r.display_name FROM memberships m JOIN resources r \
-     ON r.connector = m.connector AND r.kind = 'Group' AND r.id = m.group_id \
-     WHERE m.connector = ?1 AND m.member_id = ?2 ORDER BY r.seq";
-
-/// The statement of an index lookup (binding connector, kind and the key as ?1..?3), and the
-/// key.
-fn lookup_sql(lookup: &Lookup) -> (&'static str, &str) {
-    macro_rules! by {
-        ($condition:literal) => {
-            concat!(
-                "SELECT ",
-                resource_columns!(),
-                " FROM resources WHERE connector = ?1 AND kind = ?2 AND ",
-                $condition
-            )
-        };
-    }
-    match lookup {
-        Lookup::Id(key) => (by!("id = ?3"), key),
-        Lookup::UniqueKey(key) => (by!("unique_key = ?3"), key),
-        Lookup::DisplayName(key) => (by!("display_name_ci = ?3"), key),
-        Lookup::ExternalId(key) => (by!("external_id = ?3"), key),
-        Lookup::Email(key) => (
-            by!("seq IN (SELECT resource_seq FROM emails WHERE connector = ?1 AND email = ?3)"),
-            key,
-        ),
-    }
-}
 
 /// The `groups` column of [`BY_ID_WITH_GROUPS`].
 fn parse_groups(text: &str) -> Result<Vec<(String, String)>, StoreError> {
@@ -322,14 +270,7 @@ impl ReadTx for SqliteTx {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<Fetched>, StoreError> {
-        let sql = format!(
-            concat!(
-                "SELECT ",
-                resource_columns!(),
-                " FROM resources WHERE connector = ?1 AND kind = ?2 {} LIMIT ?3 OFFSET ?4"
-            ),
-            order_by(order)
-        );
+        let sql = sql::page_by_offset(order, Dialect::Sqlite);
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(connector)
             .bind(kind.as_str())
@@ -346,7 +287,7 @@ impl ReadTx for SqliteTx {
         kind: ResourceKind,
         lookup: &Lookup,
     ) -> Result<Vec<Fetched>, StoreError> {
-        let (sql, key) = lookup_sql(lookup);
+        let (sql, key) = sql::lookup(lookup, Dialect::Sqlite);
         let rows = sqlx::query(sql)
             .bind(connector)
             .bind(kind.as_str())
@@ -363,17 +304,13 @@ impl ReadTx for SqliteTx {
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<Fetched>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            resource_columns!(),
-            " FROM resources WHERE connector = ?1 AND kind = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"
-        ))
-        .bind(connector)
-        .bind(kind.as_str())
-        .bind(after_seq)
-        .bind(sql_count(limit))
-        .fetch_all(&mut *self.0)
-        .await?;
+        let rows = sqlx::query(SCAN_AFTER.sqlite)
+            .bind(connector)
+            .bind(kind.as_str())
+            .bind(after_seq)
+            .bind(sql_count(limit))
+            .fetch_all(&mut *self.0)
+            .await?;
         all_fetched(&rows, kind)
     }
 
@@ -406,7 +343,7 @@ impl Resources for SqliteStore {
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
         let fetched = self.readers.read(|conn| {
-            reader::fetch_optional(conn, BY_ID, (connector, kind.as_str(), id), kind)
+            reader::fetch_optional(conn, BY_ID.sqlite, (connector, kind.as_str(), id), kind)
         })?;
         Ok(fetched.map(|f| f.resource))
     }
@@ -442,7 +379,7 @@ impl Resources for SqliteStore {
                 reader::in_snapshot(conn, lookups.len() > 1, |conn| {
                     let mut found = Vec::new();
                     for lookup in &lookups {
-                        let (sql, key) = lookup_sql(lookup);
+                        let (sql, key) = sql::lookup(lookup, Dialect::Sqlite);
                         found.extend(reader::fetch_all(
                             conn,
                             sql,
@@ -469,8 +406,13 @@ impl Resources for SqliteStore {
         key: &str,
     ) -> Result<Option<String>, StoreError> {
         let key = key.to_lowercase();
-        self.readers
-            .read(|conn| reader::scalar(conn, ID_BY_UNIQUE_KEY, (connector, kind.as_str(), &key)))
+        self.readers.read(|conn| {
+            reader::scalar(
+                conn,
+                ID_BY_UNIQUE_KEY.sqlite,
+                (connector, kind.as_str(), &key),
+            )
+        })
     }
 
     async fn groups_of(
@@ -480,7 +422,7 @@ impl Resources for SqliteStore {
     ) -> Result<Vec<(String, String)>, StoreError> {
         let rows: Vec<(String, Option<String>)> = self
             .readers
-            .read(|conn| reader::pairs(conn, GROUPS_OF, (connector, member_id)))?;
+            .read(|conn| reader::pairs(conn, GROUPS_OF.sqlite, (connector, member_id)))?;
         Ok(rows
             .into_iter()
             .map(|(id, name)| (id, name.unwrap_or_default()))
@@ -536,13 +478,9 @@ impl Journal for SqliteStore {
     }
 
     async fn journal_pending(&self) -> Result<Vec<JournalEntry>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            journal_columns!(),
-            " FROM journal WHERE state = 'pending' ORDER BY seq"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(JOURNAL_PENDING.sqlite)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(journal_entry).collect()
     }
 }

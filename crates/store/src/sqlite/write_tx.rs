@@ -21,8 +21,8 @@ use scim::ResourceKind;
 use crate::codec::{self, timestamp_text};
 use crate::keys::IndexKeys;
 use crate::queue::prune_sql;
+use crate::sql::{BY_ID, journal_columns};
 use crate::sqlite::reader;
-use crate::sqlite::{BY_ID, journal_columns};
 use crate::tx::{Fetched, WriteTx};
 use crate::{JournalEntry, JournalState, NewJournalEntry, Pruned, StoreError, StoredResource};
 
@@ -131,7 +131,7 @@ impl WriteTx for WriterTx<'_> {
         id: &str,
     ) -> Result<Option<Fetched>, StoreError> {
         // The write transaction began IMMEDIATE: no other writer runs until it ends.
-        reader::fetch_optional(self.0, BY_ID, (connector, kind.as_str(), id), kind)
+        reader::fetch_optional(self.0, BY_ID.sqlite, (connector, kind.as_str(), id), kind)
     }
 
     async fn insert(
