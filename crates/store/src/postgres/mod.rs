@@ -2,17 +2,20 @@
 //! queue's statements, which lock differently from SQLite's, are in [`queue`].
 
 mod queue;
+mod rows;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use scim::ResourceKind;
 use serde_json::Value;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row, Transaction};
 
+use rows::{all_fetched, fetched, journal_entry};
+
 use crate::anchors::Anchors;
-use crate::codec::{self, parse_json, parse_object};
+use crate::codec::{self};
 use crate::commit::Vendor;
 use crate::keys::IndexKeys;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
@@ -129,41 +132,6 @@ impl PgStore {
             .await?;
         Ok(())
     }
-}
-
-fn fetched(row: &PgRow, kind: ResourceKind) -> Result<Fetched, StoreError> {
-    Ok(Fetched {
-        seq: row.try_get("seq")?,
-        resource: StoredResource {
-            kind,
-            id: row.try_get("id")?,
-            version: row.try_get("version")?,
-            created: row.try_get("created")?,
-            last_modified: row.try_get("last_modified")?,
-            attributes: parse_object(row.try_get("attributes")?, "attributes")?,
-            vendor_keys: parse_json(row.try_get("vendor_keys")?, "vendor keys")?,
-        },
-    })
-}
-
-fn all_fetched(rows: &[PgRow], kind: ResourceKind) -> Result<Vec<Fetched>, StoreError> {
-    rows.iter().map(|row| fetched(row, kind)).collect()
-}
-
-pub(crate) fn journal_entry(row: &PgRow) -> Result<JournalEntry, StoreError> {
-    let before: Option<&str> = row.try_get("before_resource")?;
-    Ok(JournalEntry {
-        seq: row.try_get("seq")?,
-        connector: row.try_get("connector")?,
-        kind: codec::parse_kind(row.try_get("kind")?)?,
-        change: codec::parse_change(row.try_get("change")?)?,
-        before: before.map(codec::parse_resource).transpose()?,
-        state: codec::parse_state(row.try_get("state")?)?,
-        attempts: row.try_get("attempts")?,
-        last_error: row.try_get("last_error")?,
-        request_id: row.try_get("request_id")?,
-        created: row.try_get("created")?,
-    })
 }
 
 fn sql_count(n: usize) -> i64 {

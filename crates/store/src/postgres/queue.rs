@@ -15,7 +15,7 @@ use crate::{
 
 fn delivery_row(row: &PgRow) -> Result<Delivery, StoreError> {
     delivery(
-        crate::postgres::journal_entry(row)?,
+        super::rows::journal_entry(row)?,
         DeliveryColumns {
             state: row.try_get("delivery_state")?,
             attempts: row.try_get("delivery_attempts")?,

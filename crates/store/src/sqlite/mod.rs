@@ -6,6 +6,7 @@
 mod checkpoint;
 mod queue;
 mod reader;
+mod rows;
 mod write_tx;
 mod writer;
 
@@ -16,13 +17,12 @@ use async_trait::async_trait;
 use scim::ResourceKind;
 use serde_json::Value;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Connection, Sqlite, Transaction};
 
 use crate::anchors::Anchors;
-use crate::codec::{self, parse_json, parse_object, parse_timestamp};
+use crate::codec::{self};
 use crate::commit::Vendor;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
 use crate::sql::{
@@ -37,6 +37,7 @@ use crate::{
 };
 use checkpoint::WAL_LIMIT_PAGES;
 use reader::Readers;
+use rows::{all_fetched, journal_entry, json_list};
 use writer::Writer;
 
 /// Connections of a file store: SQLite runs one writer at a time and readers beside it, and the
@@ -193,48 +194,8 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn fetched(row: &SqliteRow, kind: ResourceKind) -> Result<Fetched, StoreError> {
-    Ok(Fetched {
-        seq: row.try_get("seq")?,
-        resource: StoredResource {
-            kind,
-            id: row.try_get("id")?,
-            version: row.try_get("version")?,
-            created: parse_timestamp(row.try_get("created")?)?,
-            last_modified: parse_timestamp(row.try_get("last_modified")?)?,
-            attributes: parse_object(row.try_get("attributes")?, "attributes")?,
-            vendor_keys: parse_json(row.try_get("vendor_keys")?, "vendor keys")?,
-        },
-    })
-}
-
-fn all_fetched(rows: &[SqliteRow], kind: ResourceKind) -> Result<Vec<Fetched>, StoreError> {
-    rows.iter().map(|row| fetched(row, kind)).collect()
-}
-
-pub(crate) fn journal_entry(row: &SqliteRow) -> Result<JournalEntry, StoreError> {
-    let before: Option<&str> = row.try_get("before_resource")?;
-    Ok(JournalEntry {
-        seq: row.try_get("seq")?,
-        connector: row.try_get("connector")?,
-        kind: codec::parse_kind(row.try_get("kind")?)?,
-        change: codec::parse_change(row.try_get("change")?)?,
-        before: before.map(codec::parse_resource).transpose()?,
-        state: codec::parse_state(row.try_get("state")?)?,
-        attempts: row.try_get("attempts")?,
-        last_error: row.try_get("last_error")?,
-        request_id: row.try_get("request_id")?,
-        created: parse_timestamp(row.try_get("created")?)?,
-    })
-}
-
 fn sql_count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// A list as one JSON array parameter, read back with `json_each`.
-pub(crate) fn json_list<T: serde::Serialize>(items: &[T]) -> Result<String, StoreError> {
-    codec::json_text(&items)
 }
 
 /// A transaction on SQLite.

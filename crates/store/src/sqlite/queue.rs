@@ -6,9 +6,9 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::rows::{journal_entry, json_list};
 use crate::codec::{self, parse_timestamp, timestamp_text};
 use crate::queue::{DELIVERY_SELECT, DeliveryColumns, delivery};
-use crate::sqlite::{journal_entry, json_list};
 use crate::{Claim, Delivery, DeliveryOutcome, QueueFilter, QueueStats, StoreError};
 
 fn delivery_row(row: &SqliteRow) -> Result<Delivery, StoreError> {
