@@ -1,11 +1,9 @@
-//! The environment API client: typed calls and the `environment_api` settings table.
+//! The environment API client: typed calls under `{base}/{Environment}/…`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
-use serde::Deserialize;
 
 use super::model::{
     ActivityData, ApiErrors, App, AppIcon, CreatedActivity, IconContent, IconSource,
@@ -13,79 +11,12 @@ use super::model::{
 };
 
 use super::model::CreatedId;
+use super::settings::EnvironmentApiSettings;
 use crate::path::segment;
 use connector::ConnectorError;
-use connector::Problem;
-use connector::http::{HttpSettings, Repeat, VendorClient, VendorResponse};
-use connector::metadata::{MetadataCache, MetadataCacheSettings};
-use connector::secret::{Secret, SecretError};
-
-/// The `environment_api` table: where the environment API is and the key that opens it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnvironmentApiSettings {
-    /// The Workspace 365 instance root, e.g. `https://portal.workspace365.net` (the paths are
-    /// `/{Environment}/api/…` under it).
-    pub base_url: String,
-    /// The `{EnvironmentName}`; when absent, the one the connector is configured with.
-    #[serde(default)]
-    pub environment: Option<String>,
-    /// An API key from Settings → Integrations → API settings (or `token_file`).
-    #[serde(default)]
-    pub token: Option<Secret>,
-    #[serde(default)]
-    pub token_file: Option<PathBuf>,
-    #[serde(default)]
-    pub http: HttpSettings,
-    /// How long app icon reads are trusted, and how many are kept.
-    #[serde(default)]
-    pub metadata_cache: MetadataCacheSettings,
-}
-
-impl EnvironmentApiSettings {
-    /// Settings for this instance root and key, everything else default.
-    pub fn new(base_url: impl Into<String>, token: impl Into<String>) -> Self {
-        EnvironmentApiSettings {
-            base_url: base_url.into(),
-            environment: None,
-            token: Some(Secret::new(token)),
-            token_file: None,
-            http: HttpSettings::default(),
-            metadata_cache: MetadataCacheSettings::default(),
-        }
-    }
-
-    /// The key, from the setting or its file.
-    pub fn token(&self) -> Result<Secret, SecretError> {
-        Secret::resolve("token", self.token.as_ref(), self.token_file.as_deref())
-    }
-
-    /// Everything wrong with these settings, as (key, problem, fix); keys are relative to
-    /// the table.
-    pub fn problems(&self) -> Vec<Problem> {
-        let mut problems = Vec::new();
-        problems.extend(connector::http::url_problem(
-            "base_url",
-            &self.base_url,
-            "https://portal.workspace365.net",
-        ));
-        if self
-            .environment
-            .as_deref()
-            .is_some_and(|e| e.trim().is_empty())
-        {
-            problems.push(Problem::new(
-                "environment",
-                "is empty",
-                "name the environment, or remove the key to use the connector's",
-            ));
-        }
-        problems.extend(self.token().err().map(|e| e.problem()));
-        problems.extend(self.http.problems());
-        problems.extend(self.metadata_cache.problems());
-        problems
-    }
-}
+use connector::http::{Repeat, VendorClient, VendorResponse};
+use connector::metadata::MetadataCache;
+use connector::secret::Secret;
 
 /// The vendor label of the metadata caches.
 const VENDOR: &str = "workspace365";
@@ -461,29 +392,6 @@ fn unexpected(call: &str) -> ConnectorError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn settings_problems_name_each_key() {
-        let mut s = EnvironmentApiSettings::new("portal.workspace365.net", "t");
-        s.environment = Some(" ".into());
-        s.token = None;
-        s.metadata_cache.max_bytes = 0;
-        let keys: Vec<String> = s.problems().into_iter().map(|p| p.key).collect();
-        assert_eq!(
-            keys,
-            [
-                "base_url",
-                "environment",
-                "token",
-                "metadata_cache.max_bytes"
-            ]
-        );
-        assert!(
-            EnvironmentApiSettings::new("https://portal.workspace365.net", "t")
-                .problems()
-                .is_empty()
-        );
-    }
 
     #[test]
     fn the_connector_environment_is_the_default() {

@@ -9,10 +9,12 @@
 
 mod api;
 mod model;
+mod settings;
 
-pub use api::{CredentialsUpdate, EnvApi, EnvApiError, EnvironmentApiSettings};
+pub use api::{CredentialsUpdate, EnvApi, EnvApiError};
 pub use model::{
     Action, ActivityData, ActivityUser, ApiErrors, App, AppColor, AppIcon, AppIconName,
     CategoryLookup, Color, CreatedActivity, ErrorMessage, GroupLookup, IconContent, IconSource,
     IntegrationCredentials, Media, NewActivity, NewAnnouncement, Scope, UserLookup,
 };
+pub use settings::EnvironmentApiSettings;
