@@ -204,6 +204,25 @@ pub struct ConnectorConfig {
     pub settings: BTreeMap<String, serde_json::Value>,
 }
 
+/// `problem`, saying which environment variable gave its value when one did. figment names
+/// the source of what it reads into the gateway's own types; a connector's settings table is
+/// read by its factory after the merge, so the gateway adds the source here.
+fn with_source(mut problem: Problem) -> Problem {
+    let variable = format!(
+        "{ENV_PREFIX}{}",
+        problem
+            .key
+            .split('.')
+            .map(str::to_ascii_uppercase)
+            .collect::<Vec<_>>()
+            .join("__")
+    );
+    if std::env::var_os(&variable).is_some() {
+        problem.problem = format!("{} (from environment variable {variable})", problem.problem);
+    }
+    problem
+}
+
 /// The keys of a connector table besides its settings table.
 const CONNECTOR_KEYS: &[&str] = &[
     "kind",
@@ -233,7 +252,12 @@ impl ConnectorConfig {
             let at = format!("connectors.{name}.{key}");
             if Some(key.as_str()) == own_table {
                 if let Some(factory) = factory {
-                    problems.extend(factory.problems(value).into_iter().map(|p| p.under(&at)));
+                    problems.extend(
+                        factory
+                            .problems(value)
+                            .into_iter()
+                            .map(|p| with_source(p.under(&at))),
+                    );
                 }
             } else if let Some(kind) = registry.kind_of_table(key) {
                 problems.push(Problem::new(
@@ -669,6 +693,95 @@ mod tests {
                 .problem
                 .contains("cannot read")
         );
+    }
+
+    /// A settings table of a kind the gateway does not know, for the checks below.
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct VendorSettings {
+        timeout_secs: u64,
+    }
+
+    fn vendor_registry() -> Registry {
+        Registry::default().with(connector::SettingsFactory::new(
+            "vendor",
+            "vendor",
+            |s: &VendorSettings| {
+                if s.timeout_secs == 0 {
+                    vec![Problem::new(
+                        "timeout_secs",
+                        "must be greater than 0",
+                        "remove it",
+                    )]
+                } else {
+                    Vec::new()
+                }
+            },
+            |_| Ok(std::sync::Arc::new(connector::Directory)),
+        ))
+    }
+
+    #[test]
+    fn a_connectors_settings_table_is_checked_by_its_kind() {
+        let registry = vendor_registry();
+        let base = format!(
+            "{GOOD}\n[connectors.v]\nkind = \"vendor\"\nauth.bearer_token_hashes = [\"sha256:{}\"]\n",
+            "0".repeat(64)
+        );
+        let problems = |text: &str| -> Vec<String> {
+            Config::from_toml(text)
+                .expect("parses")
+                .problems(&registry)
+                .into_iter()
+                .map(|p| p.key)
+                .collect()
+        };
+        assert_eq!(problems(&base), ["connectors.v.vendor"], "missing table");
+        assert!(problems(&format!("{base}vendor.timeout_secs = 5\n")).is_empty());
+        assert_eq!(
+            problems(&format!("{base}vendor.timeout_secs = 0\n")),
+            ["connectors.v.vendor.timeout_secs"]
+        );
+        assert_eq!(
+            problems(&format!("{base}vendor.timeout_secs = 5\nvendr = 1\n")),
+            ["connectors.v.vendr"],
+            "unknown key"
+        );
+        let other = GOOD.replace(
+            "kind = \"directory\"",
+            "kind = \"directory\"\nvendor.timeout_secs = 5",
+        );
+        assert_eq!(
+            problems(&other),
+            ["connectors.hr.vendor"],
+            "another kind's table"
+        );
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure returns figment::Error.
+    fn a_settings_problem_names_the_environment_variable_that_gave_the_value() {
+        figment::Jail::expect_with(|jail| {
+            let file = format!(
+                "{GOOD}\n[connectors.v]\nkind = \"vendor\"\nauth.bearer_token_hashes = [\"sha256:{}\"]\n[connectors.v.vendor]\ntimeout_secs = 5\n",
+                "0".repeat(64)
+            );
+            jail.create_file("bridge.toml", &file)?;
+            jail.set_env("SCIM_BRIDGE_CONNECTORS__V__VENDOR__TIMEOUT_SECS", "0");
+            let config =
+                Config::load(Some(Path::new("bridge.toml"))).map_err(|p| format!("{p:?}"))?;
+            let problems = config.problems(&vendor_registry());
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].key, "connectors.v.vendor.timeout_secs");
+            assert!(
+                problems[0].problem.ends_with(
+                    "(from environment variable SCIM_BRIDGE_CONNECTORS__V__VENDOR__TIMEOUT_SECS)"
+                ),
+                "{}",
+                problems[0]
+            );
+            Ok(())
+        });
     }
 
     #[test]
