@@ -22,6 +22,15 @@ pub const ENV_PREFIX: &str = "SCIM_BRIDGE_";
 /// file itself); any other unknown one is reported, so a typo does not pass silently.
 const ENV_NOT_CONFIG: &[&str] = &["CONFIG"];
 
+/// The environment variable that overrides the setting at the dotted `key`
+/// (`server.listen` → `SCIM_BRIDGE_SERVER__LISTEN`).
+pub fn env_variable(key: &str) -> String {
+    format!(
+        "{ENV_PREFIX}{}",
+        key.replace('.', "__").to_ascii_uppercase()
+    )
+}
+
 fn environment() -> Env {
     Env::prefixed(ENV_PREFIX).ignore(ENV_NOT_CONFIG).split("__")
 }
@@ -208,15 +217,7 @@ pub struct ConnectorConfig {
 /// the source of what it reads into the gateway's own types; a connector's settings table is
 /// read by its factory after the merge, so the gateway adds the source here.
 fn with_source(mut problem: Problem) -> Problem {
-    let variable = format!(
-        "{ENV_PREFIX}{}",
-        problem
-            .key
-            .split('.')
-            .map(str::to_ascii_uppercase)
-            .collect::<Vec<_>>()
-            .join("__")
-    );
+    let variable = env_variable(&problem.key);
     if std::env::var_os(&variable).is_some() {
         problem.problem = format!("{} (from environment variable {variable})", problem.problem);
     }

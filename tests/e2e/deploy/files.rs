@@ -316,11 +316,7 @@ pub struct Replica {
 
 /// The environment variable that overrides the setting at `path`.
 pub fn env_name(path: &[&str]) -> String {
-    format!(
-        "{}{}",
-        gateway::config::ENV_PREFIX,
-        path.join("__").to_uppercase()
-    )
+    gateway::config::env_variable(&path.join("."))
 }
 
 /// Every `*_file` key of a configuration, with its path of keys.
