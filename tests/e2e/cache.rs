@@ -55,6 +55,7 @@ async fn retitle_behind_the_gateways_back(app: &TestApp, id: &str, title: &str) 
                 id: id.into(),
                 expected_version: current.version,
                 attributes,
+                members: Default::default(),
             },
             before: Some(current.clone()),
             request_id: None,

@@ -305,6 +305,7 @@ async fn a_replica_leaves_young_pending_writes_to_their_owner(app: TestApp) {
             change: store::Change::Create {
                 id: "in-flight".into(),
                 attributes,
+                members: Default::default(),
             },
             before: None,
             request_id: None,

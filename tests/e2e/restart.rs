@@ -34,6 +34,7 @@ async fn restart_finishes_pending_writes(mut app: TestApp) {
                 id: id.clone(),
                 expected_version: current.version,
                 attributes: renamed,
+                members: Default::default(),
             },
             before: Some(current.clone()),
             request_id: Some("crashed-request".into()),
@@ -53,6 +54,7 @@ async fn restart_finishes_pending_writes(mut app: TestApp) {
             change: Change::Create {
                 id: "crash-created".into(),
                 attributes: fresh,
+                members: Default::default(),
             },
             before: None,
             request_id: None,
@@ -67,6 +69,7 @@ async fn restart_finishes_pending_writes(mut app: TestApp) {
             change: Change::Delete {
                 id: id.clone(),
                 expected_version: current.version + 7,
+                members: Default::default(),
             },
             before: Some(current),
             request_id: None,

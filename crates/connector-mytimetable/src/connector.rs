@@ -288,6 +288,7 @@ mod tests {
         keys: &'a Value,
     ) -> ResourceChange<'a> {
         ResourceChange {
+            members: &scim::members::UNCHANGED,
             kind: ResourceKind::User,
             id: "1",
             before,

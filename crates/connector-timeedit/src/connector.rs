@@ -235,33 +235,27 @@ impl TimeEdit {
             .map(str::to_owned)
     }
 
-    fn members(group: Option<&Map<String, Value>>) -> BTreeSet<String> {
-        group
-            .map(|g| {
-                GroupView(g)
-                    .members()
-                    .iter()
-                    .filter_map(|m| m.value.map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
     async fn apply_group(&self, change: &ResourceChange<'_>) -> Result<Value, ConnectorError> {
         let old_org = change.before.and_then(Self::organization);
         let new_org = change.after.and_then(Self::organization);
-        let before = Self::members(change.before);
-        let after = Self::members(change.after);
-        // Removals first (a group deleted loses every member), then additions, each in order.
+        // Only the members the change names: the delta (a deleted group's `remove` lists every
+        // member it had). Removals first, then additions, each in id order.
+        let removed: BTreeSet<&str> = change.members.remove.iter().map(String::as_str).collect();
+        let added: BTreeSet<&str> = change
+            .members
+            .add
+            .iter()
+            .map(|m| m.value.as_str())
+            .collect();
         let mut edits: Vec<(String, String, bool)> = Vec::new();
         if let Some(org) = &old_org {
-            for member in before.iter().filter(|m| !after.contains(*m)) {
-                edits.push((member.clone(), org.clone(), false));
+            for member in &removed {
+                edits.push(((*member).to_owned(), org.clone(), false));
             }
         }
         if let Some(org) = &new_org {
-            for member in after.iter().filter(|m| !before.contains(*m)) {
-                edits.push((member.clone(), org.clone(), true));
+            for member in &added {
+                edits.push(((*member).to_owned(), org.clone(), true));
             }
         }
         let mut failures = Vec::new();

@@ -42,6 +42,7 @@ mod tests {
     async fn keeps_the_vendor_keys() {
         let keys = json!({"x": 1});
         let change = ResourceChange {
+            members: &scim::members::UNCHANGED,
             kind: scim::ResourceKind::User,
             id: "1",
             before: None,

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use scim::ResourceKind;
+use scim::members::MemberDelta;
 use scim::schema::Schema;
 use serde_json::{Map, Value};
 
@@ -38,13 +39,17 @@ pub struct Capabilities {
 }
 
 /// One change for the vendor: the resource before (`None` for a create) and after (`None` for
-/// a delete), as canonical SCIM attributes without `id` and `meta`.
+/// a delete), as canonical SCIM attributes without `id` and `meta`. A Group's attributes never
+/// hold its members: `members` says who joins and who leaves (on a delete, who it had), so
+/// that a change of one member costs one member's calls at any group size.
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceChange<'a> {
     pub kind: ResourceKind,
     pub id: &'a str,
     pub before: Option<&'a Map<String, Value>>,
     pub after: Option<&'a Map<String, Value>>,
+    /// The members a Group gains and loses (empty for a User).
+    pub members: &'a MemberDelta,
     /// The keys the previous change returned (an empty object at first).
     pub vendor_keys: &'a Value,
     /// Our request id, for the vendor's logs where it takes one.

@@ -23,6 +23,8 @@ pub struct ApiError {
     pub error: ScimError,
     pub retry_after: Option<Duration>,
     pub www_authenticate: Option<String>,
+    /// The methods an endpoint takes, for a 405.
+    pub allow: Option<&'static str>,
 }
 
 impl ApiError {
@@ -31,6 +33,18 @@ impl ApiError {
             error,
             retry_after: None,
             www_authenticate: None,
+            allow: None,
+        }
+    }
+
+    /// 405: the endpoint takes only the methods `allow` lists.
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        ApiError {
+            allow: Some(allow),
+            ..ApiError::status(
+                405,
+                format!("this endpoint takes only {allow}; see the Allow header"),
+            )
         }
     }
 
@@ -48,9 +62,8 @@ impl ApiError {
 
     fn unavailable(detail: impl Into<String>, retry_after: Option<Duration>) -> Self {
         ApiError {
-            error: ScimError::unavailable(detail),
             retry_after: Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER)),
-            www_authenticate: None,
+            ..ApiError::new(ScimError::unavailable(detail))
         }
     }
 }
@@ -100,6 +113,9 @@ impl ResponseError for ApiError {
         ));
         if let Some(after) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, after.as_secs().max(1).to_string()));
+        }
+        if let Some(allow) = self.allow {
+            response.insert_header((header::ALLOW, allow));
         }
         if let Some(challenge) = &self.www_authenticate {
             response.insert_header((header::WWW_AUTHENTICATE, challenge.clone()));
@@ -193,13 +209,11 @@ impl From<crate::limits::Limited> for ApiError {
         // Whole seconds, rounded up: a client that waits as told is let in.
         let wait = Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
         ApiError {
-            error: ScimError::new(
-                429,
-                None,
-                format!("{detail}; retry after {} s", wait.as_secs().max(1)),
-            ),
             retry_after: Some(wait),
-            www_authenticate: None,
+            ..ApiError::status(
+                429,
+                format!("{detail}; retry after {} s", wait.as_secs().max(1)),
+            )
         }
     }
 }
@@ -208,9 +222,8 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         let challenge = e.www_authenticate();
         ApiError {
-            error: ScimError::unauthorized(e.to_string()),
-            retry_after: None,
             www_authenticate: Some(challenge),
+            ..ApiError::new(ScimError::unauthorized(e.to_string()))
         }
     }
 }

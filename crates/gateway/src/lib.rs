@@ -11,6 +11,7 @@ pub mod extract;
 pub mod handlers;
 pub mod import;
 pub mod limits;
+mod membership;
 pub mod queue;
 pub mod reconcile;
 pub mod recovery;
@@ -20,7 +21,6 @@ pub mod state;
 pub mod telemetry;
 pub mod writer;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use scim::ResourceKind;
 
@@ -36,11 +36,10 @@ async fn no_such_endpoint() -> Result<HttpResponse, ApiError> {
     ))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::status(
-        StatusCode::METHOD_NOT_ALLOWED.as_u16(),
-        "this endpoint does not take that HTTP method",
-    ))
+/// The fallback of an endpoint that takes only the methods `allow` lists: 405 with an `Allow`
+/// header (RFC 9110 §15.5.6) and a SCIM error body.
+fn only(allow: &'static str) -> actix_web::Route {
+    web::to(move || async move { Err::<HttpResponse, _>(ApiError::method_not_allowed(allow)) })
 }
 
 /// Registers the routes of one resource kind under its endpoint.
@@ -52,12 +51,12 @@ fn resource_kind(cfg: &mut web::ServiceConfig, kind: ResourceKind) {
                 web::resource(["", "/"])
                     .route(web::get().to(resources::list))
                     .route(web::post().to(resources::create))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(only("GET, POST")),
             )
             .service(
                 web::resource("/.search")
                     .route(web::post().to(resources::search))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(only("POST")),
             )
             .service(
                 web::resource("/{id}")
@@ -65,9 +64,23 @@ fn resource_kind(cfg: &mut web::ServiceConfig, kind: ResourceKind) {
                     .route(web::put().to(resources::replace))
                     .route(web::patch().to(resources::patch))
                     .route(web::delete().to(resources::delete))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(only("GET, PUT, PATCH, DELETE")),
             ),
     );
+}
+
+/// An endpoint served by `route` alone, answering 405 to the other methods.
+fn get_only(path: &str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(route)
+        .default_service(only("GET"))
+}
+
+/// As [`get_only`], for the endpoints that take only POST.
+fn post_only(path: &str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(route)
+        .default_service(only("POST"))
 }
 
 /// Every route of the service. The app must carry `web::Data<AppState>`.
@@ -80,19 +93,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/scim/v2/{connector}")
                 .configure(|cfg| resource_kind(cfg, ResourceKind::User))
                 .configure(|cfg| resource_kind(cfg, ResourceKind::Group))
-                .route("/.search", web::post().to(resources::search_all))
-                .route("/Bulk", web::post().to(bulk::bulk))
-                .route(
+                .service(post_only("/.search", web::post().to(resources::search_all)))
+                .service(post_only("/Bulk", web::post().to(bulk::bulk)))
+                .service(get_only(
                     "/ServiceProviderConfig",
                     web::get().to(discovery::service_provider_config),
-                )
-                .route("/ResourceTypes", web::get().to(discovery::resource_types))
-                .route(
+                ))
+                .service(get_only(
+                    "/ResourceTypes",
+                    web::get().to(discovery::resource_types),
+                ))
+                .service(get_only(
                     "/ResourceTypes/{name}",
                     web::get().to(discovery::resource_type),
-                )
-                .route("/Schemas", web::get().to(discovery::schemas))
-                .route("/Schemas/{id}", web::get().to(discovery::schema))
+                ))
+                .service(get_only("/Schemas", web::get().to(discovery::schemas)))
+                .service(get_only("/Schemas/{id}", web::get().to(discovery::schema)))
                 .default_service(web::to(no_such_endpoint)),
         );
 }

@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use connector::{ConnectorError, KeyLookup, ResourceChange};
 use scim::etag::TagList;
-use scim::patch::{self, PatchRequest};
+use scim::members::{MEMBERS, Member, MemberDelta, split_patch};
+use scim::patch::{self, PatchOutcome, PatchRequest};
 use scim::schema::Returned;
 use scim::validate::{check_immutable, validate_resource};
 use scim::{ResourceKind, ResourceSchema, ScimError, ScimType};
@@ -26,6 +27,7 @@ use store::{Change, JournalEntry, NewJournalEntry, Store, StoreError, StoredReso
 
 use crate::config::DeliveryMode;
 use crate::error::ApiError;
+use crate::membership::Members;
 use crate::state::{AppState, ConnectorRuntime};
 
 /// How many times a PATCH is re-applied after losing a race to another process.
@@ -190,11 +192,14 @@ impl Writer {
         let id = change.id().to_owned();
         let empty = Value::Object(Map::new());
         let lookup = StoreLookup::new(self.state.store.clone(), &self.runtime.name);
+        // The journal takes the change; the connector sees the same delta.
+        let members = change.members().clone();
         let vendor_change = resource_change(
             kind,
             &id,
             before.as_ref(),
             after_for_vendor,
+            &members,
             before.as_ref().map_or(&empty, |b| &b.vendor_keys),
             self.request_id.as_deref(),
             &lookup,
@@ -265,12 +270,18 @@ impl Writer {
         body: &Value,
     ) -> Result<StoredResource, ApiError> {
         let schema = self.schema(kind)?;
-        let attributes = validate_resource(schema, body, self.runtime.unknown_attributes)?;
+        let mut attributes = validate_resource(schema, body, self.runtime.unknown_attributes)?;
+        let members = take_members(&mut attributes)?;
         self.check_unique(kind, &attributes, None).await?;
+        let members = match members {
+            Some(list) => self.members().first(list).await?,
+            None => MemberDelta::default(),
+        };
         let id = uuid::Uuid::new_v4().to_string();
         let change = Change::Create {
             id,
             attributes: without_write_only(schema, &attributes),
+            members,
         };
         self.write(kind, change, None, Some(&attributes))
             .await?
@@ -286,14 +297,24 @@ impl Writer {
         precondition: Precondition<'_>,
     ) -> Result<StoredResource, ApiError> {
         let schema = self.schema(kind)?;
-        let attributes = validate_resource(schema, body, self.runtime.unknown_attributes)?;
+        let mut attributes = validate_resource(schema, body, self.runtime.unknown_attributes)?;
+        let members = take_members(&mut attributes)?;
         let _guard = self.runtime.lock_resource(kind, id).await;
         let current = self.current(kind, id).await?;
         check_precondition(precondition, &current)?;
         check_immutable(schema, &current.attributes, &attributes)?;
+        // PUT replaces the whole list: a Group sent without members has none.
+        let members = match kind {
+            ResourceKind::Group => {
+                self.members()
+                    .replace_all(id, members.unwrap_or_default())
+                    .await?
+            }
+            ResourceKind::User => MemberDelta::default(),
+        };
         let stored = without_write_only(schema, &attributes);
         // Nothing to store, and no write-only value (a password) that must reach the vendor.
-        if stored == current.attributes && stored == attributes {
+        if stored == current.attributes && stored == attributes && members.is_empty() {
             return Ok(current);
         }
         self.check_unique(kind, &attributes, Some(id)).await?;
@@ -301,6 +322,7 @@ impl Writer {
             id: id.to_owned(),
             expected_version: current.version,
             attributes: stored,
+            members,
         };
         self.write(kind, change, Some(current), Some(&attributes))
             .await?
@@ -323,8 +345,14 @@ impl Writer {
         loop {
             let current = self.current(kind, id).await?;
             check_precondition(precondition, &current)?;
-            let outcome = patch::apply(schema, &current.view(), &request)?;
-            if !outcome.changed {
+            let (outcome, members) = match kind {
+                ResourceKind::User => (
+                    patch::apply(schema, &current.view(), &request)?,
+                    MemberDelta::default(),
+                ),
+                ResourceKind::Group => self.patch_group(schema, &current, &request).await?,
+            };
+            if !outcome.changed && members.is_empty() {
                 return Ok(current);
             }
             let mut attributes = outcome.resource;
@@ -335,6 +363,7 @@ impl Writer {
                 id: id.to_owned(),
                 expected_version: current.version,
                 attributes: without_write_only(schema, &attributes),
+                members,
             };
             match self
                 .write(kind, change, Some(current), Some(&attributes))
@@ -368,28 +397,81 @@ impl Writer {
         let _guard = self.runtime.lock_resource(kind, id).await;
         let current = self.current(kind, id).await?;
         check_precondition(precondition, &current)?;
+        let members = match kind {
+            ResourceKind::Group => self.members().leaving(id).await?,
+            ResourceKind::User => MemberDelta::default(),
+        };
         let change = Change::Delete {
             id: id.to_owned(),
             expected_version: current.version,
+            members,
         };
         self.write(kind, change, Some(current), None).await?;
         Ok(())
     }
 
-    /// GET by id.
+    /// GET by id. A Group comes without its members ([`Writer::members_of`] reads them).
     pub async fn fetch(&self, kind: ResourceKind, id: &str) -> Result<StoredResource, ApiError> {
         self.schema(kind)?;
         self.current(kind, id).await
     }
+
+    /// The members of Group `id`, for an answer that shows them.
+    pub async fn members_of(&self, id: &str) -> Result<Vec<Member>, ApiError> {
+        self.members().listed(id).await
+    }
+
+    fn members(&self) -> Members<'_> {
+        Members {
+            store: &self.state.store,
+            connector: &self.runtime.name,
+        }
+    }
+
+    /// A Group PATCH: the operations on its other attributes run on them alone, and those on
+    /// `members` become a delta that reads only the members they name. A member operation in
+    /// a form only the whole list can answer runs on the whole Group instead.
+    async fn patch_group(
+        &self,
+        schema: &ResourceSchema,
+        current: &StoredResource,
+        request: &PatchRequest,
+    ) -> Result<(PatchOutcome, MemberDelta), ApiError> {
+        if let Some(split) = split_patch(request) {
+            let outcome = patch::apply(schema, &current.view(), &split.rest)?;
+            let members = self.members().patch(&current.id, &split.members).await?;
+            return Ok((outcome, members));
+        }
+        let listed = self.members_of(&current.id).await?;
+        let mut view = current.view();
+        if !listed.is_empty() {
+            let list = listed.iter().map(|m| m.to_json(None)).collect();
+            view.insert(MEMBERS.into(), Value::Array(list));
+        }
+        let mut outcome = patch::apply(schema, &view, request)?;
+        let after = take_members(&mut outcome.resource)?.unwrap_or_default();
+        outcome.changed = outcome.resource != current.view();
+        let members = self.members().replace_all(&current.id, after).await?;
+        Ok((outcome, members))
+    }
+}
+
+/// Takes a Group's `members` out of its attributes as a client wrote them (the store keeps
+/// them apart); `None` when there is no list.
+fn take_members(attributes: &mut Map<String, Value>) -> Result<Option<Vec<Member>>, ApiError> {
+    scim::members::take_members(attributes)
+        .map_err(|detail| ApiError::bad_request(ScimType::InvalidValue, detail))
 }
 
 /// The connector's view of one change: the resource before and after (`after` may carry the
 /// write-only values the journal never holds), and the keys the vendor knows it by now.
+#[allow(clippy::too_many_arguments)]
 fn resource_change<'a>(
     kind: ResourceKind,
     id: &'a str,
     before: Option<&'a StoredResource>,
     after: Option<&'a Map<String, Value>>,
+    members: &'a MemberDelta,
     vendor_keys: &'a Value,
     request_id: Option<&'a str>,
     lookup: &'a dyn KeyLookup,
@@ -399,6 +481,7 @@ fn resource_change<'a>(
         id,
         before: before.map(|b| &b.attributes),
         after,
+        members,
         vendor_keys,
         request_id,
         lookup,
@@ -423,6 +506,7 @@ pub async fn apply_entry(
         entry.change.id(),
         entry.before.as_ref(),
         after,
+        entry.change.members(),
         vendor_keys,
         entry.request_id.as_deref(),
         &lookup,

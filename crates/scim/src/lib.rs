@@ -25,6 +25,7 @@ pub mod error;
 pub mod etag;
 pub mod filter;
 pub mod json;
+pub mod members;
 pub mod patch;
 pub mod path;
 pub mod project;

@@ -164,6 +164,12 @@ impl Projection {
     }
 
     /// Whether a default-returned attribute goes out under this projection.
+    /// Whether the answer shows the core attribute `name` (returned by default) at all: a
+    /// caller that must read it from elsewhere (a Group's members) skips the read otherwise.
+    pub fn shows(&self, schema: &ResourceSchema, name: &str) -> bool {
+        self.wanted(schema, &AttrPath::simple(name))
+    }
+
     fn wanted(&self, schema: &ResourceSchema, path: &AttrPath) -> bool {
         if !self.attributes.is_empty() {
             return self.listed(schema, path);

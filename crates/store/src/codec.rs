@@ -8,6 +8,8 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
+use scim::members::{Member, MemberDelta, delta_of_whole, member_from_stored};
+
 use crate::{Change, DeliveryState, JournalState, StoreError, StoredResource};
 
 /// Fixed width, so that text order is time order (SQLite stores timestamps as text).
@@ -66,48 +68,121 @@ pub(crate) fn parse_object(text: &str, what: &str) -> Result<Map<String, Value>,
     }
 }
 
-/// A change as journalled.
+/// A change as journalled. `members` is always written, so that an entry journalled before
+/// members were kept apart (whose Group attributes held the whole list) is told apart.
 pub(crate) fn change_json(change: &Change) -> Value {
+    let members = delta_json(change.members());
     match change {
-        Change::Create { id, attributes } => {
-            json!({"operation": "create", "id": id, "attributes": attributes})
+        Change::Create { id, attributes, .. } => {
+            json!({"operation": "create", "id": id, "attributes": attributes, "members": members})
         }
         Change::Replace {
             id,
             expected_version,
             attributes,
+            ..
         } => json!({
             "operation": "replace", "id": id, "expectedVersion": expected_version,
-            "attributes": attributes,
+            "attributes": attributes, "members": members,
         }),
         Change::Delete {
             id,
             expected_version,
-        } => json!({"operation": "delete", "id": id, "expectedVersion": expected_version}),
+            ..
+        } => json!({
+            "operation": "delete", "id": id, "expectedVersion": expected_version,
+            "members": members,
+        }),
     }
 }
 
-pub(crate) fn parse_change(text: &str) -> Result<Change, StoreError> {
-    let value = parse_json(text, "journalled change")?;
-    let bad = || corrupt(format!("journalled change {text}"));
+fn delta_json(delta: &MemberDelta) -> Value {
+    let add: Vec<Value> = delta.add.iter().map(|m| m.to_json(None)).collect();
+    json!({"add": add, "remove": delta.remove})
+}
+
+fn parse_delta(value: &Value) -> Option<MemberDelta> {
+    Some(MemberDelta {
+        add: value["add"]
+            .as_array()?
+            .iter()
+            .map(|m| m.as_object().and_then(member_from_stored))
+            .collect::<Option<_>>()?,
+        remove: value["remove"]
+            .as_array()?
+            .iter()
+            .map(|id| id.as_str().map(str::to_owned))
+            .collect::<Option<_>>()?,
+    })
+}
+
+/// A member from the columns of a `memberships` row.
+pub(crate) fn member(value: String, kind: Option<String>, display: Option<String>) -> Member {
+    Member {
+        value,
+        kind: kind.as_deref().and_then(ResourceKind::from_name),
+        display,
+    }
+}
+
+/// A journalled change and the resource as it was, as stored in the `change` and
+/// `before_resource` columns.
+pub(crate) fn parse_journalled(
+    kind: ResourceKind,
+    change: &str,
+    before: Option<&str>,
+) -> Result<(Change, Option<StoredResource>), StoreError> {
+    let mut before = before.map(parse_resource).transpose()?;
+    let value = parse_json(change, "journalled change")?;
+    let bad = || corrupt(format!("journalled change {change}"));
     let id = value["id"].as_str().ok_or_else(bad)?.to_owned();
     let attributes = || value["attributes"].as_object().cloned().ok_or_else(bad);
     let expected_version = || value["expectedVersion"].as_i64().ok_or_else(bad);
-    match value["operation"].as_str() {
-        Some("create") => Ok(Change::Create {
+    let (members, old_form) = match value.get("members") {
+        Some(delta) => (parse_delta(delta).ok_or_else(bad)?, false),
+        None => (MemberDelta::default(), true),
+    };
+    let mut change = match value["operation"].as_str() {
+        Some("create") => Change::Create {
             id,
             attributes: attributes()?,
-        }),
-        Some("replace") => Ok(Change::Replace {
+            members,
+        },
+        Some("replace") => Change::Replace {
             id,
             expected_version: expected_version()?,
             attributes: attributes()?,
-        }),
-        Some("delete") => Ok(Change::Delete {
+            members,
+        },
+        Some("delete") => Change::Delete {
             id,
             expected_version: expected_version()?,
-        }),
-        _ => Err(bad()),
+            members,
+        },
+        _ => return Err(bad()),
+    };
+    if old_form && kind == ResourceKind::Group {
+        upgrade(&mut change, before.as_mut());
+    }
+    Ok((change, before))
+}
+
+/// An entry journalled when a Group's attributes held its whole member list: the lists come out
+/// of the attributes, and the change becomes the delta between them.
+fn upgrade(change: &mut Change, before: Option<&mut StoredResource>) {
+    let before = before.map(|b| &mut b.attributes);
+    match change {
+        Change::Create {
+            attributes,
+            members,
+            ..
+        }
+        | Change::Replace {
+            attributes,
+            members,
+            ..
+        } => *members = delta_of_whole(before, Some(attributes)),
+        Change::Delete { members, .. } => *members = delta_of_whole(before, None),
     }
 }
 
@@ -161,25 +236,101 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap_or_default();
+        let members = MemberDelta {
+            add: vec![Member {
+                value: "u1".into(),
+                kind: Some(ResourceKind::User),
+                display: Some("One".into()),
+            }],
+            remove: vec!["u2".into()],
+        };
         for change in [
             Change::Create {
                 id: "1".into(),
                 attributes: attributes.clone(),
+                members: MemberDelta::default(),
             },
             Change::Replace {
                 id: "1".into(),
                 expected_version: 3,
                 attributes,
+                members,
             },
             Change::Delete {
                 id: "1".into(),
                 expected_version: 4,
+                members: MemberDelta::default(),
             },
         ] {
             let text = change_json(&change).to_string();
-            assert_eq!(parse_change(&text).ok(), Some(change));
+            assert_eq!(
+                parse_journalled(ResourceKind::User, &text, None).ok(),
+                Some((change, None))
+            );
         }
-        assert!(parse_change(r#"{"operation": "rename", "id": "1"}"#).is_err());
+        assert!(
+            parse_journalled(
+                ResourceKind::User,
+                r#"{"operation": "rename", "id": "1"}"#,
+                None
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn entries_journalled_with_whole_member_lists_become_deltas() {
+        let before = StoredResource {
+            kind: ResourceKind::Group,
+            id: "g".into(),
+            version: 2,
+            created: datetime!(2026-01-02 01:04:05 UTC),
+            last_modified: datetime!(2026-01-02 01:04:05 UTC),
+            attributes: json!({"displayName": "G", "members": [{"value": "a"}, {"value": "b", "type": "User"}]})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            vendor_keys: json!({}),
+        };
+        let before_text = resource_json(&before).to_string();
+        let old = r#"{"operation": "replace", "id": "g", "expectedVersion": 2,
+            "attributes": {"displayName": "H", "members": [{"value": "b"}, {"value": "c", "display": "C"}]}}"#;
+        let (change, upgraded) = parse_journalled(ResourceKind::Group, old, Some(&before_text))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let Change::Replace {
+            attributes,
+            members,
+            ..
+        } = change
+        else {
+            panic!("a replace")
+        };
+        assert_eq!(
+            attributes,
+            *json!({"displayName": "H"})
+                .as_object()
+                .unwrap_or(&Map::new())
+        );
+        assert_eq!(members.remove, ["a"]);
+        assert_eq!(
+            members.add,
+            [Member {
+                value: "c".into(),
+                kind: None,
+                display: Some("C".into())
+            }]
+        );
+        let upgraded = upgraded.unwrap_or_else(|| panic!("before"));
+        assert!(!upgraded.attributes.contains_key("members"));
+
+        let old_delete = r#"{"operation": "delete", "id": "g", "expectedVersion": 2}"#;
+        let (change, _) = parse_journalled(ResourceKind::Group, old_delete, Some(&before_text))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(change.members().remove, ["a", "b"]);
+        let old_create = r#"{"operation": "create", "id": "g", "attributes": {"displayName": "G", "members": [{"value": "a"}]}}"#;
+        let (change, _) = parse_journalled(ResourceKind::Group, old_create, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(change.members().add.len(), 1);
     }
 
     #[test]

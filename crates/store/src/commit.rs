@@ -3,13 +3,14 @@
 //! journal entry marked committed. Any error leaves everything as it was (the caller rolls
 //! back), so the entry stays pending.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use scim::ResourceKind;
+use scim::members::{Member, MemberDelta};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::keys::{IndexKeys, remove_member};
+use crate::keys::IndexKeys;
 use crate::tx::{Fetched, WriteTx};
 use crate::{Change, StoreError, StoredResource};
 
@@ -67,7 +68,11 @@ pub(crate) async fn apply<T: WriteTx>(
     now: OffsetDateTime,
 ) -> Result<Option<StoredResource>, StoreError> {
     let stored = match change {
-        Change::Create { id, attributes } => {
+        Change::Create {
+            id,
+            attributes,
+            members,
+        } => {
             let resource = StoredResource {
                 kind,
                 id,
@@ -78,6 +83,7 @@ pub(crate) async fn apply<T: WriteTx>(
                 vendor_keys: vendor_keys.unwrap_or_else(|| Value::Object(Map::new())),
             };
             insert(tx, connector, &resource).await?;
+            change_members(tx, connector, &resource.id, &members).await?;
             tx.add_to_count(connector, kind, 1).await?;
             Some(resource)
         }
@@ -85,22 +91,23 @@ pub(crate) async fn apply<T: WriteTx>(
             id,
             expected_version,
             attributes,
+            members,
         } => {
             let current = at_version(tx, connector, kind, &id, expected_version).await?;
             let vendor_keys = vendor_keys.unwrap_or_else(|| current.resource.vendor_keys.clone());
-            Some(replace(tx, connector, current, attributes, vendor_keys, now).await?)
+            let next = replace(tx, connector, current, attributes, vendor_keys, now).await?;
+            change_members(tx, connector, &id, &members).await?;
+            Some(next)
         }
         Change::Delete {
             id,
             expected_version,
+            ..
         } => {
             let current = at_version(tx, connector, kind, &id, expected_version).await?;
             tx.delete(current.seq).await?;
             match kind {
-                ResourceKind::Group => {
-                    let members = tx.members(connector, &id).await?;
-                    tx.remove_members(connector, &id, &members).await?;
-                }
+                ResourceKind::Group => tx.clear_members(connector, &id).await?,
                 ResourceKind::User => remove_from_groups(tx, connector, &id, now).await?,
             }
             tx.add_to_count(connector, kind, -1).await?;
@@ -111,7 +118,7 @@ pub(crate) async fn apply<T: WriteTx>(
 }
 
 /// Writes resources as the commits of their creation would have (rows, index columns, e-mail
-/// rows, memberships, counters), without journal entries.
+/// rows, counters), without journal entries and without members.
 pub(crate) async fn load<T: WriteTx>(
     tx: &mut T,
     connector: &str,
@@ -139,9 +146,32 @@ async fn insert<T: WriteTx>(
     if !keys.emails.is_empty() {
         tx.set_emails(connector, resource_seq, &keys.emails).await?;
     }
-    if !keys.members.is_empty() {
-        tx.add_members(connector, &resource.id, &keys.members)
+    Ok(())
+}
+
+/// Applies a Group's member delta: one row per member named, whatever the group's size.
+async fn change_members<T: WriteTx>(
+    tx: &mut T,
+    connector: &str,
+    group_id: &str,
+    members: &MemberDelta,
+) -> Result<(), StoreError> {
+    if !members.remove.is_empty() {
+        tx.remove_members(connector, group_id, &members.remove)
             .await?;
+    }
+    if !members.add.is_empty() {
+        // Each id once (the last mention wins): one statement may not touch a row twice.
+        let mut seen = std::collections::HashSet::new();
+        let mut add: Vec<Member> = members
+            .add
+            .iter()
+            .rev()
+            .filter(|m| seen.insert(m.value.as_str()))
+            .cloned()
+            .collect();
+        add.reverse();
+        tx.add_members(connector, group_id, &add).await?;
     }
     Ok(())
 }
@@ -192,31 +222,14 @@ async fn replace<T: WriteTx>(
     };
     let keys = IndexKeys::of(kind, &next.attributes);
     tx.update(seq, &next, &keys).await?;
-    match kind {
-        ResourceKind::User => tx.set_emails(connector, seq, &keys.emails).await?,
-        ResourceKind::Group => {
-            let old: HashSet<String> = tx.members(connector, &next.id).await?.into_iter().collect();
-            let new: HashSet<&String> = keys.members.iter().collect();
-            let removed: Vec<String> = old.iter().filter(|m| !new.contains(m)).cloned().collect();
-            let added: Vec<String> = keys
-                .members
-                .iter()
-                .filter(|m| !old.contains(*m))
-                .cloned()
-                .collect();
-            if !removed.is_empty() {
-                tx.remove_members(connector, &next.id, &removed).await?;
-            }
-            if !added.is_empty() {
-                tx.add_members(connector, &next.id, &added).await?;
-            }
-        }
+    if kind == ResourceKind::User {
+        tx.set_emails(connector, seq, &keys.emails).await?;
     }
     Ok(next)
 }
 
-/// Removes a deleted User from the `members` of every Group listing it; each such Group moves
-/// to its next version.
+/// Removes a deleted User from the members of every Group listing it; each such Group moves
+/// to its next version (its attributes, which hold no members, stay as they are).
 async fn remove_from_groups<T: WriteTx>(
     tx: &mut T,
     connector: &str,
@@ -233,14 +246,9 @@ async fn remove_from_groups<T: WriteTx>(
             continue;
         };
         tx.remove_members(connector, &group_id, &member).await?;
-        let mut attributes = resource.attributes;
-        if !remove_member(&mut attributes, user_id) {
-            continue;
-        }
         let next = StoredResource {
             version: resource.version + 1,
             last_modified: now,
-            attributes,
             ..resource
         };
         tx.update(

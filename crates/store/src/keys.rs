@@ -3,7 +3,6 @@
 //! agree with the filter evaluator's case-insensitive comparison.
 
 use scim::ResourceKind;
-use scim::json::get_ci;
 use scim::resource::{GroupView, UserView};
 use serde_json::{Map, Value};
 
@@ -22,8 +21,6 @@ pub(crate) struct IndexKeys {
     pub display_name_ci: Option<String>,
     /// Lower-cased `emails[*].value` of a User, without duplicates.
     pub emails: Vec<String>,
-    /// `members[*].value` of a Group, without duplicates.
-    pub members: Vec<String>,
 }
 
 /// A string that counts as assigned (RFC 7643 §2.5: an empty string is unassigned).
@@ -58,7 +55,6 @@ impl IndexKeys {
                             .into_iter()
                             .filter_map(|e| assigned(e.value).map(str::to_lowercase)),
                     ),
-                    members: Vec::new(),
                 }
             }
             ResourceKind::Group => {
@@ -71,13 +67,6 @@ impl IndexKeys {
                     display_name: display_name.map(str::to_owned),
                     display_name_ci: display_name.map(str::to_lowercase),
                     emails: Vec::new(),
-                    members: dedup_in_order(
-                        group
-                            .member_ids()
-                            .into_iter()
-                            .filter(|m| !m.is_empty())
-                            .map(str::to_owned),
-                    ),
                 }
             }
         }
@@ -91,26 +80,6 @@ impl IndexKeys {
             value: self.unique_value.clone().unwrap_or_default(),
         }
     }
-}
-
-/// Removes `member_id` from the `members` of a Group's attributes; drops `members` when it
-/// becomes empty. Returns whether anything was removed.
-pub(crate) fn remove_member(attributes: &mut Map<String, Value>, member_id: &str) -> bool {
-    let Some(Value::Array(members)) = scim::json::get_ci_mut(attributes, "members") else {
-        return false;
-    };
-    let before = members.len();
-    members.retain(|m| {
-        m.as_object()
-            .and_then(|o| get_ci(o, "value"))
-            .and_then(Value::as_str)
-            != Some(member_id)
-    });
-    let removed = members.len() != before;
-    if members.is_empty() {
-        scim::json::remove_ci(attributes, "members");
-    }
-    removed
 }
 
 #[cfg(test)]
@@ -137,20 +106,17 @@ mod tests {
         assert_eq!(keys.external_id.as_deref(), Some("Ext-1"));
         assert_eq!(keys.display_name_ci.as_deref(), Some("ärne ö"));
         assert_eq!(keys.emails, ["a@x.org"]);
-        assert!(keys.members.is_empty());
     }
 
     #[test]
-    fn group_keys_and_members() {
+    fn group_keys() {
         let keys = IndexKeys::of(
             ResourceKind::Group,
-            &object(
-                json!({"displayName": "Sales", "members": [{"value": "u1"}, {"value": "u2"}, {"value": "u1"}]}),
-            ),
+            &object(json!({"displayName": "Sales", "externalId": "e"})),
         );
         assert_eq!(keys.unique_key.as_deref(), Some("sales"));
         assert_eq!(keys.display_name.as_deref(), Some("Sales"));
-        assert_eq!(keys.members, ["u1", "u2"]);
+        assert_eq!(keys.external_id.as_deref(), Some("e"));
     }
 
     #[test]
@@ -160,19 +126,5 @@ mod tests {
             &object(json!({"userName": "", "externalId": ""})),
         );
         assert_eq!(keys, IndexKeys::default());
-    }
-
-    #[test]
-    fn removing_a_member() {
-        let mut group =
-            object(json!({"displayName": "G", "members": [{"value": "u1"}, {"value": "u2"}]}));
-        assert!(remove_member(&mut group, "u1"));
-        assert_eq!(group["members"], json!([{"value": "u2"}]));
-        assert!(!remove_member(&mut group, "u1"));
-        assert!(remove_member(&mut group, "u2"));
-        assert!(
-            !group.contains_key("members"),
-            "an empty members list is dropped"
-        );
     }
 }

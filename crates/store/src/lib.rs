@@ -51,6 +51,7 @@ pub use model::{
 pub use open::open_store;
 pub use postgres::PgStore;
 pub use scim::ResourceKind;
+pub use scim::members::{Member, MemberDelta};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -76,7 +77,8 @@ pub trait Resources: Send + Sync + 'static {
     ) -> Result<Option<(StoredResource, Vec<(String, String)>)>, StoreError>;
 
     /// A page of the resources matching `query.filter`, in a stable order (creation order,
-    /// unless `query.sort` asks otherwise), with the total number of matches. Filters on
+    /// unless `query.sort` asks otherwise), with the total number of matches. Groups come
+    /// without their members ([`Resources::members`]); a filter on members still sees them. Filters on
     /// `id`, `userName`, `externalId`, `displayName` and `emails.value` are answered from
     /// indexes; any other filter is evaluated correctly on every resource.
     async fn list(
@@ -102,6 +104,24 @@ pub trait Resources: Send + Sync + 'static {
         connector: &str,
         member_id: &str,
     ) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// The members of a Group, in id order; with `only`, just those whose ids are listed (a
+    /// membership probe reads one row per id, at any group size). A Group's stored attributes
+    /// never hold its members: every read that shows them asks here.
+    async fn members(
+        &self,
+        connector: &str,
+        group_id: &str,
+        only: Option<&[String]>,
+    ) -> Result<Vec<Member>, StoreError>;
+
+    /// Which of `ids` name a User or a Group of the connector, with its kind (in any order):
+    /// what a new member is checked against.
+    async fn kinds_of(
+        &self,
+        connector: &str,
+        ids: &[String],
+    ) -> Result<Vec<(String, ResourceKind)>, StoreError>;
 }
 
 /// The journal of writes: recorded before the connector runs, then committed or failed

@@ -54,9 +54,69 @@ async fn list_in_batches<T: ReadTx>(
             for lookup in &lookups {
                 found.extend(tx.lookup(connector, kind, lookup).await?);
             }
-            Ok(lookup_page(query, found))
+            let needed = needed_members(kind, query);
+            with_members(tx, connector, &needed, &mut found).await?;
+            let mut page = lookup_page(query, found);
+            without_members(&needed, &mut page.resources);
+            Ok(page)
         }
         Plan::Scan => scan(tx, connector, kind, query, batch_size).await,
+    }
+}
+
+/// Which members of each Group a filter must see: a Group's members are not among its stored
+/// attributes, so a filter that mentions them is evaluated with them put in, and no more of
+/// them than it asks about (Entra's probe `members[value eq "U"]` reads one row per Group).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NeededMembers {
+    Nothing,
+    Only(Vec<String>),
+    Every,
+}
+
+/// What [`NeededMembers`] the query's filter has on resources of `kind`.
+pub(crate) fn needed_members(kind: ResourceKind, query: &ListQuery<'_>) -> NeededMembers {
+    match (kind, query.filter) {
+        (ResourceKind::Group, Some(filter)) => match scim::members::member_ids_in_filter(filter) {
+            Some(ids) if ids.is_empty() => NeededMembers::Nothing,
+            Some(ids) => NeededMembers::Only(ids),
+            None => NeededMembers::Every,
+        },
+        _ => NeededMembers::Nothing,
+    }
+}
+
+/// Puts into each Group the members the filter must see.
+async fn with_members<T: ReadTx>(
+    tx: &mut T,
+    connector: &str,
+    needed: &NeededMembers,
+    found: &mut [Fetched],
+) -> Result<(), StoreError> {
+    let only = match needed {
+        NeededMembers::Nothing => return Ok(()),
+        NeededMembers::Only(ids) => Some(ids.as_slice()),
+        NeededMembers::Every => None,
+    };
+    for fetched in found {
+        let members = tx.members(connector, &fetched.resource.id, only).await?;
+        if !members.is_empty() {
+            let list = members.iter().map(|m| m.to_json(None)).collect();
+            fetched
+                .resource
+                .attributes
+                .insert(scim::members::MEMBERS.into(), Value::Array(list));
+        }
+    }
+    Ok(())
+}
+
+/// Takes out again what [`with_members`] put in: lists answer Groups without their members.
+fn without_members(needed: &NeededMembers, resources: &mut [StoredResource]) {
+    if *needed != NeededMembers::Nothing {
+        for resource in resources {
+            resource.attributes.shift_remove(scim::members::MEMBERS);
+        }
     }
 }
 
@@ -177,8 +237,10 @@ async fn scan<T: ReadTx>(
     let mut page = Vec::new();
     let mut keyed: Vec<(SortKey, i64)> = Vec::new();
     let mut after = 0;
+    let needed = needed_members(kind, query);
     loop {
-        let batch = tx.batch(connector, kind, after, batch_size).await?;
+        let mut batch = tx.batch(connector, kind, after, batch_size).await?;
+        with_members(tx, connector, &needed, &mut batch).await?;
         let complete = batch.len() < batch_size;
         for mut fetched in batch {
             after = fetched.seq;
@@ -214,6 +276,7 @@ async fn scan<T: ReadTx>(
             .collect();
         page = seqs.iter().filter_map(|s| by_seq.remove(s)).collect();
     }
+    without_members(&needed, &mut page);
     Ok(Page {
         total,
         resources: page,
@@ -347,6 +410,16 @@ mod tests {
                 .filter(|f| seqs.contains(&f.seq))
                 .cloned()
                 .collect())
+        }
+
+        async fn members(
+            &mut self,
+            _: &str,
+            group_id: &str,
+            only: Option<&[String]>,
+        ) -> Result<Vec<scim::members::Member>, StoreError> {
+            self.statements.push(format!("members {group_id} {only:?}"));
+            Ok(Vec::new())
         }
     }
 

@@ -29,6 +29,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "drop journal_resource",
         include_str!("../migrations/sqlite/0003_drop_journal_resource.sql"),
     ),
+    (
+        4,
+        "members apart",
+        include_str!("../migrations/sqlite/0004_members_apart.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each PostgreSQL migration, oldest first.
@@ -57,6 +62,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         5,
         "drop journal_resource",
         include_str!("../migrations/postgres/0005_drop_journal_resource.sql"),
+    ),
+    (
+        6,
+        "members apart",
+        include_str!("../migrations/postgres/0006_members_apart.sql"),
     ),
 ];
 

@@ -1,6 +1,7 @@
 //! The values the store keeps and hands out.
 
 use scim::ResourceKind;
+use scim::members::MemberDelta;
 use scim::path::AttrPath;
 use scim::query::SortOrder;
 use scim::{Filter, ResourceSchema};
@@ -100,23 +101,32 @@ impl Operation {
     }
 }
 
-/// An intended change to one resource.
+/// An intended change to one resource. A Group's `attributes` never hold `members`: those
+/// change by `members`, a delta, so that a change costs what it changes at any group size.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    /// A new resource with this id (the gateway chooses it).
+    /// A new resource with this id (the gateway chooses it), and a Group's first members.
     Create {
         id: String,
         attributes: Map<String, Value>,
+        members: MemberDelta,
     },
-    /// New attributes for an existing resource, which must still be at `expected_version`.
+    /// New attributes for an existing resource, which must still be at `expected_version`, and
+    /// the members a Group gains and loses.
     Replace {
         id: String,
         expected_version: i64,
         attributes: Map<String, Value>,
+        members: MemberDelta,
     },
     /// Removal of a resource, which must still be at `expected_version`. Deleting a User also
-    /// removes it from every Group that lists it.
-    Delete { id: String, expected_version: i64 },
+    /// removes it from every Group that lists it. For a Group, `members.remove` lists the
+    /// members it had, for a vendor that keeps membership on each member.
+    Delete {
+        id: String,
+        expected_version: i64,
+        members: MemberDelta,
+    },
 }
 
 impl Change {
@@ -125,6 +135,15 @@ impl Change {
             Change::Create { id, .. } | Change::Replace { id, .. } | Change::Delete { id, .. } => {
                 id
             }
+        }
+    }
+
+    /// The members a Group gains and loses (empty for a User).
+    pub fn members(&self) -> &MemberDelta {
+        match self {
+            Change::Create { members, .. }
+            | Change::Replace { members, .. }
+            | Change::Delete { members, .. } => members,
         }
     }
 

@@ -1,7 +1,8 @@
 //! The read SQL both backends share, written once. A [`Statement`] is written with
 //! PostgreSQL's numbered placeholders (`$1`); its SQLite form (`?1`, the same numbers) is
-//! derived at compile time, so the two can never drift apart. What really differs per backend
-//! (locking, JSON functions, id lists, the queue's claims) stays in `sqlite/` and
+//! derived at compile time, so the two can never drift apart. The few reads that take a list of
+//! ids are written out in both forms (a JSON array on SQLite, an array on PostgreSQL). What
+//! really differs per backend (locking, writes, the queue's claims) stays in `sqlite/` and
 //! `postgres/`; [`Dialect`] names the few pieces of syntax a shared statement needs.
 
 use crate::plan::{Lookup, SqlOrder};
@@ -101,6 +102,31 @@ pub(crate) const GROUPS_OF: Statement = statement!(
      ON r.connector = m.connector AND r.kind = 'Group' AND r.id = m.group_id \
      WHERE m.connector = $1 AND m.member_id = $2 ORDER BY r.seq"
 );
+
+/// The members of Group $2, in id order (the primary key's).
+pub(crate) const MEMBERS: Statement = statement!(
+    "SELECT member_id, member_type, display FROM memberships \
+     WHERE connector = $1 AND group_id = $2 ORDER BY member_id"
+);
+
+/// [`MEMBERS`] among a list of ids ($3): a JSON array on SQLite, an array on PostgreSQL.
+pub(crate) const MEMBERS_AMONG: Statement = Statement {
+    postgres: "SELECT member_id, member_type, display FROM memberships \
+               WHERE connector = $1 AND group_id = $2 AND member_id = ANY($3) ORDER BY member_id",
+    sqlite: "SELECT member_id, member_type, display FROM memberships \
+             WHERE connector = ?1 AND group_id = ?2 \
+             AND member_id IN (SELECT value FROM json_each(?3)) ORDER BY member_id",
+};
+
+/// The id and kind of each resource of connector $1 among a list of ids ($2), as
+/// [`MEMBERS_AMONG`] takes one.
+pub(crate) const KINDS_AMONG: Statement = Statement {
+    postgres: "SELECT id, kind FROM resources \
+               WHERE connector = $1 AND kind IN ('User', 'Group') AND id = ANY($2)",
+    sqlite: "SELECT id, kind FROM resources \
+             WHERE connector = ?1 AND kind IN ('User', 'Group') \
+             AND id IN (SELECT value FROM json_each(?2))",
+};
 
 /// A page of a walk in creation order: the resources after seq $3, at most $4.
 pub(crate) const SCAN_AFTER: Statement = statement!(concat!(

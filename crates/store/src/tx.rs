@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use scim::ResourceKind;
+use scim::members::Member;
 
 use crate::keys::IndexKeys;
 use crate::plan::{Lookup, SortColumn, SqlOrder};
@@ -68,6 +69,14 @@ pub(crate) trait ReadTx: Send {
         kind: ResourceKind,
         seqs: &[i64],
     ) -> Result<Vec<Fetched>, StoreError>;
+
+    /// The members of a Group in id order; with `only`, just those among these ids.
+    async fn members(
+        &mut self,
+        connector: &str,
+        group_id: &str,
+        only: Option<&[String]>,
+    ) -> Result<Vec<Member>, StoreError>;
 }
 
 /// An open transaction that applies a journal entry; its writes happen together or not at all.
@@ -116,17 +125,18 @@ pub(crate) trait WriteTx: Send {
         emails: &[String],
     ) -> Result<(), StoreError>;
 
-    /// The member ids recorded for a Group.
-    async fn members(&mut self, connector: &str, group_id: &str)
-    -> Result<Vec<String>, StoreError>;
-
+    /// Adds members to a Group; one already there takes the new `display`.
     async fn add_members(
         &mut self,
         connector: &str,
         group_id: &str,
-        member_ids: &[String],
+        members: &[Member],
     ) -> Result<(), StoreError>;
 
+    /// Removes every member of a Group (it is being deleted).
+    async fn clear_members(&mut self, connector: &str, group_id: &str) -> Result<(), StoreError>;
+
+    /// Removes these members from a Group; ids that are no members are ignored.
     async fn remove_members(
         &mut self,
         connector: &str,

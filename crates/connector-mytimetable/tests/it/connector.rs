@@ -84,6 +84,7 @@ async fn apply(
     keys: &Value,
 ) -> Result<Value, ConnectorError> {
     let change = ResourceChange {
+        members: &scim::members::UNCHANGED,
         kind: ResourceKind::User,
         id: "u1",
         before,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use connector::{Connector, ConnectorError, KeyLookup, NoLookup, ResourceChange};
 use connector_timeedit::{EXTENSION_URN, TimeEdit, TimeEditSettings};
 use scim::ResourceKind;
+use scim::members::delta_of_whole;
 use serde_json::{Map, Value, json};
 use vendor_sim::timeedit::{self as sim, TimeEditConfig, TimeEditSim, User};
 use vendor_sim::{SimOptions, SimServer};
@@ -45,8 +46,13 @@ async fn apply(
     keys: &Value,
     lookup: &dyn KeyLookup,
 ) -> Result<Value, ConnectorError> {
+    // As the gateway sends a Group change: the members apart, as a delta.
+    let (mut before, mut after) = (before.cloned(), after.cloned());
+    let members = delta_of_whole(before.as_mut(), after.as_mut());
+    let (before, after) = (before.as_ref(), after.as_ref());
     let change = ResourceChange {
         kind,
+        members: &members,
         id: "x",
         before,
         after,

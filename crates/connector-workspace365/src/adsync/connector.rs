@@ -179,7 +179,7 @@ impl Workspace365AdSync {
         if before.and_then(|b| mapping::group_info(b).ok()).as_ref() != Some(&info) {
             self.api.put_group(object_id, &info, request_id).await?;
         }
-        let diff = members::diff(before, after);
+        let diff = members::diff(change.members);
         // Resolve every member first, so an unknown one stops the change before any call.
         let mut remove = Vec::new();
         for member in &diff.remove {

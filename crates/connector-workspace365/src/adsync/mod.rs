@@ -7,7 +7,7 @@
 //! * Profile pictures: the preferred `photos` value ([`picture::preferred_photo`]), decoded
 //!   from a `data:` URI or fetched from an allowed host, uploaded with A9 when its SHA-256
 //!   differs from the one in the vendor keys; A10 when the photo goes.
-//! * Groups: A3/A4; members by the diff of before and after ([`members::diff`]): A5/A6 for
+//! * Groups: A3/A4; members by the change's delta ([`members::diff`]): A5/A6 for
 //!   users, A7/A8 for nested groups (the SCIM group is the target), each member's ObjectId
 //!   read from its own vendor keys.
 //! * The ObjectId is the SCIM `id` or a GUID `externalId` ([`ObjectIdSource`]) and is kept

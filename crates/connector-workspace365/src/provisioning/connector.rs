@@ -534,6 +534,7 @@ mod tests {
         keys: &'a Value,
     ) -> ResourceChange<'a> {
         ResourceChange {
+            members: &scim::members::UNCHANGED,
             kind,
             id: "1",
             before,

@@ -17,6 +17,7 @@ use connector_workspace365::adsync::{
     Workspace365AdSync,
 };
 use scim::ResourceKind;
+use scim::members::delta_of_whole;
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
@@ -169,8 +170,13 @@ async fn apply_with(
     keys: &Value,
     lookup: &dyn KeyLookup,
 ) -> Result<Value, ConnectorError> {
+    // As the gateway sends a Group change: the members apart, as a delta.
+    let (mut before, mut after) = (before.cloned(), after.cloned());
+    let members = delta_of_whole(before.as_mut(), after.as_mut());
+    let (before, after) = (before.as_ref(), after.as_ref());
     let change = ResourceChange {
         kind,
+        members: &members,
         id,
         before,
         after,

@@ -188,6 +188,7 @@ async fn apply(
     keys: &Value,
 ) -> Result<Value, ConnectorError> {
     let change = ResourceChange {
+        members: &scim::members::UNCHANGED,
         kind: ResourceKind::User,
         id: "u1",
         before,
@@ -214,6 +215,7 @@ async fn replay(
     }
     connector
         .apply(ResourceChange {
+            members: &scim::members::UNCHANGED,
             kind: ResourceKind::User,
             id: "u1",
             before,

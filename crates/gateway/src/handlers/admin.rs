@@ -178,15 +178,17 @@ impl ListParams {
     }
 }
 
+/// A journalled change for an operator: a Group's members as the ids added and removed.
 fn change_json(change: &Change) -> Value {
-    match change {
-        Change::Create { id, attributes } => {
+    let mut out = match change {
+        Change::Create { id, attributes, .. } => {
             json!({"operation": "create", "id": id, "attributes": attributes})
         }
         Change::Replace {
             id,
             expected_version,
             attributes,
+            ..
         } => json!({
             "operation": "replace", "id": id, "fromVersion": expected_version,
             "attributes": attributes,
@@ -194,8 +196,15 @@ fn change_json(change: &Change) -> Value {
         Change::Delete {
             id,
             expected_version,
+            ..
         } => json!({"operation": "delete", "id": id, "fromVersion": expected_version}),
+    };
+    let members = change.members();
+    if !members.is_empty() {
+        let added: Vec<&str> = members.add.iter().map(|m| m.value.as_str()).collect();
+        out["members"] = json!({"added": added, "removed": members.remove});
     }
+    out
 }
 
 fn entry_json(entry: &JournalEntry) -> Value {

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim::etag::TagList;
+use scim::members::MEMBERS;
 use scim::{ListQuery, ListResponse, Projection, ResourceKind};
 use serde_json::Value;
 use store::StoredResource;
@@ -12,7 +13,7 @@ use store::StoredResource;
 use crate::cache::Slot;
 use crate::error::ApiError;
 use crate::extract::{Scim, header_text, json_body, query_pairs};
-use crate::render::{json_response, resource_json, resource_response};
+use crate::render::{json_response, location, resource_json, resource_response};
 
 /// The resource kind a route serves (set per scope, so handlers are not looked up by name).
 pub type Kind = web::Data<ResourceKind>;
@@ -53,13 +54,39 @@ async fn groups_of(
     ))
 }
 
+/// Puts a Group's members into its attributes when the answer shows them: the store keeps them
+/// apart, and an answer that leaves them out (`excludedAttributes=members`) never reads them.
+async fn with_members(
+    scim: &Scim,
+    stored: &mut StoredResource,
+    projection: &Projection,
+) -> Result<(), ApiError> {
+    if stored.kind != ResourceKind::Group || !projection.shows(scim.schema(stored.kind)?, MEMBERS) {
+        return Ok(());
+    }
+    let members = scim.writer().members_of(&stored.id).await?;
+    if !members.is_empty() {
+        let base = scim.base_url();
+        let list = members
+            .iter()
+            .map(|m| {
+                let reference = m.kind.map(|kind| location(&base, kind, &m.value));
+                m.to_json(reference)
+            })
+            .collect();
+        stored.attributes.insert(MEMBERS.into(), Value::Array(list));
+    }
+    Ok(())
+}
+
 async fn respond(
     scim: &Scim,
     status: StatusCode,
-    stored: StoredResource,
+    mut stored: StoredResource,
     projection: &Projection,
 ) -> Result<HttpResponse, ApiError> {
     let groups = groups_of(scim, &stored).await?;
+    with_members(scim, &mut stored, projection).await?;
     render(scim, status, stored, groups.as_deref(), projection)
 }
 
@@ -133,7 +160,8 @@ async fn page(
         .any(|a| a.name.eq_ignore_ascii_case("groups"));
     let base = scim.base_url();
     let mut resources = Vec::with_capacity(page.resources.len());
-    for stored in page.resources {
+    for mut stored in page.resources {
+        with_members(scim, &mut stored, &query.projection).await?;
         let groups = if wants_groups {
             groups_of(scim, &stored).await?
         } else {
@@ -262,7 +290,7 @@ pub async fn get(
         Ok(hit) => return Ok(hit),
         Err(slot) => slot,
     };
-    let (stored, groups) = fetch_with_groups(&scim, **kind, &id).await?;
+    let (mut stored, groups) = fetch_with_groups(&scim, **kind, &id).await?;
     if let Some(header) = header_text(&req, header::IF_NONE_MATCH)
         && TagList::parse(header).is_ok_and(|tags| tags.matches(Some(&stored.version.to_string())))
     {
@@ -270,12 +298,14 @@ pub async fn get(
             .insert_header((header::ETAG, scim::etag::etag(&stored.version.to_string())))
             .finish());
     }
+    let projection = projection(&req)?;
+    with_members(&scim, &mut stored, &projection).await?;
     let response = render(
         &scim,
         StatusCode::OK,
         stored,
         groups.as_deref(),
-        &projection(&req)?,
+        &projection,
     )?;
     Ok(scim.state.cache.keep(slot, response).await)
 }

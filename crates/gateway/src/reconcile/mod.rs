@@ -203,6 +203,7 @@ async fn import_account(
             change: Change::Create {
                 id: id.clone(),
                 attributes,
+                members: store::MemberDelta::default(),
             },
             before: None,
             request_id: Some(format!("reconcile-import-{id}")),

@@ -121,7 +121,12 @@ impl Engine<'_> {
             }
             Value::Null => Ok(()),
             Value::Object(fields) => {
-                for (name, v) in fields {
+                // Some clients send an extension's value as a resource fragment, with its own
+                // `schemas`: that names the extension again, it is not an attribute of it.
+                for (name, v) in fields
+                    .iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+                {
                     let mut path = PatchPath::parse(name)?;
                     path.attr.urn = Some(urn.to_owned());
                     self.path(kind, &path, Some(v), Via::ValueKey)?;

@@ -241,6 +241,23 @@ fn entra_enterprise_attribute_by_urn_path() {
 }
 
 #[test]
+fn a_whole_extension_value_may_carry_its_own_schemas() {
+    for op in ["Add", "Replace"] {
+        let out = patch_user(json!([{
+            "op": op,
+            "path": ENT,
+            "value": {"schemas": [ENT], "department": "Physics", "employeeNumber": "7"}
+        }]));
+        assert_eq!(
+            out[ENT],
+            json!({"department": "Physics", "employeeNumber": "7"}),
+            "{op}: the inner schemas is not an attribute"
+        );
+        assert_eq!(out["schemas"], json!([USER_URN, ENT]));
+    }
+}
+
+#[test]
 fn entra_group_member_add_and_remove_by_value_list() {
     let out = patch(
         "Group",

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use scim::ResourceKind;
+use scim::members::Member;
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row, Transaction};
@@ -18,10 +19,11 @@ use crate::anchors::Anchors;
 use crate::codec::{self};
 use crate::commit::Vendor;
 use crate::keys::IndexKeys;
+use crate::list::NeededMembers;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
 use crate::sql::{
-    self, BY_ID, Dialect, GROUPS_OF, ID_BY_UNIQUE_KEY, JOURNAL_PENDING, SCAN_AFTER,
-    journal_columns, resource_columns,
+    self, BY_ID, Dialect, GROUPS_OF, ID_BY_UNIQUE_KEY, JOURNAL_PENDING, KINDS_AMONG, MEMBERS,
+    MEMBERS_AMONG, SCAN_AFTER, journal_columns, resource_columns,
 };
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx};
 use crate::{
@@ -246,6 +248,38 @@ impl ReadTx for PgTx {
         .await?;
         all_fetched(&rows, kind)
     }
+
+    async fn members(
+        &mut self,
+        connector: &str,
+        group_id: &str,
+        only: Option<&[String]>,
+    ) -> Result<Vec<Member>, StoreError> {
+        members(&mut *self.0, connector, group_id, only).await
+    }
+}
+
+/// The members of a Group in id order (see [`ReadTx::members`]), on any connection.
+async fn members<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    connector: &str,
+    group_id: &str,
+    only: Option<&[String]>,
+) -> Result<Vec<Member>, StoreError> {
+    let query = match only {
+        None => sqlx::query_as(MEMBERS.postgres)
+            .bind(connector)
+            .bind(group_id),
+        Some(ids) => sqlx::query_as(MEMBERS_AMONG.postgres)
+            .bind(connector)
+            .bind(group_id)
+            .bind(ids),
+    };
+    let rows: Vec<(String, Option<String>, Option<String>)> = query.fetch_all(executor).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(value, kind, display)| codec::member(value, kind, display))
+        .collect())
 }
 
 #[async_trait]
@@ -383,26 +417,15 @@ impl WriteTx for PgTx {
         Ok(())
     }
 
-    async fn members(
-        &mut self,
-        connector: &str,
-        group_id: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT member_id FROM memberships WHERE connector = $1 AND group_id = $2",
-        )
-        .bind(connector)
-        .bind(group_id)
-        .fetch_all(&mut *self.0)
-        .await?)
-    }
-
     async fn add_members(
         &mut self,
         connector: &str,
         group_id: &str,
-        member_ids: &[String],
+        members: &[Member],
     ) -> Result<(), StoreError> {
+        let ids: Vec<&str> = members.iter().map(|m| m.value.as_str()).collect();
+        let kinds: Vec<Option<&str>> = members.iter().map(|m| m.kind.map(|k| k.as_str())).collect();
+        let displays: Vec<Option<&str>> = members.iter().map(|m| m.display.as_deref()).collect();
         // Lock the member Users against a concurrent delete: without it, a delete that has not
         // yet seen this commit's membership rows and this commit that has not yet seen the
         // delete could both succeed, leaving a deleted User in the Group. With it, the delete
@@ -412,18 +435,33 @@ impl WriteTx for PgTx {
              AND kind = 'User' AND id = ANY($2) FOR KEY SHARE) AS locked",
         )
         .bind(connector)
-        .bind(member_ids)
+        .bind(&ids)
         .execute(&mut *self.0)
         .await?;
         sqlx::query(
-            "INSERT INTO memberships (connector, group_id, member_id) \
-             SELECT $1, $2, member FROM unnest($3::text[]) AS member ON CONFLICT DO NOTHING",
+            "INSERT INTO memberships (connector, group_id, member_id, member_type, display) \
+             SELECT $1, $2, m.id, m.kind, m.display \
+             FROM unnest($3::text[], $4::text[], $5::text[]) AS m (id, kind, display) \
+             ON CONFLICT (connector, group_id, member_id) DO UPDATE SET \
+             member_type = excluded.member_type, \
+             display = coalesce(excluded.display, memberships.display)",
         )
         .bind(connector)
         .bind(group_id)
-        .bind(member_ids)
+        .bind(&ids)
+        .bind(&kinds)
+        .bind(&displays)
         .execute(&mut *self.0)
         .await?;
+        Ok(())
+    }
+
+    async fn clear_members(&mut self, connector: &str, group_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM memberships WHERE connector = $1 AND group_id = $2")
+            .bind(connector)
+            .bind(group_id)
+            .execute(&mut *self.0)
+            .await?;
         Ok(())
     }
 
@@ -545,6 +583,7 @@ impl Resources for PgStore {
     ) -> Result<Page, StoreError> {
         if let Plan::Lookup(lookups) = plan::plan(kind, &query)
             && let [lookup] = lookups.as_slice()
+            && list::needed_members(kind, &query) == NeededMembers::Nothing
         {
             // One statement sees one snapshot: no transaction (and its two round trips).
             let (sql, key) = sql::lookup(lookup, Dialect::Postgres);
@@ -595,6 +634,30 @@ impl Resources for PgStore {
             .into_iter()
             .map(|(id, name)| (id, name.unwrap_or_default()))
             .collect())
+    }
+
+    async fn members(
+        &self,
+        connector: &str,
+        group_id: &str,
+        only: Option<&[String]>,
+    ) -> Result<Vec<Member>, StoreError> {
+        members(&self.pool, connector, group_id, only).await
+    }
+
+    async fn kinds_of(
+        &self,
+        connector: &str,
+        ids: &[String],
+    ) -> Result<Vec<(String, ResourceKind)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(KINDS_AMONG.postgres)
+            .bind(connector)
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|(id, kind)| Ok((id, codec::parse_kind(&kind)?)))
+            .collect()
     }
 }
 

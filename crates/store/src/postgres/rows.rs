@@ -28,13 +28,18 @@ pub(crate) fn all_fetched(rows: &[PgRow], kind: ResourceKind) -> Result<Vec<Fetc
 }
 
 pub(crate) fn journal_entry(row: &PgRow) -> Result<JournalEntry, StoreError> {
-    let before: Option<&str> = row.try_get("before_resource")?;
+    let kind = codec::parse_kind(row.try_get("kind")?)?;
+    let (change, before) = codec::parse_journalled(
+        kind,
+        row.try_get("change")?,
+        row.try_get("before_resource")?,
+    )?;
     Ok(JournalEntry {
         seq: row.try_get("seq")?,
         connector: row.try_get("connector")?,
-        kind: codec::parse_kind(row.try_get("kind")?)?,
-        change: codec::parse_change(row.try_get("change")?)?,
-        before: before.map(codec::parse_resource).transpose()?,
+        kind,
+        change,
+        before,
         state: codec::parse_state(row.try_get("state")?)?,
         attempts: row.try_get("attempts")?,
         last_error: row.try_get("last_error")?,

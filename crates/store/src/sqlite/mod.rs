@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use scim::ResourceKind;
+use scim::members::Member;
 use serde_json::Value;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -24,10 +25,11 @@ use sqlx::{AssertSqlSafe, Connection, Sqlite, Transaction};
 use crate::anchors::Anchors;
 use crate::codec::{self};
 use crate::commit::Vendor;
+use crate::list::NeededMembers;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
 use crate::sql::{
-    self, BY_ID, Dialect, GROUPS_OF, ID_BY_UNIQUE_KEY, JOURNAL_PENDING, SCAN_AFTER,
-    journal_columns, resource_columns,
+    self, BY_ID, Dialect, GROUPS_OF, ID_BY_UNIQUE_KEY, JOURNAL_PENDING, KINDS_AMONG, MEMBERS,
+    MEMBERS_AMONG, SCAN_AFTER, journal_columns, resource_columns,
 };
 use crate::tx::{Counters, Fetched, ReadTx};
 use crate::{
@@ -293,6 +295,29 @@ impl ReadTx for SqliteTx {
         .await?;
         all_fetched(&rows, kind)
     }
+
+    async fn members(
+        &mut self,
+        connector: &str,
+        group_id: &str,
+        only: Option<&[String]>,
+    ) -> Result<Vec<Member>, StoreError> {
+        let query = match only {
+            None => sqlx::query_as(MEMBERS.sqlite)
+                .bind(connector)
+                .bind(group_id),
+            Some(ids) => sqlx::query_as(MEMBERS_AMONG.sqlite)
+                .bind(connector)
+                .bind(group_id)
+                .bind(json_list(ids)?),
+        };
+        let rows: Vec<(String, Option<String>, Option<String>)> =
+            query.fetch_all(&mut *self.0).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(value, kind, display)| codec::member(value, kind, display))
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -334,7 +359,9 @@ impl Resources for SqliteStore {
         kind: ResourceKind,
         query: ListQuery<'_>,
     ) -> Result<Page, StoreError> {
-        if let Plan::Lookup(lookups) = plan::plan(kind, &query) {
+        if let Plan::Lookup(lookups) = plan::plan(kind, &query)
+            && list::needed_members(kind, &query) == NeededMembers::Nothing
+        {
             // Index probes: on this thread, every lookup in one snapshot.
             let found = self.readers.read(|conn| {
                 reader::in_snapshot(conn, lookups.len() > 1, |conn| {
@@ -388,6 +415,39 @@ impl Resources for SqliteStore {
             .into_iter()
             .map(|(id, name)| (id, name.unwrap_or_default()))
             .collect())
+    }
+
+    async fn members(
+        &self,
+        connector: &str,
+        group_id: &str,
+        only: Option<&[String]>,
+    ) -> Result<Vec<Member>, StoreError> {
+        match only {
+            None => self
+                .readers
+                .read(|conn| reader::members(conn, MEMBERS.sqlite, (connector, group_id))),
+            Some(ids) => {
+                let ids = json_list(ids)?;
+                self.readers.read(|conn| {
+                    reader::members(conn, MEMBERS_AMONG.sqlite, (connector, group_id, &ids))
+                })
+            }
+        }
+    }
+
+    async fn kinds_of(
+        &self,
+        connector: &str,
+        ids: &[String],
+    ) -> Result<Vec<(String, ResourceKind)>, StoreError> {
+        let ids = json_list(ids)?;
+        let rows: Vec<(String, String)> = self
+            .readers
+            .read(|conn| reader::pairs(conn, KINDS_AMONG.sqlite, (connector, &ids)))?;
+        rows.into_iter()
+            .map(|(id, kind)| Ok((id, codec::parse_kind(&kind)?)))
+            .collect()
     }
 }
 

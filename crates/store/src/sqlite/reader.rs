@@ -20,8 +20,9 @@ use std::time::Duration;
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row};
 use scim::ResourceKind;
+use scim::members::Member;
 
-use crate::codec::{parse_json, parse_object, parse_timestamp};
+use crate::codec::{self, parse_json, parse_object, parse_timestamp};
 use crate::tx::Fetched;
 use crate::{StoreError, StoredResource};
 
@@ -207,6 +208,19 @@ pub(crate) fn pairs<A: FromSql, B: FromSql>(
 ) -> Result<Vec<(A, B)>, StoreError> {
     let mut statement = conn.prepare_cached(sql)?;
     let rows = statement.query_map(params, |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The members a [`crate::sql::MEMBERS`] statement finds.
+pub(crate) fn members(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> Result<Vec<Member>, StoreError> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement.query_map(params, |row| {
+        Ok(codec::member(row.get(0)?, row.get(1)?, row.get(2)?))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -17,6 +17,7 @@ use std::task::{Context, Poll, Waker};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use scim::ResourceKind;
+use scim::members::Member;
 
 use crate::codec::{self, timestamp_text};
 use crate::keys::IndexKeys;
@@ -89,12 +90,14 @@ fn journal_entry(row: &Row<'_>) -> Result<JournalEntry, StoreError> {
         .get_ref(4)?
         .as_str_or_null()
         .map_err(rusqlite::Error::from)?;
+    let kind = codec::parse_kind(text(2)?)?;
+    let (change, before) = codec::parse_journalled(kind, text(3)?, before)?;
     Ok(JournalEntry {
         seq: row.get(0)?,
         connector: row.get(1)?,
-        kind: codec::parse_kind(text(2)?)?,
-        change: codec::parse_change(text(3)?)?,
-        before: before.map(codec::parse_resource).transpose()?,
+        kind,
+        change,
+        before,
         state: codec::parse_state(text(5)?)?,
         attempts: row.get(6)?,
         last_error: row.get(7)?,
@@ -216,27 +219,30 @@ impl WriteTx for WriterTx<'_> {
         Ok(())
     }
 
-    async fn members(
-        &mut self,
-        connector: &str,
-        group_id: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        self.column(
-            "SELECT member_id FROM memberships WHERE connector = ?1 AND group_id = ?2",
-            (connector, group_id),
-        )
-    }
-
     async fn add_members(
         &mut self,
         connector: &str,
         group_id: &str,
-        member_ids: &[String],
+        members: &[Member],
     ) -> Result<(), StoreError> {
+        let rows: Vec<serde_json::Value> = members.iter().map(|m| m.to_json(None)).collect();
+        // `WHERE true`: SQLite's documented way to tell an upsert's ON CONFLICT from a join.
         self.execute(
-            "INSERT OR IGNORE INTO memberships (connector, group_id, member_id) \
-             SELECT ?1, ?2, value FROM json_each(?3)",
-            params![connector, group_id, codec::json_text(&member_ids)?],
+            "INSERT INTO memberships (connector, group_id, member_id, member_type, display) \
+             SELECT ?1, ?2, json_extract(value, '$.value'), json_extract(value, '$.type'), \
+             json_extract(value, '$.display') FROM json_each(?3) WHERE true \
+             ON CONFLICT (connector, group_id, member_id) DO UPDATE SET \
+             member_type = excluded.member_type, \
+             display = coalesce(excluded.display, memberships.display)",
+            params![connector, group_id, codec::json_text(&rows)?],
+        )?;
+        Ok(())
+    }
+
+    async fn clear_members(&mut self, connector: &str, group_id: &str) -> Result<(), StoreError> {
+        self.execute(
+            "DELETE FROM memberships WHERE connector = ?1 AND group_id = ?2",
+            (connector, group_id),
         )?;
         Ok(())
     }

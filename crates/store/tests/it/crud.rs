@@ -136,6 +136,7 @@ async fn connectors_are_isolated(env: Env) {
         Change::Create {
             id: "u1".into(),
             attributes: user("same"),
+            members: Default::default(),
         },
     );
     other.connector = "other".into();

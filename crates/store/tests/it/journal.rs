@@ -21,6 +21,7 @@ async fn entries_are_pending_until_settled(env: Env) {
         id: "u1".into(),
         expected_version: 1,
         attributes: user("b"),
+        members: Default::default(),
     };
     let mut replace_entry = entry(User, change.clone());
     replace_entry.before = Some(before.clone());
@@ -31,6 +32,7 @@ async fn entries_are_pending_until_settled(env: Env) {
             Change::Create {
                 id: "u2".into(),
                 attributes: user("c"),
+                members: Default::default(),
             },
         ))
         .await
@@ -41,6 +43,7 @@ async fn entries_are_pending_until_settled(env: Env) {
             Change::Delete {
                 id: "u1".into(),
                 expected_version: 2,
+                members: Default::default(),
             },
         ))
         .await
@@ -98,6 +101,7 @@ async fn failing_records_the_reason(env: Env) {
             Change::Create {
                 id: "u1".into(),
                 attributes: user("a"),
+                members: Default::default(),
             },
         ))
         .await
@@ -147,6 +151,7 @@ async fn a_failed_commit_leaves_the_entry_pending(env: Env) {
                 id: "u1".into(),
                 expected_version: 9,
                 attributes: user("b"),
+                members: Default::default(),
             },
         ))
         .await
@@ -176,6 +181,7 @@ async fn pending_entries_survive_a_restart(env: Env) {
             Change::Create {
                 id: "u1".into(),
                 attributes: user("a"),
+                members: Default::default(),
             },
         ))
         .await
@@ -213,6 +219,7 @@ async fn writes_after_close_are_refused(env: Env) {
             Change::Create {
                 id: "u2".into(),
                 attributes: user("b"),
+                members: Default::default(),
             },
         )),
     )

@@ -60,14 +60,26 @@ async fn users(env: &Env) {
     }
 }
 
-/// Every resource of a kind, in insertion order.
+/// Every resource of a kind, in insertion order, whole (a Group with its members).
 async fn everything(env: &Env, kind: ResourceKind) -> Vec<Map<String, Value>> {
-    list(env.store.as_ref(), kind, None, None, 0, 10_000)
+    let mut out = Vec::new();
+    for resource in list(env.store.as_ref(), kind, None, None, 0, 10_000)
         .await
         .resources
-        .iter()
-        .map(|r| r.view())
-        .collect()
+    {
+        let mut view = resource.view();
+        let members = env
+            .store
+            .members(CONNECTOR, &resource.id, None)
+            .await
+            .expect("members");
+        if kind == ResourceKind::Group && !members.is_empty() {
+            let list = members.iter().map(|m| m.to_json(None)).collect();
+            view.insert("members".into(), Value::Array(list));
+        }
+        out.push(view);
+    }
+    out
 }
 
 /// The ids a filter selects, checked against evaluating it on every resource.
@@ -149,6 +161,11 @@ async fn group_filters_are_answered_exactly(env: Env) {
         (r#"externalId eq "g-1""#, &[]),
         (r#"displayName sw "sales""#, &["g1", "g2"]),
         (r#"members.value eq "u1""#, &["g1"]),
+        (r#"id eq "g1" and members[value eq "u1"]"#, &["g1"]),
+        (r#"id eq "g1" and members[value eq "u2"]"#, &[]),
+        (r#"not (members[value eq "u1"])"#, &["g2"]),
+        (r#"members[display pr]"#, &[]),
+        (r#"members pr"#, &["g1"]),
         (r#"id eq "g2" or displayName eq "sales""#, &["g1", "g2"]),
     ];
     for (filter, expected) in cases {

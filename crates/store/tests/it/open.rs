@@ -87,6 +87,7 @@ async fn temporary_stores_are_private_and_work_with_concurrent_callers() {
                         store::Change::Create {
                             id: format!("u{i}"),
                             attributes: user(&format!("n{i}")),
+                            members: Default::default(),
                         },
                     ))
                     .await?;

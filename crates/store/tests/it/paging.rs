@@ -122,7 +122,8 @@ async fn counters_follow_creates_and_deletes(env: Env) {
             User,
             store::Change::Create {
                 id: "dup".into(),
-                attributes: user("N1")
+                attributes: user("N1"),
+                members: Default::default(),
             }
         )
         .await

@@ -51,6 +51,7 @@ async fn queue_create(store: &dyn Store, id: &str, name: &str) -> store::StoredR
             Change::Create {
                 id: id.into(),
                 attributes: user(name),
+                members: Default::default(),
             },
         ))
         .await
@@ -66,6 +67,7 @@ async fn queue_rename(store: &dyn Store, id: &str, version: i64, name: &str) {
             id: id.into(),
             expected_version: version,
             attributes: user(name),
+            members: Default::default(),
         },
     );
     new.before = before;
@@ -359,6 +361,7 @@ async fn a_refused_queued_write_leaves_nothing(env: Env) {
             Change::Create {
                 id: "u2".into(),
                 attributes: user("ANN"),
+                members: Default::default(),
             },
         ))
         .await;
@@ -386,6 +389,7 @@ async fn operators_list_the_journal_by_state(env: Env) {
             Change::Create {
                 id: "u2".into(),
                 attributes: user("bob"),
+                members: Default::default(),
             },
         ))
         .await
@@ -396,6 +400,7 @@ async fn operators_list_the_journal_by_state(env: Env) {
             Change::Create {
                 id: "u3".into(),
                 attributes: user("cy"),
+                members: Default::default(),
             },
         ))
         .await
@@ -445,6 +450,7 @@ async fn pruning_removes_settled_history_and_keeps_what_is_needed(env: Env) {
             Change::Create {
                 id: "s2".into(),
                 attributes: user("sue"),
+                members: Default::default(),
             },
         ))
         .await
@@ -460,6 +466,7 @@ async fn pruning_removes_settled_history_and_keeps_what_is_needed(env: Env) {
             Change::Create {
                 id: "s3".into(),
                 attributes: user("sid"),
+                members: Default::default(),
             },
         ))
         .await

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use scim::members::delta_of_whole;
 use scim::query::SortOrder;
 use scim::{AttrPath, Filter, ResourceKind, ResourceSchema, SchemaRegistry};
 use serde_json::{Map, Value, json};
@@ -330,18 +331,33 @@ pub async fn apply(
     store.commit(seq, json!({"vendorId": seq})).await
 }
 
+/// The members a Group holds now, as the whole list a client would have written.
+async fn stored_members(store: &dyn Store, kind: ResourceKind, id: &str) -> Map<String, Value> {
+    let mut before = Map::new();
+    if kind == ResourceKind::Group {
+        let members = store.members(CONNECTOR, id, None).await.expect("members");
+        let list: Vec<Value> = members.iter().map(|m| m.to_json(None)).collect();
+        before.insert("members".into(), Value::Array(list));
+    }
+    before
+}
+
+/// Creates a resource; a Group's `members` in `attributes` become the change's delta, as the
+/// gateway makes it.
 pub async fn create(
     store: &dyn Store,
     kind: ResourceKind,
     id: &str,
-    attributes: Map<String, Value>,
+    mut attributes: Map<String, Value>,
 ) -> StoredResource {
+    let members = delta_of_whole(None, Some(&mut attributes));
     apply(
         store,
         kind,
         Change::Create {
             id: id.into(),
             attributes,
+            members,
         },
     )
     .await
@@ -349,13 +365,16 @@ pub async fn create(
     .expect("a created resource")
 }
 
+/// Replaces a resource whole; a Group's `members` become the delta from the stored ones.
 pub async fn replace(
     store: &dyn Store,
     kind: ResourceKind,
     id: &str,
     expected_version: i64,
-    attributes: Map<String, Value>,
+    mut attributes: Map<String, Value>,
 ) -> Result<StoredResource, StoreError> {
+    let mut before = stored_members(store, kind, id).await;
+    let members = delta_of_whole(Some(&mut before), Some(&mut attributes));
     apply(
         store,
         kind,
@@ -363,6 +382,7 @@ pub async fn replace(
             id: id.into(),
             expected_version,
             attributes,
+            members,
         },
     )
     .await
@@ -375,12 +395,15 @@ pub async fn delete(
     id: &str,
     expected_version: i64,
 ) -> Result<(), StoreError> {
+    let mut before = stored_members(store, kind, id).await;
+    let members = delta_of_whole(Some(&mut before), None);
     apply(
         store,
         kind,
         Change::Delete {
             id: id.into(),
             expected_version,
+            members,
         },
     )
     .await

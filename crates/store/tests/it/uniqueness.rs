@@ -36,6 +36,7 @@ async fn user_names_are_unique_ignoring_case(env: Env) {
         Change::Create {
             id: "u2".into(),
             attributes: user("äRNE@example.COM"),
+            members: Default::default(),
         },
     )
     .await;
@@ -86,6 +87,7 @@ async fn group_display_names_are_unique_ignoring_case(env: Env) {
         Change::Create {
             id: "g2".into(),
             attributes: group("SALES", &[]),
+            members: Default::default(),
         },
     )
     .await;
@@ -149,10 +151,12 @@ async fn racing_creates_for_one_user_name_have_one_winner(env: Env) {
             Change::Create {
                 id: format!("a{round}"),
                 attributes: user(&name),
+                members: Default::default(),
             },
             Change::Create {
                 id: format!("b{round}"),
                 attributes: user(&name.to_uppercase()),
+                members: Default::default(),
             },
         )
         .await;
@@ -178,11 +182,13 @@ async fn racing_renames_to_one_group_name_have_one_winner(env: Env) {
             id: "g1".into(),
             expected_version: 1,
             attributes: group("Both", &[]),
+            members: Default::default(),
         },
         Change::Replace {
             id: "g2".into(),
             expected_version: 1,
             attributes: group("both", &[]),
+            members: Default::default(),
         },
     )
     .await;
@@ -210,6 +216,7 @@ async fn a_burst_with_conflicts_commits_every_other_write(env: Env) {
                     Change::Create {
                         id: format!("id{i}"),
                         attributes: user(&name),
+                        members: Default::default(),
                     },
                 )
                 .await
@@ -237,6 +244,7 @@ async fn journal_and_commit_is_one_step(env: Env) {
     let change = |id: &str, name: &str| Change::Create {
         id: id.into(),
         attributes: user(name),
+        members: Default::default(),
     };
     let stored = store
         .journal_and_commit(entry(User, change("j1", "jo")), json!({}))
