@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -54,6 +55,14 @@ pub struct BenchConfig {
     pub match_first: bool,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Members the groups scenario grows its group to.
+    pub group_size: u64,
+    /// Times the groups scenario repeats each operation at full size.
+    pub group_ops: u64,
+    /// The server's SQLite file, whose size (with `-wal`, `-shm`) the groups scenario reports.
+    pub store_path: Option<PathBuf>,
+    /// The server's process, whose resident memory the groups scenario reports.
+    pub pid: Option<u32>,
 }
 
 impl BenchConfig {
@@ -73,6 +82,10 @@ impl BenchConfig {
             bulk_size: 100,
             match_first: true,
             timeout: Duration::from_secs(30),
+            group_size: 100_000,
+            group_ops: 200,
+            store_path: None,
+            pid: None,
         }
     }
 }
@@ -93,6 +106,10 @@ impl fmt::Debug for BenchConfig {
             .field("bulk_size", &self.bulk_size)
             .field("match_first", &self.match_first)
             .field("timeout", &self.timeout)
+            .field("group_size", &self.group_size)
+            .field("group_ops", &self.group_ops)
+            .field("store_path", &self.store_path)
+            .field("pid", &self.pid)
             .finish()
     }
 }
@@ -114,6 +131,10 @@ pub enum BenchError {
     NoUsers,
     #[error("a worker task failed: {0}")]
     Worker(#[from] tokio::task::JoinError),
+    #[error("{0} is not a load scenario (Bench::groups runs it)")]
+    NotLoad(Scenario),
+    #[error("the reference server could not start: {0}")]
+    Reference(#[source] std::io::Error),
 }
 
 /// A client for one server: scenarios run through it share the connection pool and the
@@ -172,6 +193,9 @@ impl Bench {
 
     /// Runs `scenario` with this bench's settings (its `scenario` field is not consulted).
     pub async fn run(&self, scenario: Scenario) -> Result<Report, BenchError> {
+        if !scenario.is_load() {
+            return Err(BenchError::NotLoad(scenario));
+        }
         let ids = if scenario.needs_ids() {
             self.ids().await?
         } else {
@@ -231,6 +255,8 @@ impl Bench {
                 .then(|| total.match_latencies.summary()),
             errors: total.errors,
             throttled: total.throttled,
+            reference: false,
+            ratio_to_reference: None,
         })
     }
 
@@ -238,12 +264,23 @@ impl Bench {
     pub async fn ids(&self) -> Result<Arc<Vec<String>>, BenchError> {
         self.inner
             .ids
-            .get_or_try_init(|| self.learn_ids())
+            .get_or_try_init(|| self.learn_ids(self.inner.config.users))
             .await
             .cloned()
     }
 
-    async fn learn_ids(&self) -> Result<Arc<Vec<String>>, BenchError> {
+    /// The settings this bench was built with.
+    pub fn config(&self) -> &BenchConfig {
+        &self.inner.config
+    }
+
+    /// Text unique to this bench (its start time and process), for naming what it creates.
+    pub fn run_tag(&self) -> &str {
+        self.inner.fresh.run()
+    }
+
+    /// The ids of up to `want` users, paged from `GET /Users?attributes=id` (not cached).
+    pub(crate) async fn learn_ids(&self, want: u64) -> Result<Arc<Vec<String>>, BenchError> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Page {
@@ -255,7 +292,6 @@ impl Bench {
         struct Id {
             id: String,
         }
-        let want = self.inner.config.users;
         let mut ids = Vec::new();
         let mut start = 1;
         while (ids.len() as u64) < want {
@@ -340,6 +376,8 @@ impl Bench {
                     let names = self.inner.fresh.take_many(config.bulk_size.max(1));
                     self.bulk(&names, false).await
                 }
+                // Refused by `run` before any worker starts.
+                Scenario::Groups => break,
             };
             if measured {
                 tally.record(op);
@@ -504,7 +542,7 @@ impl Bench {
     }
 
     /// Sends one request and reads the whole answer; the latency includes the body.
-    async fn send(&self, spec: &RequestSpec) -> Result<Answer, SendError> {
+    pub(crate) async fn send(&self, spec: &RequestSpec) -> Result<Answer, SendError> {
         let inner = &self.inner;
         let mut request = inner
             .client
@@ -547,11 +585,12 @@ struct Plan {
     claimed: AtomicU64,
 }
 
-struct Answer {
-    status: StatusCode,
+/// One answer, read whole.
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
     retry_after: Option<String>,
-    body: Vec<u8>,
-    latency: Duration,
+    pub(crate) body: Vec<u8>,
+    pub(crate) latency: Duration,
 }
 
 impl Answer {
@@ -571,8 +610,9 @@ impl Answer {
     }
 }
 
-struct SendError {
-    error: reqwest::Error,
+/// A request that got no answer.
+pub(crate) struct SendError {
+    pub(crate) error: reqwest::Error,
     latency: Duration,
 }
 

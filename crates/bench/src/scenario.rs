@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const BULK_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 /// A named load pattern (`--scenario NAME`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,17 +28,20 @@ pub enum Scenario {
     Patch,
     /// `POST /Bulk` with `bulk_size` creates per request.
     Bulk,
+    /// One big group built and worked on sequentially (`crate::groups`): latency at size.
+    Groups,
 }
 
 impl Scenario {
     /// Every scenario, in the order `--help` lists them.
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Seed,
         Scenario::Filter,
         Scenario::Get,
         Scenario::Create,
         Scenario::Patch,
         Scenario::Bulk,
+        Scenario::Groups,
     ];
 
     /// The name used on the command line and in reports.
@@ -49,12 +53,24 @@ impl Scenario {
             Scenario::Create => "create",
             Scenario::Patch => "patch",
             Scenario::Bulk => "bulk",
+            Scenario::Groups => "groups",
         }
     }
 
     /// Whether the scenario needs the ids of existing users learnt before it starts.
     pub fn needs_ids(self) -> bool {
         matches!(self, Scenario::Get | Scenario::Patch)
+    }
+
+    /// Whether the scenario is a load run at `concurrency` (`Bench::run`) rather than the
+    /// sequential groups run, which has its own report.
+    pub fn is_load(self) -> bool {
+        self != Scenario::Groups
+    }
+
+    /// Whether the reference server (`--reference`) answers the scenario's requests.
+    pub fn has_reference(self) -> bool {
+        matches!(self, Scenario::Filter | Scenario::Get)
     }
 }
 
@@ -66,7 +82,7 @@ impl fmt::Display for Scenario {
 
 /// A scenario name that is not one of [`Scenario::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scenario {0:?} (known: seed, filter, get, create, patch, bulk)")]
+#[error("unknown scenario {0:?} (known: seed, filter, get, create, patch, bulk, groups)")]
 pub struct UnknownScenario(pub String);
 
 impl FromStr for Scenario {
@@ -117,6 +133,11 @@ impl FreshNames {
             run: run.into(),
             next: AtomicU64::new(0),
         }
+    }
+
+    /// The run this sequence belongs to, for naming other things the bench creates.
+    pub fn run(&self) -> &str {
+        &self.run
     }
 
     /// The next fresh userName: `bench-new-{run}-{n}@example.edu`.
@@ -214,6 +235,88 @@ pub fn list_ids(start_index: u64, count: u64) -> RequestSpec {
     RequestSpec {
         method: Method::GET,
         path: format!("/Users?attributes=id&count={count}&startIndex={start_index}"),
+        body: None,
+    }
+}
+
+/// `POST /Groups` creating an empty group named `display_name`.
+pub fn create_group(display_name: &str) -> RequestSpec {
+    RequestSpec {
+        method: Method::POST,
+        path: "/Groups".to_owned(),
+        body: Some(json!({"schemas": [GROUP_SCHEMA], "displayName": display_name})),
+    }
+}
+
+/// `PATCH /Groups/{id}` adding `member_ids`, as Entra ID sends it: one `Add` on `members`
+/// whose value lists the members (up to 100 per request from Entra).
+pub fn add_members<S: AsRef<str>>(group_id: &str, member_ids: &[S]) -> RequestSpec {
+    let members: Vec<Value> = member_ids
+        .iter()
+        .map(|id| json!({"value": id.as_ref()}))
+        .collect();
+    group_patch(
+        group_id,
+        json!({"op": "Add", "path": "members", "value": members}),
+    )
+}
+
+/// `PATCH /Groups/{id}` removing one member in Entra's form: a value filter in the path.
+pub fn remove_member(group_id: &str, member_id: &str) -> RequestSpec {
+    group_patch(
+        group_id,
+        json!({"op": "Remove", "path": format!("members[value eq \"{member_id}\"]")}),
+    )
+}
+
+/// `PATCH /Groups/{id}` replacing displayName (`"op": "Replace"`, as Entra writes it).
+pub fn rename_group(group_id: &str, display_name: &str) -> RequestSpec {
+    group_patch(
+        group_id,
+        json!({"op": "Replace", "path": "displayName", "value": display_name}),
+    )
+}
+
+fn group_patch(group_id: &str, operation: Value) -> RequestSpec {
+    RequestSpec {
+        method: Method::PATCH,
+        path: format!("/Groups/{}", encode_query_value(group_id)),
+        body: Some(json!({"schemas": [PATCH_SCHEMA], "Operations": [operation]})),
+    }
+}
+
+/// Entra's membership probe: `GET /Groups?filter=id eq "…" and members[value eq "…"]`
+/// with `excludedAttributes=members`; one result if the user is a member, none otherwise.
+pub fn probe_member(group_id: &str, member_id: &str) -> RequestSpec {
+    let filter = format!("id eq \"{group_id}\" and members[value eq \"{member_id}\"]");
+    RequestSpec {
+        method: Method::GET,
+        path: format!(
+            "/Groups?filter={}&excludedAttributes=members",
+            encode_query_value(&filter)
+        ),
+        body: None,
+    }
+}
+
+/// `GET /Groups/{id}`, with `excludedAttributes=members` unless `with_members`.
+pub fn get_group(group_id: &str, with_members: bool) -> RequestSpec {
+    let mut path = format!("/Groups/{}", encode_query_value(group_id));
+    if !with_members {
+        path.push_str("?excludedAttributes=members");
+    }
+    RequestSpec {
+        method: Method::GET,
+        path,
+        body: None,
+    }
+}
+
+/// `DELETE /Groups/{id}`.
+pub fn delete_group(group_id: &str) -> RequestSpec {
+    RequestSpec {
+        method: Method::DELETE,
+        path: format!("/Groups/{}", encode_query_value(group_id)),
         body: None,
     }
 }
@@ -326,6 +429,104 @@ mod tests {
         assert_eq!(ops[2]["path"], "/Users");
         assert_eq!(ops[2]["bulkId"], "u2");
         assert_eq!(ops[2]["data"]["userName"], user_name(2));
+    }
+
+    #[test]
+    fn create_group_posts_schema_and_display_name_only() {
+        let r = create_group("bench-group-r1");
+        assert_eq!(r.method, Method::POST);
+        assert_eq!(r.path, "/Groups");
+        assert_eq!(
+            r.body,
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "bench-group-r1",
+            }))
+        );
+    }
+
+    #[test]
+    fn add_members_is_one_add_listing_every_member() {
+        let r = add_members("g 1", &["u1", "u2", "u3"]);
+        assert_eq!(r.method, Method::PATCH);
+        assert_eq!(r.path, "/Groups/g%201");
+        assert_eq!(
+            r.body,
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{
+                    "op": "Add",
+                    "path": "members",
+                    "value": [{"value": "u1"}, {"value": "u2"}, {"value": "u3"}],
+                }],
+            }))
+        );
+        // A single add is the same request with one member, as Entra sends it.
+        let one = add_members("g", &[String::from("u9")])
+            .body
+            .unwrap_or_default();
+        assert_eq!(one["Operations"][0]["value"], json!([{"value": "u9"}]));
+    }
+
+    #[test]
+    fn remove_member_filters_the_path_without_a_value() {
+        let r = remove_member("g", "u-7");
+        assert_eq!(r.method, Method::PATCH);
+        assert_eq!(r.path, "/Groups/g");
+        assert_eq!(
+            r.body,
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Remove", "path": "members[value eq \"u-7\"]"}],
+            }))
+        );
+    }
+
+    #[test]
+    fn rename_replaces_display_name() {
+        let r = rename_group("g", "bench-group-r1-renamed-3");
+        assert_eq!(r.method, Method::PATCH);
+        assert_eq!(r.path, "/Groups/g");
+        assert_eq!(
+            r.body,
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{
+                    "op": "Replace",
+                    "path": "displayName",
+                    "value": "bench-group-r1-renamed-3",
+                }],
+            }))
+        );
+    }
+
+    #[test]
+    fn probe_is_entras_filter_without_members() {
+        let r = probe_member("g1", "u2");
+        assert_eq!(r.method, Method::GET);
+        assert_eq!(
+            r.path,
+            "/Groups?filter=id%20eq%20%22g1%22%20and%20members%5Bvalue%20eq%20%22u2%22%5D\
+             &excludedAttributes=members"
+        );
+        assert!(r.body.is_none());
+    }
+
+    #[test]
+    fn group_reads_and_delete() {
+        assert_eq!(
+            get_group("g1", false).path,
+            "/Groups/g1?excludedAttributes=members"
+        );
+        let full = get_group("g1", true);
+        assert_eq!(
+            (full.method, full.path.as_str()),
+            (Method::GET, "/Groups/g1")
+        );
+        let delete = delete_group("g1");
+        assert_eq!(delete.method, Method::DELETE);
+        assert_eq!(delete.path, "/Groups/g1");
+        assert!(delete.body.is_none());
     }
 
     #[test]
