@@ -31,6 +31,9 @@ macro_rules! on_both_backends {
     (workspace365_adsync: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::AdSync; $($name),*);
     };
+    (workspace365_adsync_queued: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@ $crate::common::Vendor::AdSyncQueued; $($name),*);
+    };
     ($($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::None; $($name),*);
     };

@@ -13,6 +13,7 @@ mod concurrency;
 mod deploy;
 mod discovery;
 mod entra;
+mod groups;
 mod layout;
 mod limits;
 mod mytimetable;

@@ -48,7 +48,7 @@ async fn queue(app: &TestApp, state: &str) -> Vec<Value> {
 }
 
 /// Waits until nothing waits in the queue (failing after `limit`).
-async fn drained(app: &TestApp, limit: Duration) {
+pub(crate) async fn drained(app: &TestApp, limit: Duration) {
     let started = Instant::now();
     loop {
         let waiting = queue(app, "queued").await;

@@ -18,6 +18,8 @@ pub enum Vendor {
     /// A `workspace365-adsync` connector over the environment API simulator (environment
     /// `example`, AD sync token [`ADSYNC_TOKEN`]).
     AdSync,
+    /// The same, with `delivery = "queued"`.
+    AdSyncQueued,
 }
 
 /// The AD sync token of the `AdSync` simulator's environment.
@@ -85,7 +87,8 @@ impl Simulators {
                     server,
                 });
             }
-            Vendor::AdSync => {
+            Vendor::AdSync | Vendor::AdSyncQueued => {
+                sims.queued = vendor == Vendor::AdSyncQueued;
                 let sim = vendor_sim::workspace365_env::Workspace365EnvSim::new(
                     vendor_sim::workspace365_env::Workspace365EnvConfig::single(
                         "example",
@@ -156,11 +159,13 @@ impl Simulators {
             ),
             Some(w) => format!(
                 r#"kind = "workspace365-adsync"
+                delivery = "{}"
                 [connectors.test.workspace365_adsync]
                 base_url = "{}"
                 environment = "example"
                 token = "{ADSYNC_TOKEN}"
                 http.initial_backoff_ms = 10"#,
+                if self.queued { "queued" } else { "sync" },
                 w.server.base_url(),
             ),
             None => "kind = \"directory\"".to_owned(),

@@ -615,7 +615,7 @@ mod tests {
         };
         get.compare_to(&[idle]);
         assert_eq!(get.ratio_to_reference, None);
-        get.compare_to(&[reference.clone()]);
+        get.compare_to(std::slice::from_ref(&reference));
 
         let text = table(&[reference.clone(), get.clone(), create]);
         let lines: Vec<&str> = text.lines().collect();

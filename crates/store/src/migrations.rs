@@ -94,3 +94,159 @@ pub(crate) fn sqlite() -> Migrator {
 pub(crate) fn postgres() -> Migrator {
     migrator(POSTGRES)
 }
+
+/// An upgrade keeps what the previous schema held: a Group written with its member list inside
+/// its attributes, and a journal entry that carries whole lists, read as members apart and a
+/// delta (migration 4 on SQLite, 6 on PostgreSQL; `codec::parse_journalled`).
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use sqlx::Connection;
+
+    use super::*;
+    use crate::{Member, ResourceKind, Store};
+
+    const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+    /// Rows as the version before members were kept apart wrote them (`$TS` is a timestamp in
+    /// the backend's form).
+    fn old_rows(ts: &str) -> String {
+        let group = json!({"schemas": [GROUP_URN], "displayName": "Old", "members": [
+            {"value": "u1", "display": "One"}, {"value": "u2", "type": "User"}
+        ]});
+        let after =
+            json!({"schemas": [GROUP_URN], "displayName": "Old", "members": [{"value": "u2"}]});
+        let change =
+            json!({"operation": "replace", "id": "g1", "expectedVersion": 1, "attributes": after});
+        let before = json!({"kind": "Group", "id": "g1", "version": 1,
+            "created": "2026-01-01T00:00:00.000000Z", "lastModified": "2026-01-01T00:00:00.000000Z",
+            "attributes": group, "vendorKeys": {}});
+        let user = |id: &str| {
+            format!(
+                "INSERT INTO resources (connector, kind, id, version, created, last_modified, \
+                 attributes, vendor_keys, unique_key) VALUES ('c', 'User', '{id}', 1, {ts}, {ts}, \
+                 '{{\"userName\": \"{id}\"}}', '{{}}', '{id}');"
+            )
+        };
+        format!(
+            "{}{}
+             INSERT INTO resources (connector, kind, id, version, created, last_modified,
+                 attributes, vendor_keys, unique_key, display_name, display_name_ci)
+             VALUES ('c', 'Group', 'g1', 1, {ts}, {ts}, '{group}', '{{}}', 'old', 'Old', 'old');
+             INSERT INTO memberships (connector, group_id, member_id)
+             VALUES ('c', 'g1', 'u1'), ('c', 'g1', 'u2');
+             INSERT INTO journal (connector, kind, resource_id, operation, change,
+                 before_resource, state, attempts, created, updated)
+             VALUES ('c', 'Group', 'g1', 'replace', '{change}', '{before}', 'pending', 0, {ts}, {ts});",
+            user("u1"),
+            user("u2"),
+        )
+    }
+
+    async fn check_upgraded(store: &dyn Store) {
+        let group = store
+            .get("c", ResourceKind::Group, "g1")
+            .await
+            .expect("get")
+            .expect("the group is still there");
+        assert!(!group.attributes.contains_key("members"), "{group:?}");
+        assert_eq!(group.attributes["displayName"], "Old");
+        let member = |id: &str, display: Option<&str>| Member {
+            value: id.into(),
+            kind: Some(ResourceKind::User),
+            display: display.map(str::to_owned),
+        };
+        assert_eq!(
+            store.members("c", "g1", None).await.expect("members"),
+            [member("u1", Some("One")), member("u2", None)]
+        );
+        let pending = store.journal_pending().await.expect("pending");
+        let [entry] = pending.as_slice() else {
+            panic!("one pending entry: {pending:?}")
+        };
+        assert_eq!(entry.change.members().remove, ["u1"]);
+        assert!(entry.change.members().add.is_empty());
+        assert!(
+            entry
+                .before
+                .as_ref()
+                .is_some_and(|b| !b.attributes.contains_key("members"))
+        );
+        // Recovery would finish it: the delta applies.
+        store.commit(entry.seq, json!({})).await.expect("commit");
+        assert_eq!(
+            store.members("c", "g1", None).await.expect("members"),
+            [member("u2", None)]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_store_of_the_previous_version_upgrades() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("previous.db");
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .expect("open");
+        migrator(&SQLITE[..3])
+            .run_direct(None, &mut conn, false)
+            .await
+            .expect("the previous schema");
+        let rows = old_rows("'2026-01-01T00:00:00.000000Z'");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(rows))
+            .execute(&mut conn)
+            .await
+            .expect("old rows");
+        conn.close().await.expect("close");
+        let store = crate::SqliteStore::open(&path).await.expect("upgrade");
+        check_upgraded(&store).await;
+        crate::Maintenance::close(&store).await;
+    }
+
+    #[tokio::test]
+    async fn a_postgres_store_of_the_previous_version_upgrades() {
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!("skipped: TEST_DATABASE_URL is not set, PostgreSQL not tested");
+            return;
+        };
+        let name = format!(
+            "scim_upgrade_{}_{}",
+            std::process::id(),
+            crate::codec::now().unix_timestamp_nanos()
+        );
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
+        let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+        let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+        let url = match query {
+            "" => format!("{server}/{name}"),
+            query => format!("{server}/{name}?{query}"),
+        };
+        {
+            let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+            migrator(&POSTGRES[..5])
+                .run_direct(None, &mut conn, false)
+                .await
+                .expect("the previous schema");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(old_rows("'2026-01-01T00:00:00Z'")))
+                .execute(&mut conn)
+                .await
+                .expect("old rows");
+            conn.close().await.expect("close");
+        }
+        let store = crate::PgStore::connect(&url).await.expect("upgrade");
+        check_upgraded(&store).await;
+        crate::Maintenance::close(&store).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("drop database");
+    }
+}
