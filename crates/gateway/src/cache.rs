@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
@@ -73,6 +74,8 @@ pub struct ResponseCache {
     connectors: HashMap<String, PerConnector>,
     /// Hashes the keys (randomly seeded: clients choose the requests).
     hasher: RandomState,
+    /// The largest answer kept, in bytes: a 64th of `max_bytes`.
+    largest: u64,
 }
 
 impl ResponseCache {
@@ -99,6 +102,7 @@ impl ResponseCache {
                 })
                 .collect(),
             hasher: RandomState::new(),
+            largest: config.max_bytes / 64,
         }
     }
 
@@ -189,6 +193,13 @@ impl ResponseCache {
         if response.status() != StatusCode::OK {
             return response;
         }
+        // A heavy answer (a Group of 100,000 members is 15 MB) would push out thousands of
+        // small ones and hold that memory for one rarely repeated read: it is not kept.
+        if let BodySize::Sized(size) = response.body().size()
+            && size > self.largest
+        {
+            return response;
+        }
         let etag = response.headers().get(header::ETAG).cloned();
         let body = match actix_web::body::to_bytes(response.into_body()).await {
             Ok(body) => body,
@@ -259,10 +270,23 @@ mod tests {
         by_entries.cache.as_ref().expect("on").run_pending_tasks();
         assert!(stored(&by_entries).0 <= 10, "{:?}", stored(&by_entries));
 
-        let by_bytes = cache(1000, 10_000);
-        fill(&by_bytes, 100, &"x".repeat(1000)).await;
+        let by_bytes = cache(1000, 100_000);
+        fill(&by_bytes, 200, &"x".repeat(1000)).await;
         by_bytes.cache.as_ref().expect("on").run_pending_tasks();
-        assert!(stored(&by_bytes).1 <= 10_000, "{:?}", stored(&by_bytes));
+        let (entries, bytes) = stored(&by_bytes);
+        assert!(entries > 0 && bytes <= 100_000, "{:?}", stored(&by_bytes));
+    }
+
+    #[actix_web::test]
+    async fn an_answer_heavier_than_a_64th_of_the_bytes_is_not_kept() {
+        let light = cache(1000, 64_000);
+        fill(&light, 1, &"x".repeat(1000)).await;
+        light.cache.as_ref().expect("on").run_pending_tasks();
+        assert_eq!(stored(&light).0, 1, "1,000 bytes are kept");
+        let heavy = cache(1000, 64_000);
+        fill(&heavy, 1, &"x".repeat(1001)).await;
+        heavy.cache.as_ref().expect("on").run_pending_tasks();
+        assert_eq!(stored(&heavy).0, 0, "1,001 bytes are not");
     }
 
     #[actix_web::test]

@@ -6,6 +6,7 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use scim::etag::etag;
+use scim::members::{MEMBERS, Member};
 use scim::resource::{Meta, with_server_attributes};
 use scim::{Projection, ResourceKind, ResourceSchema};
 use serde_json::{Map, Value, json};
@@ -44,13 +45,17 @@ pub fn resource_json(
     with_server_attributes(attributes, &stored.id, &meta)
 }
 
-/// A resource response: the projected body, `ETag`, and `Location` for a 201.
+/// A resource response: the projected body, `ETag`, and `Location` for a 201. A Group's
+/// `members`, when given, are written straight into the body after the other attributes:
+/// 100,000 of them are 15 MB of JSON, and a tree of JSON values for them first would hold
+/// several times that (the projection must show `members` whole; see [`members_whole`]).
 pub fn resource_response(
     status: StatusCode,
     base_url: &str,
     schema: &ResourceSchema,
     stored: StoredResource,
     groups: Option<&[(String, String)]>,
+    members: Option<&[Member]>,
     projection: &Projection,
 ) -> HttpResponse {
     let mut response = HttpResponse::build(status);
@@ -62,9 +67,68 @@ pub fn resource_response(
         ));
     }
     let body = projection.apply(schema, resource_json(base_url, stored, groups));
+    let mut text = Value::Object(body).to_string();
+    if let Some(members) = members.filter(|m| !m.is_empty()) {
+        append_members(&mut text, base_url, members);
+    }
     response
         .content_type(HeaderValue::from_static(SCIM_CONTENT_TYPE))
-        .body(Value::Object(body).to_string())
+        .body(text)
+}
+
+/// Whether `projection` shows a Group's `members` whole (not some of their sub-attributes), so
+/// that [`resource_response`] may write them itself.
+pub fn members_whole(schema: &ResourceSchema, projection: &Projection) -> bool {
+    projection.shows(schema, MEMBERS)
+        && projection
+            .attributes
+            .iter()
+            .chain(&projection.excluded)
+            .all(|path| !path.name.eq_ignore_ascii_case(MEMBERS))
+}
+
+/// One member as SCIM shows it, serialized without building a JSON value.
+#[derive(serde::Serialize)]
+struct MemberOut<'a> {
+    value: &'a str,
+    #[serde(rename = "$ref", skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'a str>,
+}
+
+/// Adds `"members": [...]` as the last key of the JSON object in `text`.
+fn append_members(text: &mut String, base_url: &str, members: &[Member]) {
+    if !text.ends_with('}') {
+        return;
+    }
+    text.pop();
+    let mut out = std::mem::take(text).into_bytes();
+    out.reserve(members.len() * 160);
+    if out.len() > 1 {
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"members\":[");
+    for (i, member) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let item = MemberOut {
+            value: &member.value,
+            reference: member
+                .kind
+                .map(|kind| location(base_url, kind, &member.value)),
+            kind: member.kind.map(ResourceKind::as_str),
+            display: member.display.as_deref(),
+        };
+        // Writing plain strings into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, &item);
+    }
+    out.extend_from_slice(b"]}");
+    // Only JSON text was written: still UTF-8.
+    *text = String::from_utf8(out).unwrap_or_default();
 }
 
 /// Any other SCIM JSON body.
@@ -72,4 +136,35 @@ pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(HeaderValue::from_static(SCIM_CONTENT_TYPE))
         .body(body.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_are_appended_as_the_last_key() {
+        let members = [
+            Member {
+                value: "u1".into(),
+                kind: Some(ResourceKind::User),
+                display: Some("Ann \"A\"".into()),
+            },
+            Member {
+                value: "g2".into(),
+                kind: None,
+                display: None,
+            },
+        ];
+        let mut text = r#"{"id":"g","displayName":"G"}"#.to_owned();
+        append_members(&mut text, "https://x/scim/v2/c", &members);
+        let parsed: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(
+            parsed,
+            json!({"id": "g", "displayName": "G", "members": [
+                {"value": "u1", "$ref": "https://x/scim/v2/c/Users/u1", "type": "User", "display": "Ann \"A\""},
+                {"value": "g2"}
+            ]})
+        );
+    }
 }

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim::etag::TagList;
-use scim::members::MEMBERS;
+use scim::members::{MEMBERS, Member};
 use scim::{ListQuery, ListResponse, Projection, ResourceKind};
 use serde_json::Value;
 use store::StoredResource;
@@ -13,7 +13,7 @@ use store::StoredResource;
 use crate::cache::Slot;
 use crate::error::ApiError;
 use crate::extract::{Scim, header_text, json_body, query_pairs};
-use crate::render::{json_response, location, resource_json, resource_response};
+use crate::render::{json_response, location, members_whole, resource_json, resource_response};
 
 /// The resource kind a route serves (set per scope, so handlers are not looked up by name).
 pub type Kind = web::Data<ResourceKind>;
@@ -61,51 +61,66 @@ async fn with_members(
     stored: &mut StoredResource,
     projection: &Projection,
 ) -> Result<(), ApiError> {
-    if stored.kind != ResourceKind::Group || !projection.shows(scim.schema(stored.kind)?, MEMBERS) {
-        return Ok(());
-    }
-    let members = scim.writer().members_of(&stored.id).await?;
-    if !members.is_empty() {
+    if let Some(members) = members_shown(scim, stored, projection).await? {
         let base = scim.base_url();
         let list = members
             .iter()
-            .map(|m| {
-                let reference = m.kind.map(|kind| location(&base, kind, &m.value));
-                m.to_json(reference)
-            })
+            .map(|m| m.to_json(m.kind.map(|kind| location(&base, kind, &m.value))))
             .collect();
         stored.attributes.insert(MEMBERS.into(), Value::Array(list));
     }
     Ok(())
 }
 
+/// A Group's members, when the answer shows them.
+async fn members_shown(
+    scim: &Scim,
+    stored: &StoredResource,
+    projection: &Projection,
+) -> Result<Option<Vec<Member>>, ApiError> {
+    if stored.kind != ResourceKind::Group || !projection.shows(scim.schema(stored.kind)?, MEMBERS) {
+        return Ok(None);
+    }
+    Ok(Some(scim.writer().members_of(&stored.id).await?))
+}
+
+/// One resource as an answer. A Group's members shown whole are written into the body
+/// directly (`render::resource_response`); a projection of some of their sub-attributes goes
+/// through JSON values.
 async fn respond(
     scim: &Scim,
     status: StatusCode,
     mut stored: StoredResource,
-    projection: &Projection,
-) -> Result<HttpResponse, ApiError> {
-    let groups = groups_of(scim, &stored).await?;
-    with_members(scim, &mut stored, projection).await?;
-    render(scim, status, stored, groups.as_deref(), projection)
-}
-
-fn render(
-    scim: &Scim,
-    status: StatusCode,
-    stored: StoredResource,
     groups: Option<&[(String, String)]>,
     projection: &Projection,
 ) -> Result<HttpResponse, ApiError> {
     let schema = scim.schema(stored.kind)?;
+    let members = if members_whole(schema, projection) {
+        members_shown(scim, &stored, projection).await?
+    } else {
+        with_members(scim, &mut stored, projection).await?;
+        None
+    };
     Ok(resource_response(
         status,
         &scim.base_url(),
         schema,
         stored,
         groups,
+        members.as_deref(),
         projection,
     ))
+}
+
+/// [`respond`] for a resource just written: a User's `groups` are read first.
+async fn respond_written(
+    scim: &Scim,
+    status: StatusCode,
+    stored: StoredResource,
+    projection: &Projection,
+) -> Result<HttpResponse, ApiError> {
+    let groups = groups_of(scim, &stored).await?;
+    respond(scim, status, stored, groups.as_deref(), projection).await
 }
 
 /// A resource and, where it shows them, its `groups`, read together.
@@ -290,7 +305,7 @@ pub async fn get(
         Ok(hit) => return Ok(hit),
         Err(slot) => slot,
     };
-    let (mut stored, groups) = fetch_with_groups(&scim, **kind, &id).await?;
+    let (stored, groups) = fetch_with_groups(&scim, **kind, &id).await?;
     if let Some(header) = header_text(&req, header::IF_NONE_MATCH)
         && TagList::parse(header).is_ok_and(|tags| tags.matches(Some(&stored.version.to_string())))
     {
@@ -298,15 +313,14 @@ pub async fn get(
             .insert_header((header::ETAG, scim::etag::etag(&stored.version.to_string())))
             .finish());
     }
-    let projection = projection(&req)?;
-    with_members(&scim, &mut stored, &projection).await?;
-    let response = render(
+    let response = respond(
         &scim,
         StatusCode::OK,
         stored,
         groups.as_deref(),
-        &projection,
-    )?;
+        &projection(&req)?,
+    )
+    .await?;
     Ok(scim.state.cache.keep(slot, response).await)
 }
 
@@ -319,7 +333,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
     let stored = scim.writer().create(**kind, &body).await?;
-    respond(&scim, StatusCode::CREATED, stored, &projection(&req)?).await
+    respond_written(&scim, StatusCode::CREATED, stored, &projection(&req)?).await
 }
 
 /// `PUT /Users/{id}`: 200 with the replaced resource.
@@ -336,7 +350,7 @@ pub async fn replace(
         .writer()
         .replace(**kind, &id, &body, header_text(&req, header::IF_MATCH))
         .await?;
-    respond(&scim, StatusCode::OK, stored, &projection(&req)?).await
+    respond_written(&scim, StatusCode::OK, stored, &projection(&req)?).await
 }
 
 /// `PATCH /Users/{id}`: 200 with the User; 204 for a Group (docs/identity-providers.md "Entra ID: updates": Entra prefers
@@ -359,7 +373,7 @@ pub async fn patch(
             .insert_header((header::ETAG, scim::etag::etag(&stored.version.to_string())))
             .finish());
     }
-    respond(&scim, StatusCode::OK, stored, &projection(&req)?).await
+    respond_written(&scim, StatusCode::OK, stored, &projection(&req)?).await
 }
 
 /// `DELETE /Users/{id}`: 204.
