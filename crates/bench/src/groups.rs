@@ -88,7 +88,8 @@ struct Footprint {
 impl Bench {
     /// Runs the groups scenario with this bench's settings: learns `group_size + group_ops`
     /// user ids, creates a group, grows it by [`BATCH`], times each operation at full size,
-    /// reads the footprint, and deletes the group (also when a step failed).
+    /// reads the footprint, and deletes the group (also when a step failed; not after a
+    /// success with `keep_group`).
     pub async fn groups(&self) -> Result<GroupsReport, GroupsError> {
         let config = self.config();
         let size = config.group_size;
@@ -107,6 +108,9 @@ impl Bench {
         let before = self.footprint()?;
         let gid = self.create_group().await?;
         let result = self.work(&gid, &ids, before).await;
+        if config.keep_group && result.is_ok() {
+            return result;
+        }
         let delete = self
             .checked(&scenario::delete_group(&gid), "delete the group")
             .await;

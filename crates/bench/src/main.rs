@@ -74,6 +74,9 @@ struct Cli {
     /// The server's process id: groups reports its RssAnon and RssFile before and after.
     #[arg(long)]
     pid: Option<u32>,
+    /// Leave the groups scenario's group in the server (to inspect the store afterwards).
+    #[arg(long)]
+    keep_group: bool,
 }
 
 #[tokio::main]
@@ -94,6 +97,7 @@ async fn main() -> ExitCode {
     config.group_ops = cli.group_ops;
     config.store_path = cli.store_path;
     config.pid = cli.pid;
+    config.keep_group = cli.keep_group;
     let json = cli.json;
     let mut reports: Vec<Report> = Vec::new();
     if cli.reference {

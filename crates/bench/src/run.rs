@@ -63,6 +63,8 @@ pub struct BenchConfig {
     pub store_path: Option<PathBuf>,
     /// The server's process, whose resident memory the groups scenario reports.
     pub pid: Option<u32>,
+    /// The groups scenario leaves its group in the server (to inspect the store afterwards).
+    pub keep_group: bool,
 }
 
 impl BenchConfig {
@@ -86,6 +88,7 @@ impl BenchConfig {
             group_ops: 200,
             store_path: None,
             pid: None,
+            keep_group: false,
         }
     }
 }
