@@ -461,6 +461,21 @@ impl TestApp {
     }
 }
 
+/// The member ids a Group answer lists, sorted (the order of a multi-valued attribute carries
+/// no meaning, RFC 7643 §2.4).
+pub fn member_ids(body: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = body["members"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| x["value"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
 /// Sends a prepared request and collects the reply (recording it for the OpenAPI check when
 /// `E2E_RECORD_RESPONSES` names a directory).
 pub async fn send(request: reqwest::RequestBuilder) -> Reply {

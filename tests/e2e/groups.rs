@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use store::{Change, MemberDelta, NewJournalEntry, ResourceKind};
 use vendor_sim::faults::{Fault, FaultRule, RouteMatch};
 
-use crate::common::TestApp;
+use crate::common::{TestApp, member_ids};
 use crate::on_both_backends;
+use crate::workspace365::adsync;
 
 on_both_backends!(
     a_big_group_changes_by_deltas,
@@ -60,20 +61,6 @@ async fn add_members(app: &TestApp, group: &str, ids: &[String]) {
         )
         .await;
     assert_eq!(reply.status, 204, "{:?}", reply.body);
-}
-
-/// The ids a Group answer lists, sorted.
-fn member_ids(body: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = body["members"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .filter_map(|x| x["value"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
 }
 
 fn sorted(ids: impl IntoIterator<Item = String>) -> Vec<String> {
@@ -342,13 +329,6 @@ async fn a_whole_extension_value_may_name_its_schema(app: TestApp) {
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.body[ENTERPRISE], json!({"department": "Physics"}));
     app.finish().await;
-}
-
-fn adsync(app: &TestApp) -> &vendor_sim::workspace365_env::Workspace365EnvSim {
-    app.workspace365()
-        .environment
-        .as_ref()
-        .expect("environment simulator")
 }
 
 fn guid(id: &str) -> uuid::Uuid {

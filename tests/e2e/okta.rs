@@ -145,19 +145,7 @@ async fn okta_group_push(app: TestApp) {
         )
         .await;
     assert_eq!(swap.status, 204);
-    // In id order: the order of a multi-valued attribute carries no meaning (RFC 7643 §2.4).
-    let members = |body: &serde_json::Value| -> Vec<String> {
-        let mut ids: Vec<String> = body["members"]
-            .as_array()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|x| x["value"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        ids.sort();
-        ids
-    };
+    let members = crate::common::member_ids;
     let mut u2_u3 = vec![u2.clone(), u3.clone()];
     u2_u3.sort();
     assert_eq!(

@@ -51,7 +51,8 @@ async fn okta_sequence_reaches_workspace365(app: TestApp) {
     app.finish().await;
 }
 
-fn adsync(app: &TestApp) -> &vendor_sim::workspace365_env::Workspace365EnvSim {
+/// The environment API simulator behind an AD sync `test` connector.
+pub(crate) fn adsync(app: &TestApp) -> &vendor_sim::workspace365_env::Workspace365EnvSim {
     app.workspace365()
         .environment
         .as_ref()

@@ -85,7 +85,11 @@ impl ResponseCache {
             moka::sync::Cache::builder()
                 // Sized for its bound from the start: under a stream of misses (random lookups
                 // among 100,000 users) a growing table rehashed again and again, 4% of the CPU.
-                .initial_capacity(usize::try_from(config.max_entries).unwrap_or(0).min(1 << 20))
+                .initial_capacity(
+                    usize::try_from(config.max_entries)
+                        .unwrap_or(0)
+                        .min(1 << 20),
+                )
                 .max_capacity(config.max_bytes)
                 .weigher(move |_: &Key, v: &Arc<Cached>| {
                     u32::try_from((v.body.len() as u64).max(floor)).unwrap_or(u32::MAX)

@@ -125,6 +125,13 @@ pub(crate) fn member(value: String, kind: Option<String>, display: Option<String
     }
 }
 
+/// Members from `memberships` rows read as (id, type, display).
+pub(crate) fn members(rows: Vec<(String, Option<String>, Option<String>)>) -> Vec<Member> {
+    rows.into_iter()
+        .map(|(value, kind, display)| member(value, kind, display))
+        .collect()
+}
+
 /// A journalled change and the resource as it was, as stored in the `change` and
 /// `before_resource` columns.
 pub(crate) fn parse_journalled(

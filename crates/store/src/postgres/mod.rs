@@ -282,10 +282,7 @@ async fn members<'e, E: sqlx::PgExecutor<'e>>(
             .persistent(false),
     };
     let rows: Vec<(String, Option<String>, Option<String>)> = query.fetch_all(executor).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(value, kind, display)| codec::member(value, kind, display))
-        .collect())
+    Ok(codec::members(rows))
 }
 
 #[async_trait]

@@ -313,10 +313,7 @@ impl ReadTx for SqliteTx {
         };
         let rows: Vec<(String, Option<String>, Option<String>)> =
             query.fetch_all(&mut *self.0).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(value, kind, display)| codec::member(value, kind, display))
-            .collect())
+        Ok(codec::members(rows))
     }
 }
 
