@@ -8,7 +8,7 @@
 //! A member must exist: an id that names no User or Group of the connector is refused with
 //! 400 `invalidValue`, and each new member's `type` is what it is in the store.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use scim::members::{Member, MemberDelta, MemberOp};
@@ -162,9 +162,10 @@ impl Members<'_> {
         self.patch(group_id, &[MemberOp::Set(members)]).await
     }
 
-    /// The members of a new Group, checked.
+    /// The members of a new Group (each once, as [`scim::members::take_members`] gives them),
+    /// checked.
     pub async fn first(&self, members: Vec<Member>) -> Result<MemberDelta, ApiError> {
-        let mut delta = MemberDelta::joining(dedup(members));
+        let mut delta = MemberDelta::joining(members);
         self.check_new(&mut delta).await?;
         Ok(delta)
     }
@@ -236,15 +237,6 @@ fn named(ops: &[MemberOp]) -> Vec<String> {
         }
     }
     ids
-}
-
-/// Each member once (the first mention wins), in the order given.
-fn dedup(members: Vec<Member>) -> Vec<Member> {
-    let mut seen = HashSet::new();
-    members
-        .into_iter()
-        .filter(|m| seen.insert(m.value.clone()))
-        .collect()
 }
 
 #[cfg(test)]

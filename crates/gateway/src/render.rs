@@ -87,16 +87,11 @@ pub fn members_whole(schema: &ResourceSchema, projection: &Projection) -> bool {
             .all(|path| !path.name.eq_ignore_ascii_case(MEMBERS))
 }
 
-/// One member as SCIM shows it, serialized without building a JSON value.
-#[derive(serde::Serialize)]
-struct MemberOut<'a> {
-    value: &'a str,
-    #[serde(rename = "$ref", skip_serializing_if = "Option::is_none")]
-    reference: Option<String>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    display: Option<&'a str>,
+/// A member's URL, where its kind is known.
+pub fn member_location(base_url: &str, member: &Member) -> Option<String> {
+    member
+        .kind
+        .map(|kind| location(base_url, kind, &member.value))
 }
 
 /// Adds `"members": [...]` as the last key of the JSON object in `text`.
@@ -115,14 +110,7 @@ fn append_members(text: &mut String, base_url: &str, members: &[Member]) {
         if i > 0 {
             out.push(b',');
         }
-        let item = MemberOut {
-            value: &member.value,
-            reference: member
-                .kind
-                .map(|kind| location(base_url, kind, &member.value)),
-            kind: member.kind.map(ResourceKind::as_str),
-            display: member.display.as_deref(),
-        };
+        let item = member.shown(member_location(base_url, member));
         // Writing plain strings into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut out, &item);
     }

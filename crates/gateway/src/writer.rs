@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use connector::{ConnectorError, KeyLookup, ResourceChange};
 use scim::etag::TagList;
-use scim::members::{MEMBERS, Member, MemberDelta, split_patch};
+use scim::members::{Member, MemberDelta, put_members, split_patch};
 use scim::patch::{self, PatchOutcome, PatchRequest};
 use scim::schema::Returned;
 use scim::validate::{check_immutable, validate_resource};
@@ -442,12 +442,8 @@ impl Writer {
             let members = self.members().patch(&current.id, &split.members).await?;
             return Ok((outcome, members));
         }
-        let listed = self.members_of(&current.id).await?;
         let mut view = current.view();
-        if !listed.is_empty() {
-            let list = listed.iter().map(|m| m.to_json(None)).collect();
-            view.insert(MEMBERS.into(), Value::Array(list));
-        }
+        put_members(&mut view, &self.members_of(&current.id).await?);
         let mut outcome = patch::apply(schema, &view, request)?;
         let after = take_members(&mut outcome.resource)?.unwrap_or_default();
         outcome.changed = outcome.resource != current.view();

@@ -6,7 +6,6 @@
 use serde_json::{Map, Value};
 
 use crate::filter::{CompValue, CompareOp, Filter};
-use crate::json::get_ci;
 use crate::patch::{PatchOpKind, PatchOperation, PatchRequest};
 use crate::path::PatchPath;
 use crate::resource::ResourceKind;
@@ -54,20 +53,43 @@ impl Member {
         (!member.value.is_empty()).then_some(member)
     }
 
-    /// The member as SCIM shows it; `reference` is the member's URL.
+    /// The member as SCIM shows it, `reference` being its URL: serializable as it stands, so
+    /// that a long list can be written out without a JSON value per member.
+    pub fn shown(&self, reference: Option<String>) -> ShownMember<'_> {
+        ShownMember {
+            value: &self.value,
+            reference,
+            kind: self.kind.map(ResourceKind::as_str),
+            display: self.display.as_deref(),
+        }
+    }
+
+    /// [`Member::shown`] as a JSON value.
     pub fn to_json(&self, reference: Option<String>) -> Value {
-        let mut out = Map::new();
-        out.insert("value".into(), Value::String(self.value.clone()));
-        if let Some(reference) = reference {
-            out.insert("$ref".into(), Value::String(reference));
-        }
-        if let Some(kind) = self.kind {
-            out.insert("type".into(), Value::String(kind.as_str().to_owned()));
-        }
-        if let Some(display) = &self.display {
-            out.insert("display".into(), Value::String(display.clone()));
-        }
-        Value::Object(out)
+        // Strings and options of strings always serialize.
+        serde_json::to_value(self.shown(reference)).unwrap_or(Value::Null)
+    }
+}
+
+/// A member as SCIM shows it (see [`Member::shown`]).
+#[derive(Debug, serde::Serialize)]
+pub struct ShownMember<'a> {
+    value: &'a str,
+    #[serde(rename = "$ref", skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'a str>,
+}
+
+/// Puts `members` back into a Group's attributes as a `members` list, without URLs (the
+/// inverse of [`take_members`]): for what evaluates a whole Group, such as a filter or the full
+/// PATCH engine. No list when there are no members, as a Group without any is stored.
+pub fn put_members(attributes: &mut Map<String, Value>, members: &[Member]) {
+    if !members.is_empty() {
+        let list = members.iter().map(|m| m.to_json(None)).collect();
+        attributes.insert(MEMBERS.into(), Value::Array(list));
     }
 }
 
@@ -358,21 +380,6 @@ fn collect_member_ids(filter: &Filter, ids: &mut Vec<String>) -> bool {
             !names_members(path)
         }
     }
-}
-
-/// A member from an element of a `members` list as it was stored before members were kept
-/// apart (anything with a string `value`).
-pub fn member_from_stored(object: &Map<String, Value>) -> Option<Member> {
-    let value = get_ci(object, "value")?.as_str()?.to_owned();
-    Some(Member {
-        value,
-        kind: get_ci(object, "type")
-            .and_then(Value::as_str)
-            .and_then(ResourceKind::from_name),
-        display: get_ci(object, "display")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-    })
 }
 
 #[cfg(test)]

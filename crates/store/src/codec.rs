@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
-use scim::members::{Member, MemberDelta, delta_of_whole, member_from_stored};
+use scim::members::{Member, MemberDelta, delta_of_whole};
 
 use crate::{Change, DeliveryState, JournalState, StoreError, StoredResource};
 
@@ -106,7 +106,7 @@ fn parse_delta(value: &Value) -> Option<MemberDelta> {
         add: value["add"]
             .as_array()?
             .iter()
-            .map(|m| m.as_object().and_then(member_from_stored))
+            .map(Member::from_json)
             .collect::<Option<_>>()?,
         remove: value["remove"]
             .as_array()?
@@ -129,6 +129,15 @@ pub(crate) fn member(value: String, kind: Option<String>, display: Option<String
 pub(crate) fn members(rows: Vec<(String, Option<String>, Option<String>)>) -> Vec<Member> {
     rows.into_iter()
         .map(|(value, kind, display)| member(value, kind, display))
+        .collect()
+}
+
+/// `(id, kind)` rows, the kinds read back from their text.
+pub(crate) fn id_kinds(
+    rows: Vec<(String, String)>,
+) -> Result<Vec<(String, ResourceKind)>, StoreError> {
+    rows.into_iter()
+        .map(|(id, kind)| Ok((id, parse_kind(&kind)?)))
         .collect()
 }
 

@@ -100,13 +100,7 @@ async fn with_members<T: ReadTx>(
     };
     for fetched in found {
         let members = tx.members(connector, &fetched.resource.id, only).await?;
-        if !members.is_empty() {
-            let list = members.iter().map(|m| m.to_json(None)).collect();
-            fetched
-                .resource
-                .attributes
-                .insert(scim::members::MEMBERS.into(), Value::Array(list));
-        }
+        scim::members::put_members(&mut fetched.resource.attributes, &members);
     }
     Ok(())
 }

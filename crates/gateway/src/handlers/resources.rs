@@ -13,7 +13,9 @@ use store::StoredResource;
 use crate::cache::Slot;
 use crate::error::ApiError;
 use crate::extract::{Scim, header_text, json_body, query_pairs};
-use crate::render::{json_response, location, members_whole, resource_json, resource_response};
+use crate::render::{
+    json_response, member_location, members_whole, resource_json, resource_response,
+};
 
 /// The resource kind a route serves (set per scope, so handlers are not looked up by name).
 pub type Kind = web::Data<ResourceKind>;
@@ -65,7 +67,7 @@ async fn with_members(
         let base = scim.base_url();
         let list = members
             .iter()
-            .map(|m| m.to_json(m.kind.map(|kind| location(&base, kind, &m.value))))
+            .map(|m| m.to_json(member_location(&base, m)))
             .collect();
         stored.attributes.insert(MEMBERS.into(), Value::Array(list));
     }

@@ -661,9 +661,7 @@ impl Resources for PgStore {
             .persistent(false)
             .fetch_all(&self.pool)
             .await?;
-        rows.into_iter()
-            .map(|(id, kind)| Ok((id, codec::parse_kind(&kind)?)))
-            .collect()
+        codec::id_kinds(rows)
     }
 }
 

@@ -442,9 +442,7 @@ impl Resources for SqliteStore {
         let rows: Vec<(String, String)> = self
             .readers
             .read(|conn| reader::pairs(conn, KINDS_AMONG.sqlite, (connector, &ids)))?;
-        rows.into_iter()
-            .map(|(id, kind)| Ok((id, codec::parse_kind(&kind)?)))
-            .collect()
+        codec::id_kinds(rows)
     }
 }
 

@@ -73,9 +73,8 @@ async fn everything(env: &Env, kind: ResourceKind) -> Vec<Map<String, Value>> {
             .members(CONNECTOR, &resource.id, None)
             .await
             .expect("members");
-        if kind == ResourceKind::Group && !members.is_empty() {
-            let list = members.iter().map(|m| m.to_json(None)).collect();
-            view.insert("members".into(), Value::Array(list));
+        if kind == ResourceKind::Group {
+            scim::members::put_members(&mut view, &members);
         }
         out.push(view);
     }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use scim::members::delta_of_whole;
+use scim::members::{delta_of_whole, put_members};
 use scim::query::SortOrder;
 use scim::{AttrPath, Filter, ResourceKind, ResourceSchema, SchemaRegistry};
 use serde_json::{Map, Value, json};
@@ -336,8 +336,7 @@ async fn stored_members(store: &dyn Store, kind: ResourceKind, id: &str) -> Map<
     let mut before = Map::new();
     if kind == ResourceKind::Group {
         let members = store.members(CONNECTOR, id, None).await.expect("members");
-        let list: Vec<Value> = members.iter().map(|m| m.to_json(None)).collect();
-        before.insert("members".into(), Value::Array(list));
+        put_members(&mut before, &members);
     }
     before
 }
