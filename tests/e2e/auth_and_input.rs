@@ -45,7 +45,7 @@ async fn credentials(app: TestApp) {
             .bearer_auth(&app.token),
     )
     .await
-    .assert_error(404, None);
+    .assert_error(401, None);
     // Health needs no credential.
     assert_eq!(
         send(app.client.get(format!("{}/healthz", app.root)))

@@ -149,6 +149,7 @@ fn config_toml(
         [server]
         listen = "127.0.0.1:0"
         max_body_bytes = 65536
+        body_read_timeout_secs = 2
         [store]
         url = "{store_url}"
         [scim]

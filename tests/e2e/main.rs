@@ -14,6 +14,7 @@ mod deploy;
 mod discovery;
 mod entra;
 mod groups;
+mod hostile;
 mod layout;
 mod limits;
 mod mytimetable;

@@ -89,8 +89,11 @@ pub struct ServerConfig {
     /// The externally visible base URL (for `Location` and `meta.location`), e.g.
     /// `https://bridge.example.edu`; default `http://{listen}`.
     pub public_url: Option<String>,
-    /// Largest request body accepted (413 above).
+    /// Largest request body accepted (413 above, up front when `Content-Length` says so).
     pub max_body_bytes: usize,
+    /// How long a request body may take to arrive, whole (408 after): a client that sends
+    /// its headers and then trickles or stalls its body does not hold a connection longer.
+    pub body_read_timeout_secs: u64,
     /// actix worker threads (default: one per core).
     pub workers: Option<usize>,
     /// How long in-flight requests may take to finish at shutdown.
@@ -105,6 +108,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             max_body_bytes: 1 << 20,
+            body_read_timeout_secs: 10,
             workers: None,
             shutdown_timeout_secs: 30,
             log_format: LogFormat::Text,
@@ -500,6 +504,10 @@ impl Config {
             ("scim.bulk_max_payload_bytes", limits.bulk_max_payload_bytes),
             ("scim.max_filter_bytes", limits.max_filter_bytes),
             ("server.max_body_bytes", self.server.max_body_bytes),
+            (
+                "server.body_read_timeout_secs",
+                usize::try_from(self.server.body_read_timeout_secs).unwrap_or(usize::MAX),
+            ),
         ] {
             if value == 0 {
                 problems.push(Problem {

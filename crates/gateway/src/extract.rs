@@ -2,6 +2,7 @@
 //! query parameters. Each failure is a SCIM error, never actix's plain-text default.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -11,7 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use scim::{ResourceKind, ResourceSchema, ScimType};
 use serde_json::Value;
 
-use crate::auth::Principal;
+use crate::auth::{AuthError, Authenticator, Principal};
 use crate::error::ApiError;
 use crate::state::{AppState, ConnectorRuntime};
 use crate::writer::Writer;
@@ -66,23 +67,41 @@ impl FromRequest for Scim {
             .get(header::AUTHORIZATION)
             .map(|v| v.to_str().map(str::to_owned));
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        // An id in the path is looked up as it stands: one holding NUL could never be stored.
+        let nul_in_path = req
+            .match_info()
+            .iter()
+            .find(|(_, segment)| segment.contains('\0'))
+            .map(|(name, _)| name.to_owned());
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| ApiError::status(500, "the service is not initialised"))?;
-            let runtime = state.connectors.get(&name).cloned().ok_or_else(|| {
-                ApiError::not_found(format!("there is no connector named \"{name}\""))
-            })?;
             let authorization = match authorization {
                 None => None,
                 Some(Ok(value)) => Some(value),
                 Some(Err(_)) => {
-                    return Err(ApiError::from(crate::auth::AuthError::MalformedBearer));
+                    return Err(ApiError::from(AuthError::MalformedBearer));
                 }
+            };
+            let Some(runtime) = state.connectors.get(&name).cloned() else {
+                // No credential opens a connector that does not exist; the refusal is the one
+                // a known connector gives, so that names cannot be probed.
+                let refused = Authenticator::nobody()
+                    .authenticate(authorization.as_deref())
+                    .await
+                    .err()
+                    .unwrap_or(AuthError::UnknownToken);
+                return Err(ApiError::from(refused));
             };
             let principal = runtime
                 .authenticator
                 .authenticate(authorization.as_deref())
                 .await?;
+            if let Some(segment) = nul_in_path {
+                return Err(ApiError::new(scim::storable::nul_refused(&format!(
+                    "the {segment} in the path"
+                ))));
+            }
             runtime
                 .limits
                 .check(&principal.subject)
@@ -100,12 +119,21 @@ impl FromRequest for Scim {
     }
 }
 
+/// How much of a request body is read, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// 413 above.
+    pub max_bytes: usize,
+    /// 408 when the whole body has not arrived by then.
+    pub deadline: Duration,
+}
+
 /// Reads a JSON body: `application/scim+json` or `application/json` (a missing type is
-/// tolerated), at most `limit` bytes.
+/// tolerated), within `limits`.
 pub async fn json_body(
     req: &HttpRequest,
     payload: web::Payload,
-    limit: usize,
+    limits: BodyLimits,
 ) -> Result<Value, ApiError> {
     if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
         let essence = content_type
@@ -125,25 +153,61 @@ pub async fn json_body(
             ));
         }
     }
-    let body = raw_body(payload, limit).await?;
+    let body = raw_body(req, payload, limits).await?;
     if body.is_empty() {
         return Err(ApiError::bad_request(
             ScimType::InvalidSyntax,
             "the request body is empty; a JSON object is expected",
         ));
     }
-    serde_json::from_slice(&body).map_err(|e| {
+    let body = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             ScimType::InvalidSyntax,
             format!("the request body is not valid JSON: {e}"),
         )
-    })
+    })?;
+    scim::storable::check_body(&body).map_err(ApiError::new)?;
+    Ok(body)
 }
 
-/// The raw body bytes, at most `limit` (for Bulk, whose own limit decides the error).
-pub async fn raw_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
+/// The raw body bytes, within `limits` (Bulk reads one byte past its own limit, so that its
+/// error decides). A declared `Content-Length` above the limit is refused before any byte is
+/// read.
+pub async fn raw_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limits: BodyLimits,
+) -> Result<web::Bytes, ApiError> {
+    let limit = limits.max_bytes;
+    let too_large = || {
+        ApiError::new(scim::ScimError::payload_too_large(format!(
+            "the request body is larger than {limit} bytes, the most this service accepts"
+        )))
+    };
+    let declared =
+        header_text(req, header::CONTENT_LENGTH).and_then(|n| n.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let deadline = tokio::time::Instant::now() + limits.deadline;
+    // Room for what was declared, up to 64 KiB: a declaration alone does not buy memory.
+    let mut body = web::BytesMut::with_capacity(
+        declared.map_or(0, |n| usize::try_from(n).unwrap_or(limit).min(64 << 10)),
+    );
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(_) => {
+                return Err(ApiError::status(
+                    408,
+                    format!(
+                        "the request body did not arrive within {} s; send it whole, without pauses",
+                        limits.deadline.as_secs()
+                    ),
+                ));
+            }
+        };
         let chunk = chunk.map_err(|e| {
             ApiError::bad_request(
                 ScimType::InvalidSyntax,
@@ -151,9 +215,7 @@ pub async fn raw_body(mut payload: web::Payload, limit: usize) -> Result<web::By
             )
         })?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::new(scim::ScimError::payload_too_large(format!(
-                "the request body is larger than {limit} bytes, the most this service accepts"
-            ))));
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
@@ -162,14 +224,24 @@ pub async fn raw_body(mut payload: web::Payload, limit: usize) -> Result<web::By
 
 /// The query parameters as name/value pairs (percent-decoded).
 pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
-    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .map_err(|e| {
             ApiError::bad_request(
                 ScimType::InvalidSyntax,
                 format!("the query string cannot be decoded: {e}"),
             )
-        })
+        })?;
+    if let Some((name, _)) = pairs
+        .iter()
+        .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+    {
+        let name = name.replace('\0', "\\u0000");
+        return Err(ApiError::new(scim::storable::nul_refused(&format!(
+            "the query parameter '{name}'"
+        ))));
+    }
+    Ok(pairs)
 }
 
 /// A header's value as text, if present and readable.

@@ -28,7 +28,8 @@ pub struct AppState {
     pub cache: crate::cache::ResponseCache,
     pub connectors: HashMap<String, Arc<ConnectorRuntime>>,
     pub public_url: String,
-    pub max_body_bytes: usize,
+    /// How much of a request body is read, and for how long.
+    pub body_limits: crate::extract::BodyLimits,
     /// Queued deliveries: the worker's identity and wake-up call.
     pub queue: crate::queue::Queue,
     /// Who may use `/admin`; `None` when no credential is configured (the API is off).
@@ -247,7 +248,10 @@ impl AppState {
             cache: crate::cache::ResponseCache::new(&config.cache, config.connectors.keys()),
             connectors,
             public_url: config.public_url(),
-            max_body_bytes: config.server.max_body_bytes,
+            body_limits: crate::extract::BodyLimits {
+                max_bytes: config.server.max_body_bytes,
+                deadline: std::time::Duration::from_secs(config.server.body_read_timeout_secs),
+            },
             queue: crate::queue::Queue::new(config.queue.clone(), config.store.retention()),
             admin,
             reconciliations: Mutex::new(HashMap::new()),

@@ -32,6 +32,7 @@ pub mod project;
 pub mod query;
 pub mod resource;
 pub mod schema;
+pub mod storable;
 pub mod validate;
 
 pub use error::{ScimError, ScimType};

@@ -43,6 +43,24 @@ impl Projection {
         })
     }
 
+    /// Whether this projection shows a resource's stored attributes unchanged, given their
+    /// JSON text as the store keeps it (canonical: names in the schema's spelling, nothing
+    /// returned `never`, nothing unassigned). That holds for the default projection, unless
+    /// an attribute returned only on request or never could be in the text (a schema changed
+    /// since it was written): such a name anywhere in it, even in a value, sends the answer
+    /// through [`Projection::apply`], so a hidden attribute never goes out.
+    pub fn shows_unchanged(&self, schema: &ResourceSchema, stored: &str) -> bool {
+        let hidden =
+            |attr: &Attribute| matches!(attr.returned, Returned::Never | Returned::Request);
+        self.attributes.is_empty()
+            && self.excluded.is_empty()
+            && schema.all_attributes().all(|(_, attr)| {
+                std::iter::once(attr)
+                    .chain(&attr.sub_attributes)
+                    .all(|a| !hidden(a) || !quotes_name(stored, &a.name))
+            })
+    }
+
     /// The resource as the response shows it. It is taken, not copied: a response is built
     /// from a resource once, and copying every value was a large part of rendering it.
     pub fn apply(
@@ -181,6 +199,15 @@ impl Projection {
     }
 }
 
+/// Whether `"name"` (ASCII case aside) occurs in the JSON text `text`. serde_json escapes no
+/// letter, so where it does not occur, no key of that name does.
+fn quotes_name(text: &str, name: &str) -> bool {
+    let name = name.as_bytes();
+    text.as_bytes().windows(name.len() + 2).any(|w| {
+        w[0] == b'"' && w[w.len() - 1] == b'"' && w[1..w.len() - 1].eq_ignore_ascii_case(name)
+    })
+}
+
 /// Whether `requested` (possibly with a sub-attribute) names the same attribute as `path`.
 fn same_attribute(schema: &ResourceSchema, requested: &AttrPath, path: &AttrPath) -> bool {
     let parent = requested.parent();
@@ -286,6 +313,53 @@ mod tests {
             "urn:example:custom:1.0:User": {"badge": "B"},
             "meta": {"resourceType": "User", "version": "W/\"1\""}
         })
+    }
+
+    /// A User as the store keeps it: canonical, without `id`, `meta` or `password`.
+    fn stored_user() -> String {
+        let Value::Object(mut user) = user() else {
+            unreachable!()
+        };
+        for key in ["id", "meta", "password"] {
+            user.remove(key);
+        }
+        Value::Object(user).to_string()
+    }
+
+    #[test]
+    fn the_default_projection_shows_stored_text_unchanged() {
+        let schema = SchemaRegistry::standard()
+            .resource_schema("User")
+            .expect("User");
+        let stored = stored_user();
+        let default = Projection::default();
+        assert!(default.shows_unchanged(&schema, &stored));
+        // What the shortcut stands for: applying the projection changes nothing.
+        let parsed: Map<String, Value> = serde_json::from_str(&stored).expect("JSON");
+        assert_eq!(default.apply(&schema, parsed.clone()), parsed);
+
+        let some = Projection::parse(Some("userName"), None).expect("valid");
+        assert!(!some.shows_unchanged(&schema, &stored));
+        let fewer = Projection::parse(None, Some("emails")).expect("valid");
+        assert!(!fewer.shows_unchanged(&schema, &stored));
+    }
+
+    #[test]
+    fn stored_text_naming_a_hidden_attribute_goes_the_long_way() {
+        let schema = SchemaRegistry::standard()
+            .resource_schema("User")
+            .expect("User");
+        let default = Projection::default();
+        // Written before a schema made it write-only, in any spelling.
+        for text in [
+            r#"{"userName":"a","password":"p"}"#,
+            r#"{"userName":"a","PASSWORD":"p"}"#,
+            // Only a value spells it: still the long way, which then shows it.
+            r#"{"userName":"a","nickName":"password"}"#,
+        ] {
+            assert!(!default.shows_unchanged(&schema, text), "{text}");
+        }
+        assert!(default.shows_unchanged(&schema, r#"{"userName":"passwords"}"#));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! with typed read access to the RFC 7643 User (§4.1), Group (§4.2) and enterprise extension
 //! (§4.3) attributes, and the server-assigned `id` and `meta`.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::etag::etag;
 use crate::json::{as_bool, get_ci};
@@ -55,8 +55,10 @@ impl std::fmt::Display for ResourceKind {
     }
 }
 
-/// What the server assigns to every resource (RFC 7643 §3.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the server assigns to every resource (RFC 7643 §3.1); serialized as the `meta`
+/// attribute shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Meta {
     pub resource_type: String,
     /// RFC 3339 timestamps.
@@ -65,7 +67,12 @@ pub struct Meta {
     /// The absolute URL of the resource.
     pub location: String,
     /// The version; published as the weak ETag `W/"<version>"`.
+    #[serde(serialize_with = "as_etag")]
     pub version: String,
+}
+
+fn as_etag<S: serde::Serializer>(version: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&etag(version))
 }
 
 /// Returns the resource with `id` and `meta` set, in the order clients expect to read:
@@ -87,15 +94,10 @@ pub fn with_server_attributes(
         out.insert("externalId".into(), external_id);
     }
     out.extend(rest);
+    // Serializing strings into a value cannot fail.
     out.insert(
         "meta".into(),
-        json!({
-            "resourceType": meta.resource_type,
-            "created": meta.created,
-            "lastModified": meta.last_modified,
-            "location": meta.location,
-            "version": etag(&meta.version),
-        }),
+        serde_json::to_value(meta).unwrap_or_default(),
     );
     out
 }
@@ -279,6 +281,7 @@ impl<'a> GroupView<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn object(v: Value) -> Map<String, Value> {
         v.as_object().cloned().expect("object")

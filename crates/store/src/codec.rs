@@ -36,6 +36,16 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<OffsetDateTime, StoreError> 
         .map_err(|e| corrupt(format!("timestamp \"{text}\" is not RFC 3339: {e}")))
 }
 
+/// The `groups` column read with a resource: a JSON list of `[group id, displayName]`.
+pub(crate) fn parse_groups(text: &str) -> Result<Vec<(String, String)>, StoreError> {
+    let groups: Vec<(String, Option<String>)> = serde_json::from_str(text)
+        .map_err(|e| corrupt(format!("groups are not a JSON list of pairs: {e}")))?;
+    Ok(groups
+        .into_iter()
+        .map(|(id, name)| (id, name.unwrap_or_default()))
+        .collect())
+}
+
 /// A stored value the application cannot read: a bug or a hand-edited database.
 pub(crate) fn corrupt(what: String) -> StoreError {
     StoreError::Backend(format!("unreadable stored value: {what}"))

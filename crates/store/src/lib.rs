@@ -46,7 +46,7 @@ pub use error::StoreError;
 pub use model::{
     Change, Claim, Delivery, DeliveryOutcome, DeliveryState, JournalEntry, JournalFilter,
     JournalState, ListQuery, NewJournalEntry, Operation, Page, Pruned, QueueFilter, QueueStats,
-    StoredResource,
+    StoredResource, StoredText,
 };
 pub use open::open_store;
 pub use postgres::PgStore;
@@ -68,13 +68,14 @@ pub trait Resources: Send + Sync + 'static {
     ) -> Result<Option<StoredResource>, StoreError>;
 
     /// One resource by id and the groups listing it (what [`Resources::groups_of`] answers for
-    /// its id), read together, in one statement: what `GET /Users/{id}` shows.
+    /// its id), read together, in one statement: what `GET /Users/{id}` shows. The attributes
+    /// come as stored text, for an answer to write out unparsed.
     async fn get_with_groups(
         &self,
         connector: &str,
         kind: ResourceKind,
         id: &str,
-    ) -> Result<Option<(StoredResource, Vec<(String, String)>)>, StoreError>;
+    ) -> Result<Option<(StoredText, Vec<(String, String)>)>, StoreError>;
 
     /// A page of the resources matching `query.filter`, in a stable order (creation order,
     /// unless `query.sort` asks otherwise), with the total number of matches. Groups come

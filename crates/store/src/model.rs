@@ -9,6 +9,8 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::{StoreError, codec};
+
 /// A resource as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredResource {
@@ -23,6 +25,38 @@ pub struct StoredResource {
     pub attributes: Map<String, Value>,
     /// What the connector needs to find the resource at the vendor: an opaque JSON object.
     pub vendor_keys: Value,
+}
+
+/// A resource read for an answer, its attributes still the JSON text the store holds: an
+/// answer that shows them as stored (the usual `GET /Users/{id}`) writes that text out without
+/// parsing it into values and serializing it again. [`StoredText::parse`] gives the
+/// [`StoredResource`] when the answer must change it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredText {
+    pub kind: ResourceKind,
+    pub id: String,
+    pub version: i64,
+    pub created: OffsetDateTime,
+    pub last_modified: OffsetDateTime,
+    /// The canonical attributes as the text of a JSON object, without `id` and `meta`.
+    pub attributes: String,
+    /// What the connector needs to find it at the vendor, as JSON text (an answer never shows it).
+    pub(crate) vendor_keys: String,
+}
+
+impl StoredText {
+    /// The resource with its attributes parsed.
+    pub fn parse(self) -> Result<StoredResource, StoreError> {
+        Ok(StoredResource {
+            kind: self.kind,
+            id: self.id,
+            version: self.version,
+            created: self.created,
+            last_modified: self.last_modified,
+            attributes: codec::parse_object(&self.attributes, "attributes")?,
+            vendor_keys: codec::parse_json(&self.vendor_keys, "vendor keys")?,
+        })
+    }
 }
 
 impl StoredResource {

@@ -100,6 +100,18 @@ impl Authenticator {
         })
     }
 
+    /// Accepts nothing, and refuses as a connector authenticated by bearer tokens does: what a
+    /// request to a connector that does not exist meets, so that its answer (401, the same
+    /// challenge and detail) does not tell which names exist.
+    pub fn nobody() -> Authenticator {
+        Authenticator {
+            tokens: TokenHashes::new(Vec::new()),
+            jwt: None,
+            basic: Arc::new(BasicUsers::new(Vec::new())),
+            challenge: Challenge::Bearer,
+        }
+    }
+
     /// Checks the `Authorization` header value of a request (`None` when absent).
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
         let challenge = self.challenge;

@@ -9,7 +9,7 @@ use scim::{ResourceKind, ScimError, ScimType};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::extract::{Scim, raw_body};
+use crate::extract::{BodyLimits, Scim, raw_body};
 use crate::render::{json_response, location};
 
 /// `/Users` or `/Groups/{id}` → the kind and the id, if any.
@@ -34,6 +34,14 @@ fn target(path: &str) -> Result<(ResourceKind, Option<&str>), ScimError> {
 }
 
 async fn run(scim: &Scim, op: &ReadyOperation) -> Result<BulkSuccess, ApiError> {
+    if op.path.contains('\0') {
+        return Err(ApiError::new(scim::storable::nul_refused(
+            "the operation's path",
+        )));
+    }
+    if let Some(data) = &op.data {
+        scim::storable::check_body(data).map_err(ApiError::new)?;
+    }
     let (kind, id) = target(&op.path)?;
     let base = scim.base_url();
     let data = op.data.clone().unwrap_or(Value::Null);
@@ -91,13 +99,17 @@ async fn run(scim: &Scim, op: &ReadyOperation) -> Result<BulkSuccess, ApiError> 
 
 /// `POST /Bulk`: 200 with a BulkResponse (each operation has its own status).
 pub async fn bulk(
-    _req: HttpRequest,
+    req: HttpRequest,
     payload: web::Payload,
     scim: Scim,
 ) -> Result<HttpResponse, ApiError> {
     let limits = scim.runtime.bulk_limits;
     // Read a little past the limit so an oversized body gets the Bulk-specific 413.
-    let body = raw_body(payload, limits.max_payload_size.saturating_add(1)).await?;
+    let read = BodyLimits {
+        max_bytes: limits.max_payload_size.saturating_add(1),
+        ..scim.state.body_limits
+    };
+    let body = raw_body(&req, payload, read).await?;
     let request = BulkRequest::parse(&body, &limits)?;
     let mut run_state = BulkRun::new(request);
     loop {

@@ -15,6 +15,7 @@ use crate::error::ApiError;
 use crate::extract::{Scim, header_text, json_body, query_pairs};
 use crate::render::{
     json_response, member_location, members_whole, resource_json, resource_response,
+    stored_text_response,
 };
 
 /// The resource kind a route serves (set per scope, so handlers are not looked up by name).
@@ -125,27 +126,6 @@ async fn respond_written(
     respond(scim, status, stored, groups.as_deref(), projection).await
 }
 
-/// A resource and, where it shows them, its `groups`, read together.
-async fn fetch_with_groups(
-    scim: &Scim,
-    kind: ResourceKind,
-    id: &str,
-) -> Result<(StoredResource, Option<Vec<(String, String)>>), ApiError> {
-    if !has_groups(scim, kind) {
-        return Ok((scim.writer().fetch(kind, id).await?, None));
-    }
-    scim.schema(kind)?;
-    match scim
-        .state
-        .store
-        .get_with_groups(&scim.runtime.name, kind, id)
-        .await?
-    {
-        Some((stored, groups)) => Ok((stored, Some(groups))),
-        None => Err(ApiError::not_found(format!("{kind} {id} not found"))),
-    }
-}
-
 /// One page of one kind, rendered.
 async fn page(
     scim: &Scim,
@@ -249,7 +229,7 @@ pub async fn search(
     kind: Kind,
 ) -> Result<HttpResponse, ApiError> {
     let schema = scim.schema(**kind)?;
-    let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
+    let body = json_body(&req, payload, scim.state.body_limits).await?;
     let query = ListQuery::from_search_request(&body, schema, scim.runtime.query_limits)?;
     list_kind(&scim, **kind, query).await
 }
@@ -260,7 +240,7 @@ pub async fn search_all(
     payload: web::Payload,
     scim: Scim,
 ) -> Result<HttpResponse, ApiError> {
-    let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
+    let body = json_body(&req, payload, scim.state.body_limits).await?;
     // Each kind reads the body against its own schema (filter checks, sort keys); paging is
     // one list across them, Users first.
     let mut queries = Vec::new();
@@ -307,23 +287,53 @@ pub async fn get(
         Ok(hit) => return Ok(hit),
         Err(slot) => slot,
     };
-    let (stored, groups) = fetch_with_groups(&scim, **kind, &id).await?;
-    if let Some(header) = header_text(&req, header::IF_NONE_MATCH)
-        && TagList::parse(header).is_ok_and(|tags| tags.matches(Some(&stored.version.to_string())))
-    {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, scim::etag::etag(&stored.version.to_string())))
-            .finish());
-    }
-    let response = respond(
-        &scim,
-        StatusCode::OK,
-        stored,
-        groups.as_deref(),
-        &projection(&req)?,
-    )
-    .await?;
+    let kind = **kind;
+    let schema = scim.schema(kind)?;
+    let projection = projection(&req)?;
+    let response = if has_groups(&scim, kind) {
+        // A User and its groups in one read, its attributes as stored text: the usual
+        // answer is written around that text (`render::stored_text_response`).
+        let (stored, groups) = scim
+            .state
+            .store
+            .get_with_groups(&scim.runtime.name, kind, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("{kind} {id} not found")))?;
+        if let Some(unchanged) = not_modified(&req, stored.version) {
+            return Ok(unchanged);
+        }
+        let shown = projection
+            .shows_unchanged(schema, &stored.attributes)
+            .then(|| stored_text_response(&scim.base_url(), &stored, &groups))
+            .flatten();
+        match shown {
+            Some(response) => response,
+            None => {
+                let stored = stored.parse()?;
+                respond(&scim, StatusCode::OK, stored, Some(&groups), &projection).await?
+            }
+        }
+    } else {
+        let stored = scim.writer().fetch(kind, &id).await?;
+        if let Some(unchanged) = not_modified(&req, stored.version) {
+            return Ok(unchanged);
+        }
+        respond(&scim, StatusCode::OK, stored, None, &projection).await?
+    };
     Ok(scim.state.cache.keep(slot, response).await)
+}
+
+/// `304 Not Modified` when `If-None-Match` names `version`.
+fn not_modified(req: &HttpRequest, version: i64) -> Option<HttpResponse> {
+    let version = version.to_string();
+    let header = header_text(req, header::IF_NONE_MATCH)?;
+    TagList::parse(header)
+        .is_ok_and(|tags| tags.matches(Some(&version)))
+        .then(|| {
+            HttpResponse::NotModified()
+                .insert_header((header::ETAG, scim::etag::etag(&version)))
+                .finish()
+        })
 }
 
 /// `POST /Users`: 201 with the resource, `Location` and `ETag`.
@@ -333,7 +343,7 @@ pub async fn create(
     scim: Scim,
     kind: Kind,
 ) -> Result<HttpResponse, ApiError> {
-    let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
+    let body = json_body(&req, payload, scim.state.body_limits).await?;
     let stored = scim.writer().create(**kind, &body).await?;
     respond_written(&scim, StatusCode::CREATED, stored, &projection(&req)?).await
 }
@@ -347,7 +357,7 @@ pub async fn replace(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
-    let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
+    let body = json_body(&req, payload, scim.state.body_limits).await?;
     let stored = scim
         .writer()
         .replace(**kind, &id, &body, header_text(&req, header::IF_MATCH))
@@ -365,7 +375,7 @@ pub async fn patch(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
-    let body = json_body(&req, payload, scim.state.max_body_bytes).await?;
+    let body = json_body(&req, payload, scim.state.body_limits).await?;
     let stored = scim
         .writer()
         .patch(**kind, &id, &body, header_text(&req, header::IF_MATCH))

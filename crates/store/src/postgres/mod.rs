@@ -13,7 +13,7 @@ use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row, Transaction};
 
-use rows::{all_fetched, fetched, journal_entry};
+use rows::{all_fetched, fetched, journal_entry, stored_text};
 
 use crate::anchors::Anchors;
 use crate::codec::{self};
@@ -29,7 +29,7 @@ use crate::tx::{Counters, Fetched, ReadTx, WriteTx};
 use crate::{
     Claim, Delivery, DeliveryOutcome, Journal, JournalEntry, JournalFilter, JournalState,
     ListQuery, Maintenance, NewJournalEntry, Outbox, Page, PagingStats, Pruned, QueueFilter,
-    QueueStats, Resources, StoreError, StoredResource, commit, list, migrations,
+    QueueStats, Resources, StoreError, StoredResource, StoredText, commit, list, migrations,
 };
 
 /// Connections per replica.
@@ -551,7 +551,7 @@ impl Resources for PgStore {
         connector: &str,
         kind: ResourceKind,
         id: &str,
-    ) -> Result<Option<(StoredResource, Vec<(String, String)>)>, StoreError> {
+    ) -> Result<Option<(StoredText, Vec<(String, String)>)>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",
             resource_columns!(),
@@ -569,14 +569,9 @@ impl Resources for PgStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let groups: Vec<(String, Option<String>)> = serde_json::from_str(row.try_get("groups")?)
-            .map_err(|e| codec::corrupt(format!("groups are not a JSON list of pairs: {e}")))?;
         Ok(Some((
-            fetched(&row, kind)?.resource,
-            groups
-                .into_iter()
-                .map(|(id, name)| (id, name.unwrap_or_default()))
-                .collect(),
+            stored_text(&row, kind)?,
+            codec::parse_groups(row.try_get("groups")?)?,
         )))
     }
 

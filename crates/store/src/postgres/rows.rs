@@ -6,7 +6,7 @@ use sqlx::postgres::PgRow;
 
 use crate::codec::{self, parse_json, parse_object};
 use crate::tx::Fetched;
-use crate::{JournalEntry, StoreError, StoredResource};
+use crate::{JournalEntry, StoreError, StoredResource, StoredText};
 
 pub(crate) fn fetched(row: &PgRow, kind: ResourceKind) -> Result<Fetched, StoreError> {
     Ok(Fetched {
@@ -20,6 +20,19 @@ pub(crate) fn fetched(row: &PgRow, kind: ResourceKind) -> Result<Fetched, StoreE
             attributes: parse_object(row.try_get("attributes")?, "attributes")?,
             vendor_keys: parse_json(row.try_get("vendor_keys")?, "vendor keys")?,
         },
+    })
+}
+
+/// The resource of a row selecting `resource_columns!()`, its attributes left as text.
+pub(crate) fn stored_text(row: &PgRow, kind: ResourceKind) -> Result<StoredText, StoreError> {
+    Ok(StoredText {
+        kind,
+        id: row.try_get("id")?,
+        version: row.try_get("version")?,
+        created: row.try_get("created")?,
+        last_modified: row.try_get("last_modified")?,
+        attributes: row.try_get("attributes")?,
+        vendor_keys: row.try_get("vendor_keys")?,
     })
 }
 

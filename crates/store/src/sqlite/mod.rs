@@ -35,7 +35,7 @@ use crate::tx::{Counters, Fetched, ReadTx};
 use crate::{
     Claim, Delivery, DeliveryOutcome, Journal, JournalEntry, JournalFilter, ListQuery, Maintenance,
     NewJournalEntry, Outbox, Page, PagingStats, Pruned, QueueFilter, QueueStats, Resources,
-    StoreError, StoredResource, list, migrations,
+    StoreError, StoredResource, StoredText, list, migrations,
 };
 use checkpoint::WAL_LIMIT_PAGES;
 use reader::Readers;
@@ -59,16 +59,6 @@ const BY_ID_WITH_GROUPS: &str = concat!(
      WHERE m.connector = ?1 AND m.member_id = ?3) AS groups \
      FROM resources WHERE connector = ?1 AND kind = ?2 AND id = ?3"
 );
-
-/// The `groups` column of [`BY_ID_WITH_GROUPS`].
-fn parse_groups(text: &str) -> Result<Vec<(String, String)>, StoreError> {
-    let groups: Vec<(String, Option<String>)> = serde_json::from_str(text)
-        .map_err(|e| codec::corrupt(format!("groups are not a JSON list of pairs: {e}")))?;
-    Ok(groups
-        .into_iter()
-        .map(|(id, name)| (id, name.unwrap_or_default()))
-        .collect())
-}
 
 /// The store on SQLite.
 pub struct SqliteStore {
@@ -336,9 +326,9 @@ impl Resources for SqliteStore {
         connector: &str,
         kind: ResourceKind,
         id: &str,
-    ) -> Result<Option<(StoredResource, Vec<(String, String)>)>, StoreError> {
+    ) -> Result<Option<(StoredText, Vec<(String, String)>)>, StoreError> {
         let found = self.readers.read(|conn| {
-            reader::fetch_with_groups(
+            reader::fetch_text_with(
                 conn,
                 BY_ID_WITH_GROUPS,
                 (connector, kind.as_str(), id),
@@ -346,7 +336,7 @@ impl Resources for SqliteStore {
             )
         })?;
         found
-            .map(|(fetched, groups)| Ok((fetched.resource, parse_groups(&groups)?)))
+            .map(|(resource, groups)| Ok((resource, codec::parse_groups(&groups)?)))
             .transpose()
     }
 

@@ -24,7 +24,7 @@ use scim::members::Member;
 
 use crate::codec::{self, parse_json, parse_object, parse_timestamp};
 use crate::tx::Fetched;
-use crate::{StoreError, StoredResource};
+use crate::{StoreError, StoredResource, StoredText};
 
 /// Idle connections kept; more may be open while more threads read at once.
 const MAX_IDLE: usize = 8;
@@ -167,19 +167,32 @@ pub(crate) fn fetch_optional(
     rows.next()?.map(|row| fetched(row, kind)).transpose()
 }
 
-/// Like [`fetch_optional`], with one more column: the text after the resource's columns.
-pub(crate) fn fetch_with_groups(
+/// The resource (its attributes as stored text) and the text of one more column after the
+/// resource's, if a statement selecting `resource_columns!()` and that column finds one.
+pub(crate) fn fetch_text_with(
     conn: &Connection,
     sql: &str,
     params: impl Params,
     kind: ResourceKind,
-) -> Result<Option<(Fetched, String)>, StoreError> {
+) -> Result<Option<(StoredText, String)>, StoreError> {
     let mut statement = conn.prepare_cached(sql)?;
     let mut rows = statement.query(params)?;
-    match rows.next()? {
-        Some(row) => Ok(Some((fetched(row, kind)?, row.get(7)?))),
-        None => Ok(None),
-    }
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    let text = |i: usize| -> Result<&str, StoreError> {
+        Ok(row.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?)
+    };
+    let resource = StoredText {
+        kind,
+        id: row.get(1)?,
+        version: row.get(2)?,
+        created: parse_timestamp(text(3)?)?,
+        last_modified: parse_timestamp(text(4)?)?,
+        attributes: row.get(5)?,
+        vendor_keys: row.get(6)?,
+    };
+    Ok(Some((resource, row.get(7)?)))
 }
 
 /// Every resource a statement selecting `resource_columns!()` finds.

@@ -23,7 +23,8 @@ async fn groups_of(env: &Env, member: &str) -> Vec<(String, String)> {
         .store
         .get_with_groups(CONNECTOR, User, member)
         .await
-        .expect("get_with_groups");
+        .expect("get_with_groups")
+        .map(|(text, groups)| (text.parse().expect("stored text parses"), groups));
     assert_eq!(
         together,
         alone.map(|user| (user, groups.clone())),

@@ -111,7 +111,8 @@ async fn temporary_stores_are_private_and_work_with_concurrent_callers() {
     assert_eq!(
         a.get_with_groups(CONNECTOR, User, "u7")
             .await
-            .expect("get_with_groups"),
+            .expect("get_with_groups")
+            .map(|(text, groups)| (text.parse().expect("stored text parses"), groups)),
         u7.map(|u| (u, Vec::new()))
     );
     assert_eq!(

@@ -1,0 +1,269 @@
+//! What an attacker or a careless client sends: text no store can keep, names probed, bodies
+//! too large or too slow. Each refused with a SCIM error, alike on both backends, before any
+//! vendor is called.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::common::{TestApp, send};
+use crate::on_both_backends;
+
+on_both_backends!(
+    nul_characters_are_refused_everywhere,
+    unknown_connectors_are_not_told_apart,
+    bodies_too_large_or_too_slow_are_refused,
+);
+on_both_backends!(mytimetable: nul_characters_never_reach_the_vendor);
+
+/// Asserts a 400 `invalidValue` whose detail names `place`.
+fn assert_nul_refused(reply: &crate::common::Reply, place: &str) {
+    reply.assert_error(400, Some("invalidValue"));
+    let detail = reply.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("NUL") && detail.contains(place),
+        "the detail names {place}: {detail}"
+    );
+}
+
+async fn nul_characters_are_refused_everywhere(app: TestApp) {
+    assert_nul_refused(
+        &app.post("/Users", json!({"userName": "nul\u{0}name"}))
+            .await,
+        "'userName'",
+    );
+    assert_nul_refused(
+        &app.post(
+            "/Groups",
+            json!({"displayName": "G", "members": [{"value": "a\u{0}"}]}),
+        )
+        .await,
+        "'members[0].value'",
+    );
+    let id = app.create_user("clean").await;
+    let before = app.get(&format!("/Users/{id}")).await;
+    assert_nul_refused(
+        &app.patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "displayName", "value": "x\u{0}"}]),
+        )
+        .await,
+        "'Operations[0].value'",
+    );
+    assert_nul_refused(
+        &app.patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "remove", "path": "emails[value eq \"\u{0}\"]"}]),
+        )
+        .await,
+        "'Operations[0].path'",
+    );
+    assert_nul_refused(
+        &app.put(
+            &format!("/Users/{id}"),
+            json!({"userName": "clean", "externalId": "\u{0}"}),
+        )
+        .await,
+        "'externalId'",
+    );
+    // Filters and ids reach the store's indexes: refused before.
+    for filter in [
+        "userName eq \"a\u{0}\"",
+        "externalId eq \"\u{0}\"",
+        "id eq \"\u{0}\"",
+    ] {
+        assert_nul_refused(
+            &send(
+                app.client
+                    .get(app.url_with("/Users", &[("filter", filter)]))
+                    .bearer_auth(&app.token),
+            )
+            .await,
+            "'filter'",
+        );
+    }
+    assert_nul_refused(
+        &app.call(
+            Method::POST,
+            "/Users/.search",
+            Some(json!({"filter": "displayName eq \"\u{0}\""})),
+        )
+        .await,
+        "'filter'",
+    );
+    for method in [Method::GET, Method::DELETE] {
+        assert_nul_refused(
+            &app.call(method, &format!("/Users/{id}%00"), None).await,
+            "the id in the path",
+        );
+    }
+    // In a Bulk request, the operation holding one fails alone.
+    let bulk = app
+        .call(
+            Method::POST,
+            "/Bulk",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": [
+                    {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": "bulk\u{0}"}},
+                    {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "bulk-ok"}},
+                    {"method": "DELETE", "path": "/Users/x\u{0}"}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(bulk.status, 200, "{:?}", bulk.body);
+    let statuses: Vec<&str> = bulk.body["Operations"]
+        .as_array()
+        .map(|ops| ops.iter().filter_map(|op| op["status"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(statuses, ["400", "201", "400"], "{:?}", bulk.body);
+    // Nothing of it was kept, and the store never failed.
+    assert_eq!(app.get(&format!("/Users/{id}")).await.body, before.body);
+    let all = app.get("/Users").await;
+    assert_eq!(all.body["totalResults"], 2, "clean and bulk-ok only");
+    let failed = app.admin(Method::GET, "/admin/journal?state=failed").await;
+    assert_eq!(failed.body["entries"], json!([]), "{:?}", failed.body);
+    app.finish().await;
+}
+
+async fn nul_characters_never_reach_the_vendor(app: TestApp) {
+    let reply = app
+        .post(
+            "/Users",
+            json!({
+                "userName": "nul@example.edu\u{0}",
+                "name": {"givenName": "N", "familyName": "Ul"},
+                "emails": [{"value": "nul@example.edu", "primary": true}]
+            }),
+        )
+        .await;
+    assert_nul_refused(&reply, "'userName'");
+    assert!(
+        app.vendor().sim.users().is_empty(),
+        "the vendor was not called"
+    );
+    app.finish().await;
+}
+
+/// A connector name that does not exist gets exactly the refusal a real one gives a request
+/// without a valid credential: status, challenge and detail.
+async fn unknown_connectors_are_not_told_apart(app: TestApp) {
+    let at = |connector: &str| format!("{}/scim/v2/{connector}/Users", app.root);
+    for credential in [
+        None,
+        Some(format!("Bearer {}", app.token)),
+        Some("Bearer x".to_owned()),
+        Some("Basic dXNlcjpwYXNzd29yZA==".to_owned()),
+    ] {
+        let ask = |url: String| {
+            let request = app.client.get(url);
+            match &credential {
+                Some(value) => request.header("authorization", value.as_str()),
+                None => request,
+            }
+        };
+        let unknown = send(ask(at("nope"))).await;
+        unknown.assert_error(401, None);
+        // The real connector, refusing the same credential (its own token is refused by the
+        // other connector, as a token of no connector would be).
+        let known = send(ask(at("other"))).await;
+        assert_eq!(
+            (unknown.header("www-authenticate"), &unknown.body),
+            (known.header("www-authenticate"), &known.body),
+            "{credential:?}"
+        );
+    }
+    app.finish().await;
+}
+
+/// Sends `head` (a request line and headers, without the blank line) and the first bytes of a
+/// body over a plain socket, then reads the answer: its status, its JSON body, and how long
+/// it took to come.
+async fn raw_exchange(app: &TestApp, head: &str, body_start: &[u8]) -> (u16, Value, Duration) {
+    let address = app.root.trim_start_matches("http://");
+    let mut socket = TcpStream::connect(address).await.expect("connect");
+    let request = format!(
+        "{head}\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\r\n",
+        app.token
+    );
+    socket
+        .write_all(request.as_bytes())
+        .await
+        .expect("send head");
+    socket.write_all(body_start).await.expect("send body");
+    let sent = Instant::now();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // Until the headers and the body they announce are in (the server may keep the
+    // connection open, or close it).
+    loop {
+        let read = tokio::time::timeout(Duration::from_secs(20), socket.read(&mut buffer))
+            .await
+            .expect("an answer within 20 s")
+            .expect("read");
+        answer.extend_from_slice(&buffer[..read]);
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        if let Some((headers, body)) = text.split_once("\r\n\r\n") {
+            let length = headers
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if body.len() >= length || read == 0 {
+                let status = headers
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let body = serde_json::from_str(body).unwrap_or(Value::Null);
+                return (status, body, sent.elapsed());
+            }
+        }
+        assert!(read > 0, "connection closed before an answer: {answer:?}");
+    }
+}
+
+async fn bodies_too_large_or_too_slow_are_refused(app: TestApp) {
+    let path = app.base.trim_start_matches(&app.root).to_owned();
+    // Declared far above the limit: refused before a byte of it is sent.
+    let (status, body, _) = raw_exchange(
+        &app,
+        &format!(
+            "POST {path}/Users HTTP/1.1\r\nContent-Type: application/scim+json\r\nContent-Length: 10000000000"
+        ),
+        b"",
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["status"], "413", "a SCIM error body: {body}");
+    // A body that stops after its first bytes: 408 once the read deadline (2 s here) passes,
+    // not when the client gives up.
+    let (status, body, waited) = raw_exchange(
+        &app,
+        &format!(
+            "POST {path}/Users HTTP/1.1\r\nContent-Type: application/scim+json\r\nContent-Length: 100"
+        ),
+        b"{\"userName\": \"slo",
+    )
+    .await;
+    assert_eq!(status, 408, "{body}");
+    assert_eq!(body["status"], "408", "a SCIM error body: {body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.contains("2 s")),
+        "{body}"
+    );
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < Duration::from_secs(10),
+        "answered after {waited:?}"
+    );
+    // Nothing was created, and the gateway still answers.
+    assert_eq!(app.get("/Users").await.body["totalResults"], 0);
+    app.finish().await;
+}
