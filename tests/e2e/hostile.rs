@@ -267,3 +267,149 @@ async fn bodies_too_large_or_too_slow_are_refused(app: TestApp) {
     assert_eq!(app.get("/Users").await.body["totalResults"], 0);
     app.finish().await;
 }
+
+/// The peak resident memory of process `pid` (`VmHWM`), in KiB.
+fn peak_resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+/// 32 bad Basic logins at once against the real binary (in its own process, so that its
+/// memory is its own): most are throttled with 429, those hashed run a few at a time, the
+/// process's peak memory grows by far less than 32 Argon2id verifications would take
+/// (19 MiB each), and a valid client, verified once before, is answered throughout.
+#[test]
+fn a_flood_of_bad_basic_logins_is_bounded() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = std::env::temp_dir().join(format!("scim-bridge-flood-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let hash = gateway::auth::token::hash_password("s3cret-okta").expect("hash");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+            [server]
+            listen = "127.0.0.1:0"
+            workers = 2
+            [store]
+            url = "sqlite://{}"
+            [[connectors.basic.auth.basic]]
+            username = "okta"
+            password_hash = "{hash}"
+            [connectors.basic]
+            kind = "directory"
+            "#,
+            dir.join("flood.db").display()
+        ),
+    )
+    .expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scim-bridge"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env_remove("SCIM_BRIDGE_CONFIG")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let pid = child.id();
+    let stdout = child.stdout.take().expect("stdout");
+    let base = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split("SCIM endpoint ")
+                .nth(1)
+                .map(|url| url.trim().to_owned())
+        })
+        .expect("the endpoint is printed");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            let http = reqwest::Client::new();
+            let users = format!("{base}/Users");
+            let login = |password: &str| http.get(&users).basic_auth("okta", Some(password)).send();
+            assert_eq!(login("s3cret-okta").await.expect("gateway").status(), 200);
+            let before = peak_resident_kib(pid);
+
+            let flood = futures_util::future::join_all(
+                (0..32).map(|i| login(if i % 2 == 0 { "guess" } else { "guess-2" })),
+            );
+            let valid = async {
+                let mut statuses = Vec::new();
+                for _ in 0..20 {
+                    statuses.push(
+                        login("s3cret-okta")
+                            .await
+                            .expect("gateway")
+                            .status()
+                            .as_u16(),
+                    );
+                }
+                statuses
+            };
+            let (flood, valid) = tokio::join!(flood, valid);
+            let mut refused = 0;
+            let mut throttled = 0;
+            let mut busy = 0;
+            for reply in flood {
+                let reply = reply.expect("gateway");
+                match reply.status().as_u16() {
+                    401 => refused += 1,
+                    // 429: throttled; 503: no hashing slot came free in time (each
+                    // verification is slow in a debug build).
+                    status @ (429 | 503) => {
+                        if status == 429 {
+                            throttled += 1;
+                        } else {
+                            busy += 1;
+                        }
+                        assert!(
+                            reply
+                                .headers()
+                                .get("retry-after")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.parse::<u64>().ok())
+                                .is_some_and(|secs| secs >= 1),
+                            "{status} says when to come back"
+                        );
+                        let body: serde_json::Value = reply.json().await.expect("json");
+                        assert_eq!(body["status"], status.to_string(), "{body}");
+                    }
+                    other => panic!("a bad login got {other}"),
+                }
+            }
+            assert!(
+                refused + busy <= 10,
+                "at most a burst of attempts is let through: {refused} refused, {busy} busy"
+            );
+            assert_eq!(refused + busy + throttled, 32);
+            assert!(
+                valid.iter().all(|s| *s == 200),
+                "the valid client is answered throughout: {valid:?}"
+            );
+            let grown_mib = peak_resident_kib(pid).saturating_sub(before) / 1024;
+            assert!(
+                grown_mib < 128,
+                "peak memory grew by {grown_mib} MiB under the flood"
+            );
+        });
+    }));
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}

@@ -220,6 +220,20 @@ impl From<crate::limits::Limited> for ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
+        // Not refusals of a credential, but of its checking: no challenge, come back later.
+        let later = match e {
+            AuthError::Throttled { retry_after } => {
+                Some((429, retry_after.max(Duration::from_secs(1))))
+            }
+            AuthError::Busy => Some((503, Duration::from_secs(1))),
+            _ => None,
+        };
+        if let Some((status, retry_after)) = later {
+            return ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(ScimError::new(status, None, e.to_string()))
+            };
+        }
         let challenge = e.www_authenticate();
         ApiError {
             www_authenticate: Some(challenge),

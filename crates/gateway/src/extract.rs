@@ -67,6 +67,7 @@ impl FromRequest for Scim {
             .get(header::AUTHORIZATION)
             .map(|v| v.to_str().map(str::to_owned));
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        let source = req.peer_addr().map(|a| a.ip());
         // An id in the path is looked up as it stands: one holding NUL could never be stored.
         let nul_in_path = req
             .match_info()
@@ -95,7 +96,7 @@ impl FromRequest for Scim {
             };
             let principal = runtime
                 .authenticator
-                .authenticate(authorization.as_deref())
+                .authenticate_from(authorization.as_deref(), source)
                 .await?;
             if let Some(segment) = nul_in_path {
                 return Err(ApiError::new(scim::storable::nul_refused(&format!(

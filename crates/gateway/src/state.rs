@@ -76,6 +76,7 @@ impl ConnectorRuntime {
         config: &ConnectorConfig,
         registry: &Registry,
         limits: &crate::config::ScimConfig,
+        guard: &Arc<crate::auth::BasicGuard>,
     ) -> Result<ConnectorRuntime, StartError> {
         let error = |reason: String| StartError::Connector {
             name: name.into(),
@@ -108,7 +109,7 @@ impl ConnectorRuntime {
             .resource_schema("User")
             .ok_or_else(|| error("the User resource type is missing".into()))?;
         let groups = registry.resource_schema("Group");
-        let authenticator = Authenticator::new(&config.auth)
+        let authenticator = Authenticator::new(&config.auth, Arc::clone(guard))
             .await
             .map_err(|e| error(e.to_string()))?;
         let page_limits = QueryLimits {
@@ -227,16 +228,17 @@ impl AppState {
         registry: &Registry,
         store: Arc<dyn Store>,
     ) -> Result<AppState, StartError> {
+        // One bound on Basic verification for the whole process: it guards its CPU and memory.
+        let guard = Arc::new(crate::auth::BasicGuard::default());
         let mut connectors = HashMap::new();
         for (name, connector) in &config.connectors {
-            connectors.insert(
-                name.clone(),
-                Arc::new(ConnectorRuntime::new(name, connector, registry, &config.scim).await?),
-            );
+            let runtime =
+                ConnectorRuntime::new(name, connector, registry, &config.scim, &guard).await?;
+            connectors.insert(name.clone(), Arc::new(runtime));
         }
         let admin = if config.admin.enabled() {
             Some(
-                Authenticator::new(&config.admin.auth)
+                Authenticator::new(&config.admin.auth, Arc::clone(&guard))
                     .await
                     .map_err(|e| StartError::Config(format!("admin.auth: {e}")))?,
             )

@@ -41,16 +41,10 @@ impl BasicUsers {
         self.0.is_empty()
     }
 
-    /// Checks the base64 `user:password` of a Basic header; the username on success.
+    /// Checks a Basic username and password ([`decode`] gives them); the username on success.
     ///
     /// CPU-heavy by design (Argon2id): call it off the async executor.
-    pub(crate) fn verify(&self, encoded: &str) -> Result<String, AuthError> {
-        let decoded = STANDARD
-            .decode(encoded.trim())
-            .map_err(|_| AuthError::MalformedBasic)?;
-        let decoded = String::from_utf8(decoded).map_err(|_| AuthError::MalformedBasic)?;
-        let (username, password) = decoded.split_once(':').ok_or(AuthError::MalformedBasic)?;
-
+    pub(crate) fn verify(&self, username: &str, password: &str) -> Result<String, AuthError> {
         // Find the user without early exit and without a length-dependent comparison.
         let digest: [u8; 32] = Sha256::digest(username.as_bytes()).into();
         let mut found = Choice::from(0);
@@ -75,6 +69,16 @@ impl BasicUsers {
             Err(AuthError::BadCredentials)
         }
     }
+}
+
+/// The username and password of the base64 `user:password` of a Basic header.
+pub(crate) fn decode(encoded: &str) -> Result<(String, String), AuthError> {
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| AuthError::MalformedBasic)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| AuthError::MalformedBasic)?;
+    let (username, password) = decoded.split_once(':').ok_or(AuthError::MalformedBasic)?;
+    Ok((username.to_owned(), password.to_owned()))
 }
 
 impl fmt::Debug for BasicUsers {
@@ -109,15 +113,21 @@ mod tests {
         STANDARD.encode(user_pass)
     }
 
+    /// What a request's `Basic` credentials meet.
+    fn check(users: &BasicUsers, encoded: &str) -> Result<String, AuthError> {
+        let (username, password) = decode(encoded)?;
+        users.verify(&username, &password)
+    }
+
     #[test]
     fn good_credentials_give_the_username() {
         let users = users();
         assert_eq!(
-            users.verify(&basic("okta:s3cret-one")),
+            check(&users, &basic("okta:s3cret-one")),
             Ok("okta".to_owned())
         );
         assert_eq!(
-            users.verify(&basic("entra:s3cret-two")),
+            check(&users, &basic("entra:s3cret-two")),
             Ok("entra".to_owned())
         );
     }
@@ -129,7 +139,7 @@ mod tests {
             "u".to_owned(),
             parse_password_hash(&phc).expect("hash"),
         )]);
-        assert_eq!(users.verify(&basic("u:a:b:c")), Ok("u".to_owned()));
+        assert_eq!(check(&users, &basic("u:a:b:c")), Ok("u".to_owned()));
     }
 
     #[test]
@@ -143,7 +153,7 @@ mod tests {
             ":s3cret-one",
         ] {
             assert_eq!(
-                users.verify(&basic(attempt)),
+                check(&users, &basic(attempt)),
                 Err(AuthError::BadCredentials),
                 "{attempt}"
             );
@@ -153,13 +163,13 @@ mod tests {
     #[test]
     fn malformed_basic_payloads() {
         let users = users();
-        assert_eq!(users.verify("%%%"), Err(AuthError::MalformedBasic));
+        assert_eq!(check(&users, "%%%"), Err(AuthError::MalformedBasic));
         assert_eq!(
-            users.verify(&basic("no-colon")),
+            check(&users, &basic("no-colon")),
             Err(AuthError::MalformedBasic)
         );
         assert_eq!(
-            users.verify(&STANDARD.encode([0xff, b':', b'x'])),
+            check(&users, &STANDARD.encode([0xff, b':', b'x'])),
             Err(AuthError::MalformedBasic)
         );
     }

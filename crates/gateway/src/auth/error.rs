@@ -48,6 +48,15 @@ pub enum AuthError {
     Jwt(JwtRejection),
     #[error("wrong Basic username or password")]
     BadCredentials,
+    /// Too many attempts from the source address or for the username: 429.
+    #[error(
+        "too many Basic logins from this address or for this username; retry after {} s",
+        retry_after.as_secs().max(1)
+    )]
+    Throttled { retry_after: std::time::Duration },
+    /// Every credential-checking slot is taken: 503.
+    #[error("the service is checking too many Basic logins at once; retry shortly")]
+    Busy,
 }
 
 impl AuthError {
@@ -58,7 +67,10 @@ impl AuthError {
             AuthError::Missing { challenge } | AuthError::UnsupportedScheme { challenge } => {
                 challenge.header()
             }
-            AuthError::MalformedBasic | AuthError::BadCredentials => Challenge::Basic.header(),
+            AuthError::MalformedBasic
+            | AuthError::BadCredentials
+            | AuthError::Throttled { .. }
+            | AuthError::Busy => Challenge::Basic.header(),
             AuthError::MalformedBearer => bearer_error("invalid_request", "malformed bearer token"),
             AuthError::UnknownToken => bearer_error("invalid_token", "unknown token"),
             AuthError::Jwt(rejection) => bearer_error("invalid_token", rejection.description()),

@@ -423,9 +423,10 @@ mod tests {
             endpoint.serve(JWKS);
             let (url, server) = start(&endpoint);
             let clock = Arc::new(ManualClock::new());
-            let auth = Authenticator::with_clock(&url_config(&url), clock.clone())
-                .await
-                .expect("starts");
+            let auth =
+                Authenticator::with_clock(&url_config(&url), clock.clone(), Default::default())
+                    .await
+                    .expect("starts");
             assert_eq!(endpoint.hits(), 1, "fetched at start");
             assert!(
                 present(&auth, &sign(RS256, Some("rsa1"), &good_claims()))
@@ -470,9 +471,10 @@ mod tests {
             endpoint.serve(&rotated_jwks());
             let (url, server) = start(&endpoint);
             let clock = Arc::new(ManualClock::new());
-            let auth = Authenticator::with_clock(&url_config(&url), clock.clone())
-                .await
-                .expect("starts");
+            let auth =
+                Authenticator::with_clock(&url_config(&url), clock.clone(), Default::default())
+                    .await
+                    .expect("starts");
 
             endpoint.failing.store(true, Ordering::SeqCst);
             clock.advance(PAST_INTERVAL);
@@ -501,7 +503,7 @@ mod tests {
             let endpoint = Endpoint::default();
             endpoint.failing.store(true, Ordering::SeqCst);
             let (url, server) = start(&endpoint);
-            let outcome = Authenticator::new(&url_config(&url)).await;
+            let outcome = Authenticator::new(&url_config(&url), Default::default()).await;
             assert!(
                 matches!(&outcome, Err(AuthSetupError::JwksFetch(reason)) if reason.contains("500")),
                 "{outcome:?}"
@@ -532,7 +534,9 @@ mod tests {
             if let Some(jwt) = config.jwt.as_mut() {
                 jwt.jwks_file = Some(testdata("jwks.json"));
             }
-            let auth = Authenticator::new(&config).await.expect("starts");
+            let auth = Authenticator::new(&config, Default::default())
+                .await
+                .expect("starts");
             assert!(
                 present(&auth, &rsa2_token("rsa2")).await.is_ok(),
                 "from the URL"

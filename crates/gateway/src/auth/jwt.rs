@@ -200,7 +200,9 @@ mod tests {
         };
 
         async fn authenticator(config: AuthConfig) -> Authenticator {
-            Authenticator::new(&config).await.expect("valid settings")
+            Authenticator::new(&config, Default::default())
+                .await
+                .expect("valid settings")
         }
 
         /// HS256 secret and the JWKS file together.

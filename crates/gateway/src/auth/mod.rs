@@ -9,6 +9,7 @@ mod basic;
 mod check;
 mod config;
 mod error;
+mod guard;
 mod jwks;
 mod jwt;
 pub mod token;
@@ -16,13 +17,18 @@ pub mod token;
 #[cfg(test)]
 mod test_support;
 
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use check::check;
 pub use config::{AuthConfig, BasicCredential, JwtConfig};
 pub use error::{AuthError, AuthSetupError, Challenge, JwtRejection, REALM, SafeText};
 
+pub use guard::BasicGuard;
+
 use basic::BasicUsers;
+use guard::Verified;
 use jwks::{Clock, FETCH_TIMEOUT, KeyStore, SystemClock};
 use jwt::{JwtVerifier, looks_like_jwt};
 use token::TokenHashes;
@@ -44,24 +50,43 @@ pub enum AuthMethod {
 }
 
 /// The authentication of one connector, built once at start.
-#[derive(Debug)]
 pub struct Authenticator {
     tokens: TokenHashes,
     jwt: Option<JwtVerifier>,
     basic: Arc<BasicUsers>,
+    /// Basic credentials verified lately.
+    verified: Verified,
+    /// Bounds what Basic verification costs, shared by the process's connectors.
+    guard: Arc<BasicGuard>,
     challenge: Challenge,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("tokens", &self.tokens)
+            .field("jwt", &self.jwt)
+            .field("basic", &self.basic)
+            .field("challenge", &self.challenge)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Authenticator {
     /// Validates the settings (as [`check`] does), loads secret and JWKS files and fetches the
     /// JWKS URL.
-    pub async fn new(config: &AuthConfig) -> Result<Authenticator, AuthSetupError> {
-        Authenticator::with_clock(config, Arc::new(SystemClock)).await
+    /// Basic verification is bounded by `guard`, which the process's connectors share.
+    pub async fn new(
+        config: &AuthConfig,
+        guard: Arc<BasicGuard>,
+    ) -> Result<Authenticator, AuthSetupError> {
+        Authenticator::with_clock(config, Arc::new(SystemClock), guard).await
     }
 
     pub(crate) async fn with_clock(
         config: &AuthConfig,
         clock: Arc<dyn Clock>,
+        guard: Arc<BasicGuard>,
     ) -> Result<Authenticator, AuthSetupError> {
         let resolved = check::resolve(config).map_err(AuthSetupError::Invalid)?;
         let jwt = match resolved.jwt {
@@ -96,6 +121,8 @@ impl Authenticator {
             tokens,
             jwt,
             basic,
+            verified: Verified::new(),
+            guard,
             challenge,
         })
     }
@@ -108,12 +135,24 @@ impl Authenticator {
             tokens: TokenHashes::new(Vec::new()),
             jwt: None,
             basic: Arc::new(BasicUsers::new(Vec::new())),
+            verified: Verified::new(),
+            guard: Arc::new(BasicGuard::new(1, Duration::ZERO)),
             challenge: Challenge::Bearer,
         }
     }
 
     /// Checks the `Authorization` header value of a request (`None` when absent).
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
+        self.authenticate_from(authorization, None).await
+    }
+
+    /// [`Authenticator::authenticate`] for a request from `source`, whose Basic attempts are
+    /// throttled by address as well as by username.
+    pub async fn authenticate_from(
+        &self,
+        authorization: Option<&str>,
+        source: Option<IpAddr>,
+    ) -> Result<Principal, AuthError> {
         let challenge = self.challenge;
         let value = authorization
             .ok_or(AuthError::Missing { challenge })?
@@ -124,7 +163,7 @@ impl Authenticator {
         if scheme.eq_ignore_ascii_case("bearer") && challenge != Challenge::Basic {
             self.bearer(credentials).await
         } else if scheme.eq_ignore_ascii_case("basic") && challenge != Challenge::Bearer {
-            self.basic(credentials).await
+            self.basic(credentials, source).await
         } else {
             Err(AuthError::UnsupportedScheme { challenge })
         }
@@ -148,17 +187,25 @@ impl Authenticator {
         })
     }
 
-    async fn basic(&self, encoded: &str) -> Result<Principal, AuthError> {
-        let users = Arc::clone(&self.basic);
-        let encoded = encoded.to_owned();
-        // Argon2id costs tens of milliseconds of CPU by design: keep it off the async workers.
-        let subject = tokio::task::spawn_blocking(move || users.verify(&encoded))
-            .await
-            .map_err(|_| AuthError::BadCredentials)??;
-        Ok(Principal {
+    async fn basic(&self, encoded: &str, source: Option<IpAddr>) -> Result<Principal, AuthError> {
+        let principal = |subject| Principal {
             subject,
             method: AuthMethod::Basic,
-        })
+        };
+        let key = self.verified.key(encoded.trim());
+        if let Some(username) = self.verified.get(&key) {
+            return Ok(principal(username));
+        }
+        let (username, password) = basic::decode(encoded)?;
+        self.guard.admit(source, &username)?;
+        let _permit = self.guard.hashing().await?;
+        let users = Arc::clone(&self.basic);
+        // Argon2id costs tens of milliseconds of CPU by design: keep it off the async workers.
+        let subject = tokio::task::spawn_blocking(move || users.verify(&username, &password))
+            .await
+            .map_err(|_| AuthError::BadCredentials)??;
+        self.verified.remember(key, subject.clone());
+        Ok(principal(subject))
     }
 }
 

@@ -10,7 +10,9 @@ use super::token::{MintedToken, mint};
 use super::*;
 
 async fn authenticator(config: &AuthConfig) -> Authenticator {
-    Authenticator::new(config).await.expect("valid settings")
+    Authenticator::new(config, Default::default())
+        .await
+        .expect("valid settings")
 }
 
 fn tokens_config(tokens: &[&MintedToken]) -> AuthConfig {
@@ -263,7 +265,7 @@ async fn authenticator_can_be_shared_across_threads() {
 
 #[tokio::test]
 async fn setup_refuses_invalid_settings() {
-    let outcome = Authenticator::new(&AuthConfig::default()).await;
+    let outcome = Authenticator::new(&AuthConfig::default(), Default::default()).await;
     assert!(
         matches!(&outcome, Err(AuthSetupError::Invalid(problems)) if problems.len() == 1),
         "{outcome:?}"
@@ -311,7 +313,9 @@ async fn no_secret_in_debug_or_errors() {
     if let Some(jwt) = bad.jwt.as_mut() {
         jwt.hs256_secret = Some(short_secret.to_owned());
     }
-    let error = Authenticator::new(&bad).await.expect_err("too short");
+    let error = Authenticator::new(&bad, Default::default())
+        .await
+        .expect_err("too short");
     for text in [error.to_string(), format!("{error:?}")] {
         assert!(!text.contains(short_secret), "{text}");
     }
