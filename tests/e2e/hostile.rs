@@ -16,6 +16,8 @@ on_both_backends!(
     nul_characters_are_refused_everywhere,
     unknown_connectors_are_not_told_apart,
     bodies_too_large_or_too_slow_are_refused,
+    a_costly_patch_is_refused_and_a_heavy_one_stalls_no_one,
+    resources_are_bounded,
 );
 on_both_backends!(mytimetable: nul_characters_never_reach_the_vendor);
 
@@ -412,4 +414,115 @@ fn a_flood_of_bad_basic_logins_is_bounded() {
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+}
+
+/// A user with `n` e-mails.
+async fn user_with_emails(app: &TestApp, name: &str, n: usize) -> String {
+    let emails: Vec<Value> = (0..n)
+        .map(|i| json!({"value": format!("{name}{i}@example.edu")}))
+        .collect();
+    let reply = app
+        .post("/Users", json!({"userName": name, "emails": emails}))
+        .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    reply.body["id"].as_str().expect("id").to_owned()
+}
+
+/// `n` operations removing e-mails by a filter of `terms` terms, none of which matches.
+fn filtered_removes(n: usize, terms: usize) -> Value {
+    let filter = (0..terms)
+        .map(|i| format!("value eq \"nobody{i}@x\""))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let op = json!({"op": "remove", "path": format!("emails[{filter}]")});
+    Value::Array(vec![op; n])
+}
+
+async fn a_costly_patch_is_refused_and_a_heavy_one_stalls_no_one(app: TestApp) {
+    // 900 e-mails × 150 terms: 135,000 comparisons an operation.
+    let ann = user_with_emails(&app, "ann", 900).await;
+    let bob = user_with_emails(&app, "bob", 900).await;
+    let before = app.get(&format!("/Users/{ann}")).await.body;
+    let refused = app
+        .patch(&format!("/Users/{ann}"), filtered_removes(8, 150))
+        .await;
+    refused.assert_error(400, Some("tooMany"));
+    let detail = refused.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("smaller PATCHes"), "{detail}");
+    assert_eq!(app.get(&format!("/Users/{ann}")).await.body, before);
+
+    // Two heavy ones that are allowed (945,000 comparisons each), one per actix worker, while
+    // GETs go on: the GETs are answered while the PATCHes run, not after.
+    let heavy = |id: String| {
+        let app = &app;
+        async move {
+            let started = Instant::now();
+            let reply = app
+                .patch(&format!("/Users/{id}"), filtered_removes(7, 150))
+                .await;
+            assert_eq!(reply.status, 200, "{:?}", reply.body);
+            started.elapsed()
+        }
+    };
+    let gets = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut slowest = Duration::ZERO;
+        for _ in 0..10 {
+            let started = Instant::now();
+            assert_eq!(app.get("/ServiceProviderConfig").await.status, 200);
+            slowest = slowest.max(started.elapsed());
+        }
+        slowest
+    };
+    let (first, second, slowest_get) = tokio::join!(heavy(ann), heavy(bob), gets);
+    let patch_time = first.min(second);
+    assert!(
+        slowest_get < patch_time / 2,
+        "a GET waited {slowest_get:?} beside PATCHes of {patch_time:?}"
+    );
+    app.finish().await;
+}
+
+async fn resources_are_bounded(app: TestApp) {
+    let id = app.create_user("bounded").await;
+    let emails: Vec<Value> = (0..1_001)
+        .map(|i| json!({"value": format!("e{i}@x")}))
+        .collect();
+    let reply = app
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "add", "path": "emails", "value": emails}]),
+        )
+        .await;
+    reply.assert_error(400, Some("invalidValue"));
+    let detail = reply.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("'emails'") && detail.contains("1000"),
+        "{detail}"
+    );
+    // Grown a PATCH at a time, each well under the body limit, to past the stored size.
+    let addresses = |batch: usize| -> Value {
+        (0..150)
+            .map(|i| json!({"formatted": format!("{batch}-{i} {}", "x".repeat(380))}))
+            .collect()
+    };
+    let mut refused = None;
+    for batch in 0..6 {
+        let reply = app
+            .patch(
+                &format!("/Users/{id}"),
+                json!([{"op": "add", "path": "addresses", "value": addresses(batch)}]),
+            )
+            .await;
+        if reply.status != 200 {
+            refused = Some((batch, reply));
+            break;
+        }
+    }
+    let (batch, reply) = refused.expect("refused before six batches of 60 KB");
+    assert_eq!(batch, 4, "four batches fit in 256 KiB, the fifth does not");
+    reply.assert_error(400, Some("invalidValue"));
+    let detail = reply.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("scim.max_resource_bytes"), "{detail}");
+    app.finish().await;
 }

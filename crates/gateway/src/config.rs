@@ -12,6 +12,7 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
 use connector::Registry;
+use scim::validate::SizeLimits;
 
 use crate::auth::AuthConfig;
 
@@ -180,6 +181,10 @@ pub struct ScimConfig {
     pub bulk_max_payload_bytes: usize,
     /// Longest filter accepted, in bytes.
     pub max_filter_bytes: usize,
+    /// Values one multi-valued attribute of a resource may hold (Group members aside).
+    pub max_values_per_attribute: usize,
+    /// Bytes a resource's stored attributes may take (Group members aside).
+    pub max_resource_bytes: usize,
 }
 
 impl Default for ScimConfig {
@@ -190,6 +195,8 @@ impl Default for ScimConfig {
             bulk_max_operations: 1000,
             bulk_max_payload_bytes: 1 << 20,
             max_filter_bytes: scim::filter::MAX_FILTER_LEN,
+            max_values_per_attribute: SizeLimits::default().max_values,
+            max_resource_bytes: SizeLimits::default().max_bytes,
         }
     }
 }
@@ -503,6 +510,11 @@ impl Config {
             ("scim.bulk_max_operations", limits.bulk_max_operations),
             ("scim.bulk_max_payload_bytes", limits.bulk_max_payload_bytes),
             ("scim.max_filter_bytes", limits.max_filter_bytes),
+            (
+                "scim.max_values_per_attribute",
+                limits.max_values_per_attribute,
+            ),
+            ("scim.max_resource_bytes", limits.max_resource_bytes),
             ("server.max_body_bytes", self.server.max_body_bytes),
             (
                 "server.body_read_timeout_secs",

@@ -9,6 +9,7 @@ use connector::{Connector, Registry};
 use scim::bulk::BulkLimits;
 use scim::config::{AuthenticationScheme, ServiceProviderConfig};
 use scim::filter::FilterLimits;
+use scim::validate::SizeLimits;
 use scim::{QueryLimits, ResourceKind, ResourceSchema, SchemaRegistry, UnknownAttributes};
 use store::Store;
 use tokio::sync::{Mutex, MutexGuard};
@@ -51,6 +52,8 @@ pub struct ConnectorRuntime {
     pub unknown_attributes: UnknownAttributes,
     pub query_limits: QueryLimits,
     pub bulk_limits: BulkLimits,
+    /// What one resource may hold.
+    pub size_limits: SizeLimits,
     /// Inbound request quotas.
     pub limits: crate::limits::InboundLimits,
     /// When writes reach the vendor.
@@ -167,6 +170,10 @@ impl ConnectorRuntime {
             },
             query_limits: page_limits,
             bulk_limits,
+            size_limits: SizeLimits {
+                max_values: limits.max_values_per_attribute,
+                max_bytes: limits.max_resource_bytes,
+            },
             limits: crate::limits::InboundLimits::new(&config.rate_limit),
             delivery: config.delivery,
             write_locks: (0..WRITE_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),

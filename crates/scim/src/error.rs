@@ -157,7 +157,9 @@ impl From<ValidationError> for ScimError {
             ValidationError::WrongType { .. }
             | ValidationError::Missing { .. }
             | ValidationError::InvalidDateTime { .. }
-            | ValidationError::MultiplePrimary { .. } => ScimType::InvalidValue,
+            | ValidationError::MultiplePrimary { .. }
+            | ValidationError::TooManyValues { .. }
+            | ValidationError::TooLarge { .. } => ScimType::InvalidValue,
         };
         ScimError::bad_request(scim_type, e.to_string())
     }
@@ -171,6 +173,7 @@ impl From<PatchError> for ScimError {
             PatchErrorKind::NoTarget => ScimType::NoTarget,
             PatchErrorKind::Mutability => ScimType::Mutability,
             PatchErrorKind::Value => ScimType::InvalidValue,
+            PatchErrorKind::TooMany => ScimType::TooMany,
         };
         ScimError::bad_request(scim_type, e.detail)
     }

@@ -50,6 +50,98 @@ pub enum ValidationError {
     Immutable { path: String },
     #[error("attribute '{path}' is readOnly")]
     ReadOnly { path: String },
+    #[error(
+        "attribute '{path}' would hold {count} values; at most {max} are kept per attribute (scim.max_values_per_attribute)"
+    )]
+    TooManyValues {
+        path: String,
+        count: usize,
+        max: usize,
+    },
+    #[error(
+        "the resource would take {bytes} bytes stored; at most {max} are kept (scim.max_resource_bytes): remove values it does not need"
+    )]
+    TooLarge { bytes: usize, max: usize },
+}
+
+/// Bounds on what one resource may hold, so that no resource grows without bound (every
+/// later write and read of it costs its size). Group members are kept apart and not counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeLimits {
+    /// Values of one multi-valued attribute.
+    pub max_values: usize,
+    /// Bytes of the stored attributes (their JSON text).
+    pub max_bytes: usize,
+}
+
+impl Default for SizeLimits {
+    /// Far above any real directory's: a User has a handful of e-mails, and a few kilobytes.
+    fn default() -> Self {
+        SizeLimits {
+            max_values: 1_000,
+            max_bytes: 256 << 10,
+        }
+    }
+}
+
+/// Refuses canonical `attributes` above `limits`.
+pub fn check_size(
+    attributes: &Map<String, Value>,
+    limits: SizeLimits,
+) -> Result<(), ValidationError> {
+    fn values(
+        prefix: &str,
+        object: &Map<String, Value>,
+        max: usize,
+    ) -> Result<(), ValidationError> {
+        for (key, value) in object {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}:{key}")
+            };
+            match value {
+                Value::Array(items) if items.len() > max => {
+                    return Err(ValidationError::TooManyValues {
+                        path,
+                        count: items.len(),
+                        max,
+                    });
+                }
+                // An extension's attributes.
+                Value::Object(inner) if prefix.is_empty() && crate::json::is_urn(key) => {
+                    values(key, inner, max)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    values("", attributes, limits.max_values)?;
+    let mut bytes = ByteCount(0);
+    // Counting bytes cannot fail.
+    let _ = serde_json::to_writer(&mut bytes, attributes);
+    if bytes.0 > limits.max_bytes {
+        return Err(ValidationError::TooLarge {
+            bytes: bytes.0,
+            max: limits.max_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// Counts what is written to it.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A short description of a JSON value's kind, for error messages.
@@ -626,5 +718,35 @@ mod tests {
         .expect("valid");
         assert!(check_immutable(&rs, &old, &same).is_ok());
         assert!(check_immutable(&rs, &old, &changed).is_err());
+    }
+
+    #[test]
+    fn resources_are_bounded_in_values_and_bytes() {
+        let limits = SizeLimits {
+            max_values: 3,
+            max_bytes: 200,
+        };
+        let object = |v: Value| v.as_object().cloned().expect("object");
+        let fine = object(json!({"userName": "u", "emails": [{"value": "a"}, {"value": "b"}]}));
+        assert_eq!(check_size(&fine, limits), Ok(()));
+        let many = object(json!({"userName": "u", "emails": [1, 2, 3, 4]}));
+        assert_eq!(
+            check_size(&many, limits),
+            Err(ValidationError::TooManyValues {
+                path: "emails".into(),
+                count: 4,
+                max: 3
+            })
+        );
+        let nested = object(json!({crate::schema::ENTERPRISE_USER_URN: {"roles": [1, 2, 3, 4]}}));
+        assert!(matches!(
+            check_size(&nested, limits),
+            Err(ValidationError::TooManyValues { path, .. }) if path.ends_with(":roles")
+        ));
+        let big = object(json!({"userName": "x".repeat(300)}));
+        let Err(ValidationError::TooLarge { bytes, max: 200 }) = check_size(&big, limits) else {
+            panic!("300 bytes of userName are over 200");
+        };
+        assert_eq!(bytes, serde_json::to_vec(&big).expect("json").len());
     }
 }

@@ -22,6 +22,7 @@ pub fn apply(
     resource: &Map<String, Value>,
     request: &PatchRequest,
 ) -> Result<PatchOutcome, PatchError> {
+    super::cost::check(request, resource)?;
     let mut doc = resource.clone();
     let mut engine = Engine {
         schema,

@@ -6,6 +6,7 @@
 //! with a value list, and `id` inside a path-less value.
 
 mod apply;
+pub mod cost;
 
 use serde_json::Value;
 
@@ -62,6 +63,8 @@ pub enum PatchErrorKind {
     NoTarget,
     Mutability,
     Value,
+    /// More work than one request may take ([`cost::MAX_COST`]).
+    TooMany,
 }
 
 /// A refused PATCH: the kind decides the `scimType`, the detail names the operation.
