@@ -18,6 +18,7 @@ on_both_backends!(
     bodies_too_large_or_too_slow_are_refused,
     a_costly_patch_is_refused_and_a_heavy_one_stalls_no_one,
     resources_are_bounded,
+    urls_that_are_not_utf8_are_refused,
 );
 on_both_backends!(mytimetable: nul_characters_never_reach_the_vendor);
 
@@ -524,5 +525,35 @@ async fn resources_are_bounded(app: TestApp) {
     reply.assert_error(400, Some("invalidValue"));
     let detail = reply.body["detail"].as_str().unwrap_or_default();
     assert!(detail.contains("scim.max_resource_bytes"), "{detail}");
+    app.finish().await;
+}
+
+async fn urls_that_are_not_utf8_are_refused(app: TestApp) {
+    for (url, place) in [
+        (format!("{}/Users/%FF", app.base), "path"),
+        (
+            format!("{}/Users?filter=userName%20eq%20%22%C3%28%22", app.base),
+            "query string",
+        ),
+    ] {
+        let reply = send(app.client.get(&url).bearer_auth(&app.token)).await;
+        reply.assert_error(400, Some("invalidSyntax"));
+        let detail = reply.body["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains(place) && detail.contains("UTF-8"),
+            "{detail}"
+        );
+    }
+    // Percent-encoded UTF-8 is fine.
+    let fine = send(
+        app.client
+            .get(format!(
+                "{}/Users?filter=userName%20eq%20%22%C3%A9%22",
+                app.base
+            ))
+            .bearer_auth(&app.token),
+    )
+    .await;
+    assert_eq!(fine.status, 200, "{:?}", fine.body);
     app.finish().await;
 }

@@ -18,6 +18,7 @@ on_both_backends!(mytimetable:
     synchronizations_follow_scim,
     vendor_faults_are_scim_errors,
     reconciliation_finds_and_imports_drift,
+    recovery_waits_out_a_throttling_vendor,
 );
 
 /// `(username, type)` of every synchronization at the vendor, sorted.
@@ -286,5 +287,62 @@ async fn reconciliation_finds_and_imports_drift(app: TestApp) {
     assert_eq!(again.unresolved(), 2, "{:?}", again.drift);
     assert_eq!(again.in_sync, 2, "kept and the imported outsider");
     assert!(!kept.is_empty());
+    app.finish().await;
+}
+
+/// A write left pending by a crash meets a vendor that throttles: recovery leaves it pending
+/// (never given up), and a later pass, once the vendor takes it, finishes it.
+async fn recovery_waits_out_a_throttling_vendor(app: TestApp) {
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("userName".into(), json!("crashed@uni.edu"));
+    attributes.insert(
+        "schemas".into(),
+        json!(["urn:ietf:params:scim:schemas:core:2.0:User"]),
+    );
+    app.store()
+        .journal_append(store::NewJournalEntry {
+            connector: "test".into(),
+            kind: store::ResourceKind::User,
+            change: store::Change::Create {
+                id: "crashed".into(),
+                attributes,
+                members: Default::default(),
+            },
+            before: None,
+            request_id: None,
+        })
+        .await
+        .expect("journal");
+    let server = &app.vendor().server;
+    server.faults().push(FaultRule::always(
+        RouteMatch::new("PUT", "/api/v0/users"),
+        Fault::TooManyRequests {
+            retry_after_secs: 1,
+        },
+    ));
+    let recover = || gateway::recovery::recover_older_than(app.state(), std::time::Duration::ZERO);
+    let report = recover().await.expect("recovery");
+    assert_eq!((report.deferred, report.failed), (1, 0), "{report:?}");
+    assert_eq!(
+        app.store().journal_pending().await.expect("pending").len(),
+        1
+    );
+    assert!(app.vendor().sim.users().is_empty());
+
+    server.faults().clear();
+    let report = recover().await.expect("recovery");
+    assert_eq!((report.committed, report.deferred), (1, 0), "{report:?}");
+    assert!(
+        app.store()
+            .journal_pending()
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    assert_eq!(
+        app.get("/Users/crashed").await.body["userName"],
+        "crashed@uni.edu"
+    );
+    assert_eq!(app.vendor().sim.users().len(), 1);
     app.finish().await;
 }

@@ -158,7 +158,7 @@ async fn run(state: web::Data<AppState>, mut stopped: watch::Receiver<bool>) {
 
 /// Whether a failure may pass with time: the vendor was down, slow, throttling, or refused
 /// credentials an operator may fix; the other refusals would only repeat.
-fn transient(error: &ConnectorError) -> Option<Option<Duration>> {
+pub(crate) fn transient(error: &ConnectorError) -> Option<Option<Duration>> {
     match error {
         ConnectorError::Unavailable { retry_after, .. } => Some(*retry_after),
         ConnectorError::Unauthorized { .. } => Some(None),

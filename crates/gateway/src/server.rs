@@ -8,9 +8,11 @@ use actix_web::body::BoxBody;
 use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpMessage, HttpServer, web};
+use actix_web::{App, HttpMessage, HttpServer, ResponseError, web};
+use scim::ScimType;
 use tracing::Instrument;
 
+use crate::error::ApiError;
 use crate::extract::RequestId;
 use crate::state::AppState;
 
@@ -42,6 +44,27 @@ fn connector_of(path: &str) -> &str {
         .unwrap_or_default()
 }
 
+/// 400 for a URL whose path or query is not UTF-8 once percent-decoded: routing and query
+/// parsing would replace the bytes, and an id or a filter value would be looked up changed.
+fn not_utf8(req: &ServiceRequest) -> Option<ApiError> {
+    let uri = req.uri();
+    let place = [("path", Some(uri.path())), ("query string", uri.query())]
+        .into_iter()
+        .find_map(|(place, raw)| {
+            let raw = raw?;
+            percent_encoding::percent_decode_str(raw)
+                .decode_utf8()
+                .is_err()
+                .then_some(place)
+        })?;
+    Some(ApiError::bad_request(
+        ScimType::InvalidSyntax,
+        format!(
+            "the URL's {place} is not UTF-8 once percent-decoded; encode text as UTF-8 before percent-encoding it"
+        ),
+    ))
+}
+
 async fn observe(
     req: ServiceRequest,
     next: Next<BoxBody>,
@@ -51,7 +74,10 @@ async fn observe(
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path(), connector = connector_of(req.path()));
     let started = Instant::now();
     async move {
-        let mut response = next.call(req).await?;
+        let mut response = match not_utf8(&req) {
+            Some(refused) => req.into_response(refused.error_response()),
+            None => next.call(req).await?,
+        };
         // Routing has run now, so the route pattern is known.
         let request = response.request();
         let connector = request.match_info().get("connector").unwrap_or_default();
