@@ -161,7 +161,22 @@ pub async fn json_body(
             "the request body is empty; a JSON object is expected",
         ));
     }
-    let body = serde_json::from_slice(&body).map_err(|e| {
+    if body.len() < PARSE_OFF_WORKER {
+        return parse_json(&body);
+    }
+    // A megabyte of JSON is milliseconds of CPU: off the actix worker, whose other requests
+    // would wait for it.
+    tokio::task::spawn_blocking(move || parse_json(&body))
+        .await
+        .map_err(|_| ApiError::status(500, "reading the request body failed"))?
+}
+
+/// Bodies at least this large are parsed on a blocking thread.
+const PARSE_OFF_WORKER: usize = 64 << 10;
+
+/// A body as JSON, without text no store keeps.
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    let body = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(
             ScimType::InvalidSyntax,
             format!("the request body is not valid JSON: {e}"),

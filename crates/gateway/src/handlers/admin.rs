@@ -21,6 +21,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::error::ApiError;
 use crate::reconcile::{Drift, Quiet, ReconcileError, Report};
 use crate::state::{AppState, ConnectorRuntime};
+use connector::ConnectorError;
 
 /// Entries per page of the journal and the queue, unless `count` asks for fewer.
 const MAX_PAGE: usize = 500;
@@ -392,6 +393,10 @@ pub async fn reconcile(admin: Admin, name: web::Path<String>) -> Result<HttpResp
     let report = crate::reconcile::reconcile(&admin.state, &runtime.name, false, &Quiet)
         .await
         .map_err(|e| match e {
+            // Not a failure of the server: this connector has no vendor accounts to list.
+            ReconcileError::Vendor(ConnectorError::Unsupported(reason)) => ApiError::new(
+                scim::ScimError::new(409, None, format!("nothing to reconcile: {reason}")),
+            ),
             ReconcileError::Vendor(e) => ApiError::from(e),
             ReconcileError::Store(e) => ApiError::from(e),
             other => ApiError::status(500, other.to_string()),
