@@ -75,9 +75,7 @@ impl Api {
             })
             .await?;
         if answer.status == StatusCode::BAD_REQUEST {
-            return Err(ConnectorError::Rejected {
-                reason: format!("{call}: {}", describe_400(&answer)),
-            });
+            return Err(refusal(call, &answer));
         }
         answer.error_for_status()?;
         Ok(())
@@ -239,9 +237,24 @@ impl Api {
     }
 }
 
+/// A 400 as the connector's error: a `UserPrincipalName` that another user already has is a
+/// conflict (SCIM 409 `uniqueness`, which Entra ID and Okta act on), any other refusal is
+/// `Rejected` with the vendor's messages.
+fn refusal(call: &str, answer: &VendorResponse) -> ConnectorError {
+    let (line, taken_upn) = describe_400(answer);
+    let reason = format!("{call}: {line}");
+    if taken_upn {
+        ConnectorError::Conflict { reason }
+    } else {
+        ConnectorError::Rejected { reason }
+    }
+}
+
 /// The messages of a 400 `ApiErrorResponse` (docs/connectors/workspace365-adsync.md "The vendor API") as one line, e.g.
-/// `UserPrincipalName: A user with … already exists.`; the raw body when it is not one.
-fn describe_400(answer: &VendorResponse) -> String {
+/// `UserPrincipalName: A user with … already exists.` (the raw body when it is not one), and
+/// whether they say the user principal name is taken (matched on "already exist", so that a
+/// rephrasing keeps working).
+fn describe_400(answer: &VendorResponse) -> (String, bool) {
     #[derive(Deserialize)]
     struct Message {
         message: Option<String>,
@@ -254,20 +267,24 @@ fn describe_400(answer: &VendorResponse) -> String {
         field_errors: Option<BTreeMap<String, Message>>,
     }
     let Ok(parsed) = serde_json::from_slice::<ApiErrorResponse>(&answer.body) else {
-        return answer.reason();
+        return (answer.reason(), false);
     };
     let mut parts: Vec<String> = parsed
         .global_error
         .and_then(|g| g.message)
         .into_iter()
         .collect();
+    let mut taken_upn = false;
     for (field, m) in parsed.field_errors.unwrap_or_default() {
-        parts.push(format!("{field}: {}", m.message.unwrap_or_default()));
+        let message = m.message.unwrap_or_default();
+        taken_upn |= field.eq_ignore_ascii_case("UserPrincipalName")
+            && message.to_ascii_lowercase().contains("already exist");
+        parts.push(format!("{field}: {message}"));
     }
     if parts.is_empty() {
-        answer.reason()
+        (answer.reason(), false)
     } else {
-        parts.join("; ")
+        (parts.join("; "), taken_upn)
     }
 }
 
@@ -329,14 +346,28 @@ mod tests {
             describe_400(&answer(
                 r#"{"globalError":null,"fieldErrors":{"FirstName":{"message":"The FirstName field is required."}}}"#
             )),
-            "FirstName: The FirstName field is required."
+            (
+                "FirstName: The FirstName field is required.".to_owned(),
+                false
+            )
         );
         assert_eq!(
             describe_400(&answer(
                 r#"{"globalError":{"message":"The group was not found."},"fieldErrors":{}}"#
             )),
-            "The group was not found."
+            ("The group was not found.".to_owned(), false)
         );
-        assert_eq!(describe_400(&answer("oops")), "HTTP 400: oops");
+        assert_eq!(
+            describe_400(&answer("oops")),
+            ("HTTP 400: oops".to_owned(), false)
+        );
+        let taken = answer(
+            r#"{"globalError":null,"fieldErrors":{"UserPrincipalName":{"message":"A user with UserPrincipalName 'a@x' already exists."}}}"#,
+        );
+        assert!(describe_400(&taken).1);
+        assert!(matches!(
+            refusal("put user", &taken),
+            ConnectorError::Conflict { reason } if reason.starts_with("put user: UserPrincipalName")
+        ));
     }
 }

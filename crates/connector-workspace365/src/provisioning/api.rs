@@ -71,6 +71,9 @@ pub struct ValidationMessage {
     pub message: String,
 }
 
+/// What a 500 from the Provisioning API may mean, in its reason.
+const CANNOT_BIND: &str = "the vendor also answers 500 to a body it cannot bind";
+
 /// Why a Provisioning call did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProvisioningError {
@@ -188,10 +191,7 @@ impl ProvisioningApi {
             StatusCode::INTERNAL_SERVER_ERROR => {
                 Err(ProvisioningError::Failed(ConnectorError::Unavailable {
                     // Seed 002: 500 "could be caused by passing an incorrect data object".
-                    reason: format!(
-                        "Workspace 365 {call}: {} (the vendor also answers 500 to a body it cannot bind)",
-                        answer.reason()
-                    ),
+                    reason: format!("Workspace 365 {call}: {} ({CANNOT_BIND})", answer.reason()),
                     retry_after: None,
                 }))
             }
@@ -218,13 +218,30 @@ impl ProvisioningApi {
         request_id: Option<&str>,
     ) -> Result<VendorResponse, ProvisioningError> {
         let json = body.to_json();
-        self.send(call, repeat, request_id, |c| {
-            let request = if put { c.put(url) } else { c.post(url) };
-            request
-                .header(CONTENT_TYPE, "application/json")
-                .body(json.clone())
-        })
-        .await
+        let answer = self
+            .send(call, repeat, request_id, |c| {
+                let request = if put { c.put(url) } else { c.post(url) };
+                request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(json.clone())
+            })
+            .await;
+        match answer {
+            // The vendor answers 500 to a user body it cannot bind (seed 002). A call that may
+            // be repeated was, and answered 500 each time: the body is the likely cause, and
+            // a 503 would have the identity provider send it again forever. A create (sent
+            // once, after its validation passed) keeps the 503: its body was just accepted.
+            Err(ProvisioningError::Failed(ConnectorError::Unavailable { reason, .. }))
+                if repeat == Repeat::Safe && reason.contains(CANNOT_BIND) =>
+            {
+                Err(ProvisioningError::Failed(ConnectorError::Rejected {
+                    reason: format!(
+                        "{reason}; it was tried again and answered the same, so the user's attributes are the likely cause"
+                    ),
+                }))
+            }
+            other => other,
+        }
     }
 
     /// W2 for a made-up user, once: the API has no read, and W2 is its one call that

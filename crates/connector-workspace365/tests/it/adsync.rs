@@ -966,7 +966,8 @@ async fn faults_are_retried_waited_for_or_reported() {
         }
     );
 
-    // A vendor 400 (a UPN another ObjectId holds): refused with its message, not retried.
+    // A vendor 400 (a UPN another ObjectId holds): a conflict (SCIM 409 `uniqueness`) with
+    // its message, not retried.
     f.calls();
     let twin = person("bob@contoso.com", "Bobby", "Baker");
     let e = f
@@ -974,7 +975,7 @@ async fn faults_are_retried_waited_for_or_reported() {
         .await
         .expect_err("UPN taken");
     assert!(
-        matches!(&e, ConnectorError::Rejected { reason } if reason.contains("UserPrincipalName") && reason.contains("already exists")),
+        matches!(&e, ConnectorError::Conflict { reason } if reason.contains("UserPrincipalName") && reason.contains("already exists")),
         "{e}"
     );
     assert_eq!(f.calls().len(), 1);

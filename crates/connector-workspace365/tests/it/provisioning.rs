@@ -926,7 +926,8 @@ async fn faults_are_retried_only_for_calls_safe_to_repeat() {
         }
     );
 
-    // Persistent 500: retried up to the limit, the reason says what a 500 can mean.
+    // Persistent 500 on a call without a body: retried up to the limit, still unavailable, and
+    // the reason says what a 500 can mean.
     f.calls();
     f.server.faults().push(FaultRule::always(
         RouteMatch::new("DELETE", USERS),
@@ -935,6 +936,27 @@ async fn faults_are_retried_only_for_calls_safe_to_repeat() {
     let e = apply(&w, Some(&c), None, &keys).await.expect_err("500");
     assert!(
         matches!(&e, ConnectorError::Unavailable { reason, .. } if reason.contains("cannot bind")),
+        "{e}"
+    );
+    assert_eq!(f.calls().len(), 4, "one call and three retries");
+    f.server.faults().clear();
+
+    // Persistent 500 on an update, which carries the user: the vendor answers 500 to a body
+    // it cannot bind, so after the retries it is a refusal (SCIM 400 with the vendor's
+    // reason) that the identity provider does not send again forever.
+    f.calls();
+    f.server.faults().push(FaultRule::always(
+        RouteMatch::new("PUT", USERS),
+        Fault::Status(500),
+    ));
+    let mut d = c.clone();
+    d.insert(
+        "name".into(),
+        json!({"givenName": "D", "familyName": "Smith"}),
+    );
+    let e = apply(&w, Some(&c), Some(&d), &keys).await.expect_err("500");
+    assert!(
+        matches!(&e, ConnectorError::Rejected { reason } if reason.contains("cannot bind") && reason.contains("likely cause")),
         "{e}"
     );
     assert_eq!(f.calls().len(), 4, "one call and three retries");
