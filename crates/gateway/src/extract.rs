@@ -12,7 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use scim::{ResourceKind, ResourceSchema, ScimType};
 use serde_json::Value;
 
-use crate::auth::{AuthError, Authenticator, Principal};
+use crate::auth::{AuthError, Principal};
 use crate::error::ApiError;
 use crate::state::{AppState, ConnectorRuntime};
 use crate::writer::Writer;
@@ -87,7 +87,8 @@ impl FromRequest for Scim {
             let Some(runtime) = state.connectors.get(&name).cloned() else {
                 // No credential opens a connector that does not exist; the refusal is the one
                 // a known connector gives, so that names cannot be probed.
-                let refused = Authenticator::nobody()
+                let refused = state
+                    .unknown_connector
                     .authenticate(authorization.as_deref())
                     .await
                     .err()
@@ -252,9 +253,9 @@ pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError>
         .iter()
         .find(|(name, value)| name.contains('\0') || value.contains('\0'))
     {
-        let name = name.replace('\0', "\\u0000");
         return Err(ApiError::new(scim::storable::nul_refused(&format!(
-            "the query parameter '{name}'"
+            "the query parameter '{}'",
+            scim::storable::escaped(name)
         ))));
     }
     Ok(pairs)

@@ -28,6 +28,8 @@ pub struct AppState {
     /// Read answers, invalidated by every write.
     pub cache: crate::cache::ResponseCache,
     pub connectors: HashMap<String, Arc<ConnectorRuntime>>,
+    /// What a request to a connector that does not exist meets ([`Authenticator::nobody`]).
+    pub unknown_connector: Authenticator,
     pub public_url: String,
     /// How much of a request body is read, and for how long.
     pub body_limits: crate::extract::BodyLimits,
@@ -256,6 +258,7 @@ impl AppState {
             store,
             cache: crate::cache::ResponseCache::new(&config.cache, config.connectors.keys()),
             connectors,
+            unknown_connector: Authenticator::nobody(),
             public_url: config.public_url(),
             body_limits: crate::extract::BodyLimits {
                 max_bytes: config.server.max_body_bytes,

@@ -21,12 +21,17 @@ pub fn find_nul(value: &Value) -> Option<String> {
             .find_map(|(i, item)| find_nul(item).map(|rest| format!("[{i}]{}", joined(&rest)))),
         Value::Object(map) => map.iter().find_map(|(key, item)| {
             if key.contains('\0') {
-                return Some(key.replace('\0', "\\u0000"));
+                return Some(escaped(key));
             }
             find_nul(item).map(|rest| format!("{key}{}", joined(&rest)))
         }),
         Value::Null | Value::Bool(_) | Value::Number(_) => None,
     }
+}
+
+/// `text` with each NUL shown as `\u0000`, for a detail that names it.
+pub fn escaped(text: &str) -> String {
+    text.replace('\0', "\\u0000")
 }
 
 /// `rest` as it continues a path: `.name` after a key, `[i]` as it is.

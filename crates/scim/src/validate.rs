@@ -95,13 +95,13 @@ pub fn check_size(
         max: usize,
     ) -> Result<(), ValidationError> {
         for (key, value) in object {
-            let path = if prefix.is_empty() {
-                key.clone()
-            } else {
-                format!("{prefix}:{key}")
-            };
             match value {
                 Value::Array(items) if items.len() > max => {
+                    let path = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}:{key}")
+                    };
                     return Err(ValidationError::TooManyValues {
                         path,
                         count: items.len(),

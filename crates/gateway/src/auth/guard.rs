@@ -78,12 +78,9 @@ impl BasicGuard {
     /// Counts an attempt that must be hashed against its source and its username; refused
     /// (with when to come back) when either has used up its attempts.
     pub(crate) fn admit(&self, source: Option<IpAddr>, username: &str) -> Result<(), AuthError> {
-        for limiter_len in [self.by_source.len(), self.by_username.len()] {
-            if limiter_len > THROTTLE_KEYS {
-                self.by_source.retain_recent();
-                self.by_username.retain_recent();
-                break;
-            }
+        if self.by_source.len() > THROTTLE_KEYS || self.by_username.len() > THROTTLE_KEYS {
+            self.by_source.retain_recent();
+            self.by_username.retain_recent();
         }
         let refused = source
             .and_then(|ip| self.by_source.check_key(&ip).err())

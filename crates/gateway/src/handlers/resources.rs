@@ -325,8 +325,8 @@ pub async fn get(
 
 /// `304 Not Modified` when `If-None-Match` names `version`.
 fn not_modified(req: &HttpRequest, version: i64) -> Option<HttpResponse> {
-    let version = version.to_string();
     let header = header_text(req, header::IF_NONE_MATCH)?;
+    let version = version.to_string();
     TagList::parse(header)
         .is_ok_and(|tags| tags.matches(Some(&version)))
         .then(|| {
