@@ -10,6 +10,7 @@
 
 pub mod directory;
 pub mod http;
+pub mod mapping;
 pub mod metadata;
 pub mod outbound;
 pub mod registry;

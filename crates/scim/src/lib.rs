@@ -7,6 +7,7 @@
 //! | [`resource`] | typed read access to User, Group and the enterprise extension; `id`/`meta` |
 //! | [`path`] | attribute paths and PATCH paths |
 //! | [`filter`] | the filter grammar: parse, print, check, evaluate |
+//! | [`select`] | the values a path names in a resource (what attribute mappings read) |
 //! | [`patch`] | PATCH requests and the engine that applies them |
 //! | [`project`] | `attributes` / `excludedAttributes` with the `returned` rules |
 //! | [`query`] | list and search queries, sorting, paging, ListResponse |
@@ -32,6 +33,7 @@ pub mod project;
 pub mod query;
 pub mod resource;
 pub mod schema;
+pub mod select;
 pub mod storable;
 pub mod validate;
 

@@ -9,6 +9,7 @@
 //! logic sees it.
 
 pub mod faults;
+pub mod golden;
 pub mod log;
 pub mod mytimetable;
 pub mod server;

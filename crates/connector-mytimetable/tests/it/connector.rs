@@ -550,3 +550,39 @@ async fn accounts_are_listed_for_reconciliation() {
     );
     f.server.stop().await;
 }
+
+/// The default mapping sends exactly the calls the connector always sent: a transcript
+/// recorded once in `tests/golden/`.
+#[tokio::test]
+async fn the_default_mapping_sends_what_it_always_sent() {
+    let f = Fixture::start();
+    let mtt = f.connector(|s| s.default_sync_types = vec!["o365".into()]);
+    let alice = user(json!({
+        "userName": "alice@uni.edu",
+        "displayName": "Alice Ek", "locale": "nl-NL",
+        "emails": [{"value": "a.other@uni.edu"}, {"value": "alice@uni.edu", "primary": true}],
+        "roles": [{"value": "student"}]
+    }));
+    let keys = apply(&mtt, None, Some(&alice), &no_keys())
+        .await
+        .expect("created");
+    let with_syncs = user(json!({
+        "userName": "alice@uni.edu",
+        "emails": [{"value": "alice@uni.edu"}],
+        EXTENSION_URN: {"synchronizations": [{"type": "ews"}, {"type": "googlecalendar"}]}
+    }));
+    let keys = apply(&mtt, Some(&alice), Some(&with_syncs), &keys)
+        .await
+        .expect("synchronizations changed");
+    let mut inactive = with_syncs.clone();
+    inactive.insert("active".into(), json!(false));
+    let keys = apply(&mtt, Some(&with_syncs), Some(&inactive), &keys)
+        .await
+        .expect("deactivated");
+    apply(&mtt, Some(&inactive), None, &keys)
+        .await
+        .expect("deleted");
+    let golden =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/default_mapping.txt");
+    vendor_sim::golden::assert_golden(&golden, &f.server.log().transcript());
+}

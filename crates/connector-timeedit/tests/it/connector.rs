@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use vendor_sim::timeedit::{self as sim, TimeEditConfig, TimeEditSim, User};
 use vendor_sim::{SimOptions, SimServer};
 
-fn start() -> (TimeEditSim, SimServer) {
+pub(crate) fn start() -> (TimeEditSim, SimServer) {
     let sim = TimeEditSim::new(TimeEditConfig::default());
     let server = sim
         .start(SimOptions {
@@ -25,7 +25,7 @@ fn start() -> (TimeEditSim, SimServer) {
     (sim, server)
 }
 
-fn settings(sim: &TimeEditSim, server: &SimServer) -> TimeEditSettings {
+pub(crate) fn settings(sim: &TimeEditSim, server: &SimServer) -> TimeEditSettings {
     TimeEditSettings::new(
         format!("{}{}", server.base_url(), sim.endpoint_path()),
         sim::DEFAULT_USERNAME,
@@ -34,11 +34,11 @@ fn settings(sim: &TimeEditSim, server: &SimServer) -> TimeEditSettings {
     )
 }
 
-fn user(value: Value) -> Map<String, Value> {
+pub(crate) fn user(value: Value) -> Map<String, Value> {
     value.as_object().cloned().expect("an object")
 }
 
-async fn apply(
+pub(crate) async fn apply(
     te: &TimeEdit,
     kind: ResourceKind,
     before: Option<&Map<String, Value>>,
@@ -64,7 +64,7 @@ async fn apply(
     te.apply(change).await
 }
 
-async fn apply_user(
+pub(crate) async fn apply_user(
     te: &TimeEdit,
     before: Option<&Map<String, Value>>,
     after: Option<&Map<String, Value>>,
@@ -291,7 +291,7 @@ async fn refusals_carry_timeedits_message() {
 
 /// Vendor keys of users created in a test, by SCIM id.
 #[derive(Debug, Default)]
-struct Keys(std::sync::Mutex<std::collections::HashMap<String, Value>>);
+pub(crate) struct Keys(pub(crate) std::sync::Mutex<std::collections::HashMap<String, Value>>);
 
 #[async_trait::async_trait]
 impl KeyLookup for Keys {

@@ -2,4 +2,5 @@
 
 mod api;
 mod connector;
+mod mapping;
 mod status;

@@ -1042,3 +1042,62 @@ fn publishes_its_extensions_and_offers_groups() {
         "the token stays out of Debug"
     );
 }
+
+/// The default mapping sends exactly the calls the connector always sent: a transcript
+/// recorded once in `tests/golden/`.
+#[tokio::test]
+async fn the_default_mapping_sends_what_it_always_sent() {
+    let f = Fixture::start();
+    let w = f.connector(|_| {});
+    let alice = object(json!({
+        "userName": "alice@contoso.onmicrosoft.com",
+        "name": {"givenName": "Alice", "familyName": "de Vries"},
+        "title": "Teacher",
+        "emails": [
+            {"value": "alice.home@example.com", "type": "home"},
+            {"value": "alice@contoso.com", "type": "work"},
+            {"value": "alice.private@example.com", "type": "other"}
+        ],
+        "phoneNumbers": [{"value": "+31 6 1", "type": "mobile"}],
+        "roles": [{"value": "staff"}, {"value": " Admin "}]
+    }));
+    f.apply(&w, ResourceKind::User, ALICE, None, Some(&alice))
+        .await
+        .expect("alice");
+    let bob = person("bob@contoso.onmicrosoft.com", "Bob", "Ek");
+    f.apply(&w, ResourceKind::User, BOB, None, Some(&bob))
+        .await
+        .expect("bob");
+    let mut alice2 = alice.clone();
+    alice2.insert("active".into(), json!(false));
+    alice2.insert(USER_EXTENSION_URN.into(), json!({"isAdmin": false}));
+    alice2.shift_remove("title");
+    f.apply(&w, ResourceKind::User, ALICE, Some(&alice), Some(&alice2))
+        .await
+        .expect("alice changed");
+    let mut staff = group("Staff", json!([{"value": ALICE}, {"value": BOB}]));
+    staff.insert(
+        GROUP_EXTENSION_URN.into(),
+        json!({"description": "All staff"}),
+    );
+    f.apply(&w, ResourceKind::Group, STAFF, None, Some(&staff))
+        .await
+        .expect("group");
+    let mut staff2 = group("Staff members", json!([{"value": ALICE}]));
+    staff2.insert(
+        GROUP_EXTENSION_URN.into(),
+        json!({"description": "All staff"}),
+    );
+    f.apply(&w, ResourceKind::Group, STAFF, Some(&staff), Some(&staff2))
+        .await
+        .expect("renamed");
+    f.apply(&w, ResourceKind::Group, STAFF, Some(&staff2), None)
+        .await
+        .expect("group deleted");
+    f.apply(&w, ResourceKind::User, BOB, Some(&bob), None)
+        .await
+        .expect("bob deleted");
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/adsync_default_mapping.txt");
+    vendor_sim::golden::assert_golden(&golden, &f.server.log().transcript());
+}

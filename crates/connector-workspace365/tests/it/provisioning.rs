@@ -1583,3 +1583,36 @@ async fn environment_api_credentials_and_faults() {
     assert!(env.sim.announcements(ENV).is_empty());
     env.server.stop().await;
 }
+
+/// The default mapping sends exactly the calls the connector always sent: a transcript
+/// recorded once in `tests/golden/`.
+#[tokio::test]
+async fn the_default_mapping_sends_what_it_always_sent() {
+    let f = Fixture::start();
+    let w = f.connector(|_| {});
+    let created = apply(&w, None, Some(&ann()), &no_keys())
+        .await
+        .expect("created");
+    let mut renamed = ann();
+    renamed.shift_remove("password");
+    renamed.insert(
+        "name".into(),
+        json!({"givenName": "Anne", "familyName": "Smith"}),
+    );
+    renamed.insert(EXTENSION_URN.into(), json!({"isAdministrator": true}));
+    let keys = apply(&w, Some(&ann()), Some(&renamed), &created)
+        .await
+        .expect("updated");
+    let mut inactive = renamed.clone();
+    inactive.insert("active".into(), json!(false));
+    let keys = apply(&w, Some(&renamed), Some(&inactive), &keys)
+        .await
+        .expect("deactivated");
+    apply(&w, Some(&inactive), None, &keys)
+        .await
+        .expect("deleted");
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/provisioning_default_mapping.txt");
+    vendor_sim::golden::assert_golden(&golden, &f.server.log().transcript());
+    f.stop().await;
+}
