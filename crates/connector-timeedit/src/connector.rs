@@ -10,9 +10,14 @@
 //! * `validateUsers` and `importUsers` are batched ([`crate::batch`]).
 //! * reconciliation lists users a thousand at a time in login-name order when
 //!   `getUserSortOrders` (cached) offers it, so that paging by index holds together.
-//! * Groups are TimeEdit organizations (the Group's `externalId`, else its `displayName`):
-//!   membership lives on each user record, so a member change is an export-merge-import of
-//!   each affected user, in order, with failures reported member by member.
+//! * every field comes from the connector's mapping ([`crate::mapping`]): the defaults, or the
+//!   operator's `mapping` settings.
+//! * Groups are TimeEdit organizations (by default the Group's `externalId`, else its
+//!   `displayName`): a new Group's organization is checked (the configured `organizations`,
+//!   else TimeEdit itself); membership lives on each user record, so a member change is an
+//!   export-merge-import of each affected user, in order, with failures reported member by
+//!   member. A Group without an organization is refused, or kept in the store only.
+//! * a user whose key changes is refused, or re-created under the new key (`rename`).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -20,12 +25,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use scim::ResourceKind;
-use scim::resource::{GroupView, UserView};
+use scim::resource::GroupView;
 use scim::schema::Schema;
 use serde_json::{Map, Value, json};
 
 use crate::batch::{BatchCall, Batcher};
-use crate::mapping::{self, EXTENSION_URN};
+use crate::mapping::{self, EXTENSION_URN, GroupField, Mappings};
+use crate::settings::{RenamePolicy, UnmappedGroups};
 use crate::{
     FindUsers, MAX_USERS_PER_FIND, SettingsError, StatusCode, TeUser, TimeEditClient,
     TimeEditSettings, UserKey, UserStatus,
@@ -36,6 +42,10 @@ use connector::{
     VendorAccount,
 };
 
+/// The login name of the user `validateUsers` is asked about to learn whether TimeEdit has
+/// an organization: never imported, and unlikely to exist.
+const ORGANIZATION_PROBE: &str = "scim-bridge.organization-check";
+
 /// The sort order reconciliation asks for when TimeEdit offers it: the default order is
 /// undocumented (docs/connectors/timeedit.md "Vendor calls"), and paging by `beginindex` needs a stable one.
 const LISTING_ORDER: &str = "loginname";
@@ -45,6 +55,7 @@ const LISTING_ORDER: &str = "loginname";
 pub struct TimeEdit {
     client: Arc<TimeEditClient>,
     settings: TimeEditSettings,
+    mappings: Mappings,
     validate: Batcher,
     import: Batcher,
     /// The signatures of the active auth servers (`getAuthServers`).
@@ -56,6 +67,15 @@ pub struct TimeEdit {
 impl TimeEdit {
     /// A connector for these settings. Starts its batch queues on the current tokio runtime.
     pub fn new(settings: TimeEditSettings) -> Result<TimeEdit, SettingsError> {
+        let mappings = Mappings::build(&settings).map_err(|problems| {
+            SettingsError::Mapping(
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
         let client = Arc::new(TimeEditClient::new(&settings)?);
         let linger = Duration::from_millis(settings.batch_linger_ms);
         let call = |validate: bool| -> BatchCall {
@@ -78,20 +98,20 @@ impl TimeEdit {
             sort_orders: MetadataCache::new(&settings.metadata_cache, "timeedit", "sort orders"),
             client,
             settings,
+            mappings,
         })
     }
 
     /// The TimeEdit key of a SCIM user.
     fn key_of(&self, user: &Map<String, Value>) -> Result<UserKey, ConnectorError> {
-        let loginname = UserView(user)
-            .user_name()
-            .ok_or_else(|| ConnectorError::Rejected {
-                reason: "a TimeEdit user needs a userName (its login name)".into(),
-            })?;
-        Ok(UserKey::new(
-            loginname,
-            mapping::auth_server(user, &self.settings.auth_server),
-        ))
+        Ok(self.mappings.key_of(user)?)
+    }
+
+    /// The key TimeEdit has the user under now: the one kept from the last change, else the
+    /// one the previous version maps to.
+    fn previous_key(&self, change: &ResourceChange<'_>) -> Option<UserKey> {
+        Self::key_from_value(change.vendor_keys)
+            .or_else(|| change.before.and_then(|b| self.key_of(b).ok()))
     }
 
     fn keys_value(key: &UserKey) -> Value {
@@ -181,36 +201,23 @@ impl TimeEdit {
 
     async fn apply_user(&self, change: &ResourceChange<'_>) -> Result<Value, ConnectorError> {
         let Some(after) = change.after else {
-            let Some(key) = Self::key_from_value(change.vendor_keys)
-                .or_else(|| change.before.and_then(|b| self.key_of(b).ok()))
-            else {
-                return Ok(json!({}));
-            };
-            let statuses = self
-                .client
-                .delete_users(
-                    std::slice::from_ref(&key),
-                    self.settings.inactivate_on_delete,
-                )
-                .await?;
-            return match statuses.first().map(|s| s.code) {
-                // Gone, already gone (a replay), or kept inactive because it has history.
-                Some(StatusCode::Ok | StatusCode::NotFound | StatusCode::Inactivated) | None => {
-                    Ok(json!({}))
-                }
-                Some(_) => Err(statuses.first().and_then(refused).unwrap_or_else(|| {
-                    ConnectorError::Rejected {
-                        reason: "TimeEdit did not delete the user".into(),
-                    }
-                })),
-            };
+            if let Some(key) = self.previous_key(change) {
+                self.delete(&key).await?;
+            }
+            return Ok(json!({}));
         };
         let key = self.key_of(after)?;
         self.check_auth_server(&key.authserver).await?;
+        if let Some(old) = self.previous_key(change)
+            && !same_key(&old, &key)
+        {
+            return self.recreate(&old, &key, change.before, after).await;
+        }
         let existing = if change.before.is_none() {
             // A new user: validate first. One TimeEdit already has is adopted, not refused.
             let candidate =
-                mapping::merge(TeUser::new(&key.loginname, &key.authserver), None, after);
+                self.mappings
+                    .merge(TeUser::new(&key.loginname, &key.authserver), None, after)?;
             let status = self.validate.submit(candidate).await?;
             match status.code {
                 StatusCode::Ok => None,
@@ -221,23 +228,156 @@ impl TimeEdit {
             self.export(&key).await?
         };
         let base = existing.unwrap_or_else(|| TeUser::new(&key.loginname, &key.authserver));
-        self.import(mapping::merge(base, change.before, after))
+        self.import(self.mappings.merge(base, change.before, after)?)
             .await?;
         Ok(Self::keys_value(&key))
     }
 
-    /// The organization a Group stands for.
-    fn organization(group: &Map<String, Value>) -> Option<String> {
-        let view = GroupView(group);
-        scim::json::get_ci(group, "externalId")
+    /// `deleteUsers` of one key; gone, already gone (a replay), or kept inactive because it
+    /// has history are all done.
+    async fn delete(&self, key: &UserKey) -> Result<(), ConnectorError> {
+        let statuses = self
+            .client
+            .delete_users(
+                std::slice::from_ref(key),
+                self.settings.inactivate_on_delete,
+            )
+            .await?;
+        match statuses.first().map(|s| s.code) {
+            Some(StatusCode::Ok | StatusCode::NotFound | StatusCode::Inactivated) | None => Ok(()),
+            Some(_) => Err(statuses.first().and_then(refused).unwrap_or_else(|| {
+                ConnectorError::Rejected {
+                    reason: "TimeEdit did not delete the user".into(),
+                }
+            })),
+        }
+    }
+
+    /// A user whose key changed (`rename = "recreate"`): imported under the new key with
+    /// everything the old account had (organizations included) and the SCIM change on top,
+    /// then the old account deleted. Safe to repeat: a replay finds the new account there.
+    async fn recreate(
+        &self,
+        old: &UserKey,
+        new: &UserKey,
+        before: Option<&Map<String, Value>>,
+        after: &Map<String, Value>,
+    ) -> Result<Value, ConnectorError> {
+        tracing::info!(
+            from = %format!("{}/{}", old.loginname, old.authserver),
+            to = %format!("{}/{}", new.loginname, new.authserver),
+            "re-creating a TimeEdit user under its new key"
+        );
+        let previous = self.export(old).await?;
+        let base = match (self.export(new).await?, previous.clone()) {
+            (Some(existing), _) => existing,
+            (None, Some(mut moved)) => {
+                moved.loginname.clone_from(&new.loginname);
+                moved.authserver.clone_from(&new.authserver);
+                moved
+            }
+            (None, None) => TeUser::new(&new.loginname, &new.authserver),
+        };
+        self.import(self.mappings.merge(base, before, after)?)
+            .await?;
+        if previous.is_some() {
+            self.delete(old).await?;
+        }
+        Ok(Self::keys_value(new))
+    }
+
+    /// The organization a Group stands for, by the mapping.
+    fn organization(&self, group: &Map<String, Value>) -> Option<String> {
+        self.mappings.organization(group)
+    }
+
+    /// The organization the vendor keys name (`None` for a Group kept in the store only).
+    fn kept_organization(change: &ResourceChange<'_>) -> Option<Option<String>> {
+        if change.vendor_keys.get("unmapped").is_some() {
+            return Some(None);
+        }
+        change
+            .vendor_keys
+            .get("organization")
             .and_then(Value::as_str)
-            .or_else(|| view.display_name())
-            .map(str::to_owned)
+            .map(|o| Some(o.to_owned()))
+    }
+
+    /// `mapping.group.organization = { … }`, for details.
+    fn organization_rule(&self) -> String {
+        format!(
+            "{} = {}",
+            self.mappings.group.key(GroupField::Organization),
+            self.mappings.group.describe(GroupField::Organization)
+        )
+    }
+
+    fn unmapped(&self, group: &Map<String, Value>) -> ConnectorError {
+        let name = GroupView(group).display_name().unwrap_or("");
+        ConnectorError::Rejected {
+            reason: format!(
+                "the Group \"{name}\" maps to no TimeEdit organization through {}; map it (e.g. transform = [{{ map = {{ \"{name}\" = \"<organization>\" }} }}]), or set unmapped_groups = \"store_only\" to keep such Groups in scim-bridge only",
+                self.organization_rule()
+            ),
+        }
+    }
+
+    /// Whether TimeEdit has `org`: the configured `organizations`, else a `validateUsers` of
+    /// a user that would hold it (TimeEdit lists no organizations, docs/connectors/timeedit.md
+    /// "SCIM mapping").
+    async fn check_organization(&self, org: &str) -> Result<(), ConnectorError> {
+        let missing = |how: &str| ConnectorError::Rejected {
+            reason: format!(
+                "TimeEdit has no organization \"{org}\" ({how}); it comes from {}: change the mapping, or create the organization in TimeEdit",
+                self.organization_rule()
+            ),
+        };
+        if !self.settings.organizations.is_empty() {
+            return if self.settings.organizations.iter().any(|o| o == org) {
+                Ok(())
+            } else {
+                Err(missing("it is not in the connector's organizations"))
+            };
+        }
+        let mut probe = TeUser::new(ORGANIZATION_PROBE, &self.settings.auth_server);
+        probe.organizations = Some(vec![org.to_owned()]);
+        let status = self.validate.submit(probe).await?;
+        match status.code {
+            StatusCode::Ok => Ok(()),
+            StatusCode::UnknownReference => {
+                Err(missing(&format!("TimeEdit says: {}", status.message)))
+            }
+            StatusCode::Exists => {
+                tracing::warn!(
+                    organization = org,
+                    "cannot check the organization: TimeEdit has a user {ORGANIZATION_PROBE}"
+                );
+                Ok(())
+            }
+            _ => Err(refused(&status).unwrap_or_else(|| unknown(&status))),
+        }
     }
 
     async fn apply_group(&self, change: &ResourceChange<'_>) -> Result<Value, ConnectorError> {
-        let old_org = change.before.and_then(Self::organization);
-        let new_org = change.after.and_then(Self::organization);
+        let old_org = match Self::kept_organization(change) {
+            Some(kept) => kept,
+            None => change.before.and_then(|b| self.organization(b)),
+        };
+        let new_org = change.after.and_then(|a| self.organization(a));
+        if let Some(after) = change.after
+            && new_org.is_none()
+        {
+            if self.settings.unmapped_groups == UnmappedGroups::Refuse {
+                return Err(self.unmapped(after));
+            }
+            // Kept in the store only: no member reaches TimeEdit.
+            return Ok(json!({"unmapped": true}));
+        }
+        if change.before.is_none()
+            && let Some(org) = &new_org
+        {
+            self.check_organization(org).await?;
+        }
         // Only the members the change names: the delta (a deleted group's `remove` lists every
         // member it had). Removals first, then additions, each in id order.
         let removed: BTreeSet<&str> = change.members.remove.iter().map(String::as_str).collect();
@@ -389,27 +529,52 @@ impl Connector for TimeEdit {
     }
 
     fn check(&self, change: &ResourceChange<'_>) -> Result<(), ConnectorError> {
-        let (Some(before), Some(after)) = (change.before, change.after) else {
+        let Some(after) = change.after else {
             return Ok(());
         };
         match change.kind {
             ResourceKind::User => {
-                let (old, new) = (self.key_of(before)?, self.key_of(after)?);
-                if !same_key(&old, &new) {
+                let new = self.key_of(after)?;
+                if let Some(old) = self.previous_key(change)
+                    && !same_key(&old, &new)
+                    && self.settings.rename == RenamePolicy::Refuse
+                {
                     return Err(ConnectorError::Immutable {
                         reason: format!(
-                            "userName and authServer are TimeEdit's key and cannot change (from {}/{} to {}/{}); delete the user and create it again",
-                            old.loginname, old.authserver, new.loginname, new.authserver
+                            "the TimeEdit key (loginname {}, authserver {}) would change to ({}, {}), and TimeEdit cannot rename: delete the user and create it again, or set the connector's rename = \"recreate\" (see {} and {})",
+                            old.loginname,
+                            old.authserver,
+                            new.loginname,
+                            new.authserver,
+                            self.mappings.user.key(mapping::UserField::LoginName),
+                            self.mappings.user.key(mapping::UserField::AuthServer),
                         ),
                     });
                 }
             }
             ResourceKind::Group => {
-                let (old, new) = (Self::organization(before), Self::organization(after));
+                let new = self.organization(after);
+                if change.before.is_none() {
+                    if new.is_none() && self.settings.unmapped_groups == UnmappedGroups::Refuse {
+                        return Err(self.unmapped(after));
+                    }
+                    return Ok(());
+                }
+                let old = match Self::kept_organization(change) {
+                    Some(kept) => kept,
+                    None => change.before.and_then(|b| self.organization(b)),
+                };
                 if old != new {
+                    let show = |o: &Option<String>| {
+                        o.as_deref()
+                            .map_or("no organization".to_owned(), |o| format!("\"{o}\""))
+                    };
                     return Err(ConnectorError::Immutable {
                         reason: format!(
-                            "a Group is the TimeEdit organization named by its externalId, else its displayName; it cannot change from {old:?} to {new:?}"
+                            "this change would move the Group from {} to {} (by {}); TimeEdit keeps memberships on each user, and scim-bridge does not move them: map the old and the new name to the same organization, or delete the Group and create it again",
+                            show(&old),
+                            show(&new),
+                            self.organization_rule()
                         ),
                     });
                 }

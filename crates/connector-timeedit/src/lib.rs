@@ -5,7 +5,7 @@
 mod api;
 mod batch;
 mod connector;
-mod mapping;
+pub mod mapping;
 mod settings;
 mod soap;
 mod user;
@@ -13,7 +13,7 @@ mod user;
 pub use api::TimeEditClient;
 pub use connector::TimeEdit;
 pub use mapping::EXTENSION_URN;
-pub use settings::{SettingsError, TimeEditSettings};
+pub use settings::{RenamePolicy, SettingsError, TimeEditSettings, UnmappedGroups};
 pub use user::{
     AuthServer, FindUsers, MAX_USERS_PER_FIND, StatusCode, TeUser, UserKey, UserStatus,
 };
@@ -31,7 +31,9 @@ pub fn factory() -> SettingsFactory<TimeEditSettings> {
         |settings| match TimeEdit::new(settings) {
             Ok(connector) => Ok(Arc::new(connector)),
             Err(SettingsError::Client(e)) => Err(e),
-            Err(e @ SettingsError::Secret(_)) => Err(ConnectorError::Unsupported(e.to_string())),
+            Err(e @ (SettingsError::Secret(_) | SettingsError::Mapping(_))) => {
+                Err(ConnectorError::Unsupported(e.to_string()))
+            }
         },
     )
 }

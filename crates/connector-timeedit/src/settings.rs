@@ -8,6 +8,7 @@ use serde::Deserialize;
 use connector::ConnectorError;
 use connector::Problem;
 use connector::http::{EndpointConfig, HttpSettings};
+use connector::mapping::MappingSettings;
 use connector::metadata::MetadataCacheSettings;
 use connector::secret::{Secret, SecretError};
 
@@ -59,6 +60,43 @@ pub struct TimeEditSettings {
     /// How long `getAuthServers` and `getUserSortOrders` answers are trusted.
     #[serde(default)]
     pub metadata_cache: MetadataCacheSettings,
+    /// Where each TimeEdit field takes its value from (docs/connectors/timeedit.md "Mapping").
+    #[serde(default)]
+    pub mapping: MappingSettings,
+    /// The organizations Groups may stand for. Empty: TimeEdit is asked (a `validateUsers`
+    /// of a user holding the organization) when a Group is created.
+    #[serde(default)]
+    pub organizations: Vec<String>,
+    /// What happens to a Group the mapping gives no organization.
+    #[serde(default)]
+    pub unmapped_groups: UnmappedGroups,
+    /// What a change of a user's key (login name or auth server) does.
+    #[serde(default)]
+    pub rename: RenamePolicy,
+}
+
+/// What `POST /Groups` does with a Group the mapping gives no organization.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnmappedGroups {
+    /// 400, naming the mapping key to change.
+    #[default]
+    Refuse,
+    /// Kept in scim-bridge only: its memberships reach no vendor.
+    StoreOnly,
+}
+
+/// What a change of a user's TimeEdit key does. TimeEdit keys users by (login name, auth
+/// server) and has no rename.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RenamePolicy {
+    /// 400 `mutability`, saying what to do.
+    #[default]
+    Refuse,
+    /// Import the user under the new key with everything the old account had, then delete
+    /// (or, with `inactivate_on_delete`, inactivate) the old account.
+    Recreate,
 }
 
 fn default_auth_server() -> String {
@@ -84,6 +122,8 @@ pub enum SettingsError {
     Secret(#[from] SecretError),
     #[error(transparent)]
     Client(#[from] ConnectorError),
+    #[error("timeedit: {0}")]
+    Mapping(String),
 }
 
 impl TimeEditSettings {
@@ -123,6 +163,19 @@ impl TimeEditSettings {
             ));
         }
         problems.extend(self.metadata_cache.problems());
+        if let Some(i) = self.organizations.iter().position(|o| o.trim().is_empty()) {
+            problems.push(Problem::new(
+                format!("organizations[{i}]"),
+                "is empty",
+                "name an organization TimeEdit has, e.g. \"all_teachers\"",
+            ));
+        }
+        problems.extend(
+            crate::mapping::Mappings::build(self)
+                .err()
+                .into_iter()
+                .flatten(),
+        );
         problems
     }
 
@@ -150,6 +203,10 @@ impl TimeEditSettings {
             batch_size: default_batch_size(),
             batch_linger_ms: default_batch_linger_ms(),
             metadata_cache: MetadataCacheSettings::default(),
+            mapping: MappingSettings::default(),
+            organizations: Vec::new(),
+            unmapped_groups: UnmappedGroups::default(),
+            rename: RenamePolicy::default(),
         }
     }
 

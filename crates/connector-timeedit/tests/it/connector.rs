@@ -368,13 +368,41 @@ async fn groups_are_organizations_on_each_member() {
     assert!(orgs("gus").is_empty());
     assert_eq!(orgs("ida"), ["all_teachers"]);
 
-    // An unknown member and an unknown organization are reported member by member.
-    let g3 = user(json!({"displayName": "Nowhere", "members": members(&["gus", "zed"])}));
+    // An unknown organization is refused at create, before any member is touched.
+    let nowhere = user(json!({"displayName": "Nowhere", "members": members(&["gus"])}));
+    server.log().clear();
     let e = apply(
         &te,
         ResourceKind::Group,
         None,
-        Some(&g3),
+        Some(&nowhere),
+        &json!({}),
+        &lookup,
+    )
+    .await
+    .expect_err("unknown organization");
+    assert!(
+        e.to_string().contains("no organization \"Nowhere\"")
+            && e.to_string().contains("mapping.group.organization"),
+        "{e}"
+    );
+    assert_eq!(
+        operations(&server),
+        ["validateUsers"],
+        "asked, nothing imported"
+    );
+    assert!(orgs("gus").is_empty());
+
+    // An unknown member is reported member by member; the others are made.
+    let admins = user(
+        json!({"displayName": "Admins", "externalId": "timeedit;admin",
+        "members": members(&["gus", "zed"])}),
+    );
+    let e = apply(
+        &te,
+        ResourceKind::Group,
+        None,
+        Some(&admins),
         &json!({}),
         &lookup,
     )
@@ -384,9 +412,10 @@ async fn groups_are_organizations_on_each_member() {
         panic!("rejected: {e}")
     };
     assert!(
-        reason.contains("member id-gus") && reason.contains("member id-zed"),
+        reason.contains("member id-zed") && !reason.contains("member id-gus"),
         "{reason}"
     );
+    assert_eq!(orgs("gus"), ["timeedit;admin"]);
 
     // Deleting the group takes the organization off its members.
     apply(&te, ResourceKind::Group, Some(&g2), None, &keys, &lookup)

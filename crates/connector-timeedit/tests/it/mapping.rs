@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use connector_timeedit::{EXTENSION_URN, TimeEdit};
+use connector::ConnectorError;
+use connector_timeedit::{EXTENSION_URN, RenamePolicy, TimeEdit, TimeEditSettings, UnmappedGroups};
 use scim::ResourceKind;
 use serde_json::{Value, json};
 use vendor_sim::golden::assert_golden;
@@ -102,5 +103,301 @@ async fn the_default_mapping_sends_what_it_always_sent() {
         .expect("deleted");
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/default_mapping.txt");
     assert_golden(&golden, &transcript(server.log()));
+    server.stop().await;
+}
+
+fn mapped(
+    sim: &vendor_sim::timeedit::TimeEditSim,
+    server: &vendor_sim::SimServer,
+    edit: impl FnOnce(&mut TimeEditSettings),
+) -> TimeEdit {
+    let mut s = settings(sim, server);
+    s.mapping = serde_json::from_value(json!({
+        "user": {
+            "loginname": {"from": "userName", "transform": [{"before": "@"}, "lower"]},
+            "standardorganization": {
+                "from": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+                "transform": [{"map": {"Teaching": "all_teachers"}}]
+            }
+        },
+        "group": {"organization": {"from": "displayName", "transform": [{"map": {
+            "All Teachers": "all_teachers", "Teachers (old name)": "all_teachers",
+            "Administrators": "timeedit;admin"
+        }}]}}
+    }))
+    .expect("mapping");
+    edit(&mut s);
+    TimeEdit::new(s).expect("connector")
+}
+
+#[tokio::test]
+async fn an_operators_mapping_decides_what_timeedit_receives() {
+    let (sim, server) = start();
+    let te = mapped(&sim, &server, |_| {});
+    let jane = user(json!({
+        "userName": "Jane.Doe@Uni.EDU",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "teaching"}
+    }));
+    let keys = apply_user(&te, None, Some(&jane), &json!({}))
+        .await
+        .expect("created");
+    assert_eq!(
+        keys,
+        json!({"loginname": "jane.doe", "authserver": "timeedit"})
+    );
+    let record = sim
+        .user("jane.doe", "timeedit")
+        .expect("imported under the mapped login");
+    assert_eq!(record.standardorganization, "all_teachers");
+
+    // Entra ID: its objectId as externalId, an empty create, then members; the mapping reads
+    // the displayName. A rename to another name of the same organization just succeeds.
+    let lookup = Keys::default();
+    lookup
+        .0
+        .lock()
+        .expect("lock")
+        .insert("id-jane".into(), keys);
+    let empty = user(
+        json!({"displayName": "All Teachers", "externalId": "2d2674cf-5ac2-4b9e-9f2a-6f3c1a0e8b11"}),
+    );
+    let g_keys = apply(
+        &te,
+        ResourceKind::Group,
+        None,
+        Some(&empty),
+        &json!({}),
+        &lookup,
+    )
+    .await
+    .expect("empty create");
+    assert_eq!(g_keys, json!({"organization": "all_teachers"}));
+    let mut with_jane = empty.clone();
+    with_jane.insert("members".into(), json!([{"value": "id-jane"}]));
+    apply(
+        &te,
+        ResourceKind::Group,
+        Some(&empty),
+        Some(&with_jane),
+        &g_keys,
+        &lookup,
+    )
+    .await
+    .expect("member added");
+    assert_eq!(
+        sim.user("jane.doe", "timeedit")
+            .expect("jane")
+            .organizations,
+        ["all_teachers"]
+    );
+    let mut renamed = with_jane.clone();
+    renamed.insert("displayName".into(), json!("Teachers (old name)"));
+    apply(
+        &te,
+        ResourceKind::Group,
+        Some(&with_jane),
+        Some(&renamed),
+        &g_keys,
+        &lookup,
+    )
+    .await
+    .expect("a rename to the same organization");
+    let mut moved = renamed.clone();
+    moved.insert("displayName".into(), json!("Administrators"));
+    let e = apply(
+        &te,
+        ResourceKind::Group,
+        Some(&renamed),
+        Some(&moved),
+        &g_keys,
+        &lookup,
+    )
+    .await
+    .expect_err("a rename to another organization");
+    assert!(matches!(e, ConnectorError::Immutable { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("\"all_teachers\" to \"timeedit;admin\""),
+        "{e}"
+    );
+
+    // A Group the mapping does not name is refused before any call, naming the key.
+    let students = user(json!({"displayName": "Students"}));
+    server.log().clear();
+    let e = apply(
+        &te,
+        ResourceKind::Group,
+        None,
+        Some(&students),
+        &json!({}),
+        &lookup,
+    )
+    .await
+    .expect_err("unmapped");
+    assert!(
+        e.to_string().contains("mapping.group.organization")
+            && e.to_string().contains("store_only"),
+        "{e}"
+    );
+    assert!(server.log().is_empty(), "no call for an unmapped Group");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unmapped_groups_may_stay_in_the_store() {
+    let (sim, server) = start();
+    let te = mapped(&sim, &server, |s| {
+        s.unmapped_groups = UnmappedGroups::StoreOnly
+    });
+    let bob = user(json!({"userName": "bob@uni.edu"}));
+    let keys = apply_user(&te, None, Some(&bob), &json!({}))
+        .await
+        .expect("bob");
+    let lookup = Keys::default();
+    lookup.0.lock().expect("lock").insert("id-bob".into(), keys);
+    let students = user(json!({"displayName": "Students", "members": [{"value": "id-bob"}]}));
+    server.log().clear();
+    let g_keys = apply(
+        &te,
+        ResourceKind::Group,
+        None,
+        Some(&students),
+        &json!({}),
+        &lookup,
+    )
+    .await
+    .expect("kept");
+    assert_eq!(g_keys, json!({"unmapped": true}));
+    assert!(server.log().is_empty(), "its members reach no vendor");
+    apply(
+        &te,
+        ResourceKind::Group,
+        Some(&students),
+        None,
+        &g_keys,
+        &lookup,
+    )
+    .await
+    .expect("deleted");
+    assert!(server.log().is_empty());
+    assert!(
+        sim.user("bob", "timeedit")
+            .expect("bob")
+            .organizations
+            .is_empty()
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_configured_organizations_are_checked_without_a_call() {
+    let (sim, server) = start();
+    let te = mapped(&sim, &server, |s| {
+        s.organizations = vec!["all_teachers".into()]
+    });
+    let lookup = Keys::default();
+    server.log().clear();
+    let teachers = user(json!({"displayName": "All Teachers"}));
+    apply(
+        &te,
+        ResourceKind::Group,
+        None,
+        Some(&teachers),
+        &json!({}),
+        &lookup,
+    )
+    .await
+    .expect("listed");
+    let admins = user(json!({"displayName": "Administrators"}));
+    let e = apply(
+        &te,
+        ResourceKind::Group,
+        None,
+        Some(&admins),
+        &json!({}),
+        &lookup,
+    )
+    .await
+    .expect_err("not listed");
+    assert!(
+        e.to_string()
+            .contains("not in the connector's organizations"),
+        "{e}"
+    );
+    assert!(server.log().is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_renamed_user_is_refused_or_recreated() {
+    let (sim, server) = start();
+    let te = mapped(&sim, &server, |_| {});
+    let old = user(json!({"userName": "kim@uni.edu", "name": {"givenName": "Kim"}}));
+    let keys = apply_user(&te, None, Some(&old), &json!({}))
+        .await
+        .expect("kim");
+    // Entra's `Replace userName`.
+    let new = user(json!({"userName": "kim.lee@uni.edu", "name": {"givenName": "Kim"}}));
+    let e = apply_user(&te, Some(&old), Some(&new), &keys)
+        .await
+        .expect_err("refused");
+    assert!(matches!(e, ConnectorError::Immutable { .. }), "{e}");
+    assert!(e.to_string().contains("rename = \"recreate\""), "{e}");
+    // A change of case maps to the same login name: no rename at all.
+    let upper = user(json!({"userName": "KIM@uni.edu", "name": {"givenName": "Kim"}}));
+    apply_user(&te, Some(&old), Some(&upper), &keys)
+        .await
+        .expect("same key");
+
+    let te = mapped(&sim, &server, |s| s.rename = RenamePolicy::Recreate);
+    let mut record = sim.user("kim", "timeedit").expect("kim");
+    assert!(record.allowlogin);
+    // Give the old account something SCIM never set: it must move along.
+    let lookup = Keys::default();
+    lookup
+        .0
+        .lock()
+        .expect("lock")
+        .insert("id-kim".into(), keys.clone());
+    let staff = user(json!({"displayName": "All Teachers", "members": [{"value": "id-kim"}]}));
+    apply(
+        &te,
+        ResourceKind::Group,
+        None,
+        Some(&staff),
+        &json!({}),
+        &lookup,
+    )
+    .await
+    .expect("group");
+    let new_keys = apply_user(&te, Some(&old), Some(&new), &keys)
+        .await
+        .expect("recreated");
+    assert_eq!(
+        new_keys,
+        json!({"loginname": "kim.lee", "authserver": "timeedit"})
+    );
+    record = sim.user("kim.lee", "timeedit").expect("the new account");
+    assert_eq!(record.firstname, "Kim");
+    assert_eq!(
+        record.organizations,
+        ["all_teachers"],
+        "memberships moved with it"
+    );
+    let gone = sim.user("kim", "timeedit");
+    assert!(
+        gone.is_none_or(|u| !u.allowlogin),
+        "the old account is deleted or inactive"
+    );
+    // A replay finds the new account and changes nothing.
+    apply_user(&te, Some(&old), Some(&new), &keys)
+        .await
+        .expect("replayed");
+    assert_eq!(
+        sim.user("kim.lee", "timeedit")
+            .expect("kim.lee")
+            .organizations,
+        ["all_teachers"]
+    );
     server.stop().await;
 }
