@@ -6,7 +6,7 @@
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
-use crate::mapping::ListedSync;
+use crate::mapping::{ListedSync, Profile};
 use crate::settings::UnlinkMode;
 use connector::ConnectorError;
 use connector::http::{Repeat, VendorClient};
@@ -113,16 +113,36 @@ impl Api {
         Ok(())
     }
 
-    /// M3: removes the user; a missing user is success (204 either way).
+    /// `PUT /users/{username}` with the 2019.16+ profile: creates or updates (201 or 200).
+    pub async fn upsert_user(
+        &self,
+        username: &str,
+        profile: &Profile,
+        request_id: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        let url = self.user_url(username)?;
+        let form = profile.form(username);
+        self.call("upsert user", request_id, |c| {
+            c.put(url.clone()).form(&form)
+        })
+        .await?
+        .error_for_status()?;
+        Ok(())
+    }
+
+    /// M3: removes the user; a missing user is success (204 in v8, 404 from 2019.16 on).
     pub async fn delete_user(
         &self,
         username: &str,
         request_id: Option<&str>,
     ) -> Result<(), ConnectorError> {
         let url = self.user_url(username)?;
-        self.call("delete user", request_id, |c| c.delete(url.clone()))
-            .await?
-            .error_for_status()?;
+        let answer = self
+            .call("delete user", request_id, |c| c.delete(url.clone()))
+            .await?;
+        if answer.status != StatusCode::NOT_FOUND {
+            answer.error_for_status()?;
+        }
         Ok(())
     }
 

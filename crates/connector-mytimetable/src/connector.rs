@@ -3,13 +3,12 @@
 
 use async_trait::async_trait;
 use scim::ResourceKind;
-use scim::resource::UserView;
 use scim::schema::{AttrType, Attribute, Schema};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::api::Api;
-use crate::mapping::{self, EXTENSION_URN, VendorKeys, WantedSync};
-use crate::settings::{MyTimetableSettings, RenamePolicy};
+use crate::mapping::{self, EXTENSION_URN, Mappings, VendorKeys, WantedSync};
+use crate::settings::{ApiProfile, MyTimetableSettings, RenamePolicy};
 use connector::http::VendorClient;
 use connector::{
     AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, ResourceChange,
@@ -21,6 +20,7 @@ use connector::{
 pub struct MyTimetable {
     api: Api,
     settings: MyTimetableSettings,
+    mappings: Mappings,
 }
 
 impl MyTimetable {
@@ -29,10 +29,21 @@ impl MyTimetable {
         let token = settings
             .token()
             .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
+        let mappings = Mappings::build(&settings).map_err(|problems| {
+            ConnectorError::Unsupported(format!(
+                "mytimetable: {}",
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+        })?;
         let client = VendorClient::new("mytimetable", settings.http.endpoint(&settings.base_url))?;
         Ok(MyTimetable {
             api: Api::new(client, token),
             settings,
+            mappings,
         })
     }
 
@@ -63,16 +74,16 @@ impl MyTimetable {
     }
 
     /// The username the vendor has for the resource before the change, if any.
-    fn previous_username<'a>(change: &ResourceChange<'a>, keys: &'a VendorKeys) -> Option<&'a str> {
+    fn previous_username(&self, change: &ResourceChange<'_>, keys: &VendorKeys) -> Option<String> {
         keys.username
-            .as_deref()
-            .or_else(|| change.before.and_then(|b| UserView(b).user_name()))
+            .clone()
+            .or_else(|| change.before.and_then(|b| self.mappings.username(b).ok()))
     }
 
     fn rename_refused(from: &str, to: &str) -> ConnectorError {
         ConnectorError::Immutable {
             reason: format!(
-                "userName cannot change from \"{from}\" to \"{to}\": MyTimetable keys calendars by username; delete the user and create it again under the new name, or configure rename = \"recreate\""
+                "the MyTimetable username (mapping.user.username) would change from \"{from}\" to \"{to}\": MyTimetable keys calendars by username and cannot rename; delete the user and create it again under the new name, or configure rename = \"recreate\""
             ),
         }
     }
@@ -92,10 +103,17 @@ impl MyTimetable {
     async fn provision(
         &self,
         username: &str,
+        user: &Map<String, Value>,
         wanted: &[WantedSync],
         request_id: Option<&str>,
     ) -> Result<VendorKeys, ConnectorError> {
-        self.api.ensure_user(username, request_id).await?;
+        match self.settings.api_profile {
+            ApiProfile::V8 => self.api.ensure_user(username, request_id).await?,
+            ApiProfile::V2019 => {
+                let profile = self.mappings.profile(user);
+                self.api.upsert_user(username, &profile, request_id).await?;
+            }
+        }
         let listed = self.api.list_syncs(request_id).await?;
         let plan = mapping::plan(username, &listed, wanted);
         for sync in &plan.remove {
@@ -165,14 +183,16 @@ impl Connector for MyTimetable {
                 "MyTimetable has no groups".into(),
             ));
         }
+        let Some(after) = change.after else {
+            return Ok(());
+        };
+        let after = self.mappings.username(after)?;
         let keys = VendorKeys::from_value(change.vendor_keys);
-        if let (Some(before), Some(after)) = (
-            Self::previous_username(change, &keys),
-            change.after.and_then(|a| UserView(a).user_name()),
-        ) && !before.eq_ignore_ascii_case(after)
+        if let Some(before) = self.previous_username(change, &keys)
+            && !before.eq_ignore_ascii_case(&after)
             && self.settings.rename == RenamePolicy::Refuse
         {
-            return Err(Self::rename_refused(before, after));
+            return Err(Self::rename_refused(&before, &after));
         }
         Ok(())
     }
@@ -180,23 +200,22 @@ impl Connector for MyTimetable {
     async fn apply(&self, change: ResourceChange<'_>) -> Result<Value, ConnectorError> {
         self.check(&change)?;
         let keys = VendorKeys::from_value(change.vendor_keys);
-        let previous = Self::previous_username(&change, &keys);
+        let previous = self.previous_username(&change, &keys);
         let request_id = change.request_id;
         let Some(after) = change.after else {
             if let Some(username) = previous {
-                self.remove(username, request_id).await?;
+                self.remove(&username, request_id).await?;
             }
             return Ok(json!({}));
         };
-        let username = UserView(after)
-            .user_name()
-            .ok_or_else(|| ConnectorError::Rejected {
-                reason: "a MyTimetable user needs a userName".into(),
-            })?;
-        let wanted = mapping::wanted_syncs(after, &self.settings);
-        let renamed = previous.is_some_and(|p| !p.eq_ignore_ascii_case(username));
+        let username = self.mappings.username(after)?;
+        let username = username.as_str();
+        let wanted = self.mappings.wanted_syncs(after, &self.settings);
+        let renamed = previous
+            .as_deref()
+            .is_some_and(|p| !p.eq_ignore_ascii_case(username));
         if renamed {
-            if let Some(old) = previous {
+            if let Some(old) = previous.as_deref() {
                 tracing::info!(
                     from = old,
                     to = username,
@@ -207,14 +226,16 @@ impl Connector for MyTimetable {
             }
         } else if let Some(before) = change.before
             && keys.username.is_some()
-            && mapping::wanted_syncs(before, &self.settings) == wanted
+            && self.mappings.wanted_syncs(before, &self.settings) == wanted
             && keys.covers(&wanted)
+            && (self.settings.api_profile == ApiProfile::V8
+                || self.mappings.profile(before) == self.mappings.profile(after))
         {
-            // Nothing MyTimetable holds changed (it stores only names and synchronizations).
+            // Nothing MyTimetable holds changed (its name, profile and synchronizations).
             return Ok(change.vendor_keys.clone());
         }
         Ok(self
-            .provision(username, &wanted, request_id)
+            .provision(username, after, &wanted, request_id)
             .await?
             .to_value())
     }

@@ -4,12 +4,15 @@
 //! SCIM asks for.
 //!
 //! * create and update: ensure the user, then bring its synchronizations to the wanted set
-//!   ([`crate::mapping::wanted_syncs`]): the connector's extension, else the configured default types;
+//!   ([`crate::mapping::Mappings::wanted_syncs`]): the connector's extension, else the configured default types;
 //!   ids are learnt by listing (the vendor returns none) and kept as vendor keys.
 //! * `active: false`: the wanted set is empty, so every synchronization goes (with the
 //!   configured `unlinkMode`); reactivating brings them back.
 //! * delete: synchronizations first, then the user.
-//! * a `userName` change: refused, or the old account removed and the new one created.
+//! * every field comes from the connector's mapping ([`crate::mapping`]); with
+//!   `api_profile = "2019.16+"` the user's profile (display name, locale, mail, eppn, roles)
+//!   is written too.
+//! * a username change: refused, or the old account removed and the new one created.
 //! * accounts the vendor already has are adopted: ensuring a user is idempotent, and the
 //!   synchronizations it already has of wanted types are kept.
 //! * Groups are not offered.
@@ -22,7 +25,7 @@ mod settings;
 pub use api::{Api, Removed};
 pub use connector::MyTimetable;
 pub use mapping::{EXTENSION_URN, VendorKeys};
-pub use settings::{MyTimetableSettings, RenamePolicy, UnlinkMode};
+pub use settings::{ApiProfile, MyTimetableSettings, RenamePolicy, UnlinkMode};
 
 use std::sync::Arc;
 

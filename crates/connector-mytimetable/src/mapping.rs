@@ -1,12 +1,181 @@
-//! What MyTimetable should hold for a SCIM User, and the calls that get it there. Pure: the
+//! What MyTimetable should hold for a SCIM User, through the connector's attribute mapping
+//! (docs/connectors/mytimetable.md "Mapping"), and the calls that get it there. Pure: the
 //! connector feeds it what the vendor lists and performs what it returns.
 
 use std::collections::BTreeMap;
 
+use connector::Problem;
+use connector::mapping::{Field, FieldKind, FieldSpec, Mapping, MappingError, resource_schema};
+use scim::ResourceKind;
 use scim::resource::UserView;
 use serde_json::{Map, Value, json};
 
+use crate::connector::MyTimetable;
 use crate::settings::MyTimetableSettings;
+
+/// The SAML attribute names the 2019.16+ profile carries (docs/connectors/mytimetable.md
+/// "Later versions of the API").
+pub const MAIL_ATTRIBUTE: &str = "urn:mace:dir:attribute-def:mail";
+pub const EPPN_ATTRIBUTE: &str = "urn:mace:dir:attribute-def:eduPersonPrincipalName";
+
+/// The user fields the connector writes: `mapping.user.<name>`. Only `username` and
+/// `provisioning_smtpAddress` reach a v8 instance; the others are the 2019.16+ profile's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    Username,
+    SmtpAddress,
+    DisplayName,
+    Locale,
+    Mail,
+    Eppn,
+    Roles,
+}
+
+impl Field for UserField {
+    const ALL: &'static [UserField] = &[
+        UserField::Username,
+        UserField::SmtpAddress,
+        UserField::DisplayName,
+        UserField::Locale,
+        UserField::Mail,
+        UserField::Eppn,
+        UserField::Roles,
+    ];
+    const TABLE: &'static str = "user";
+
+    fn spec(self) -> FieldSpec {
+        use FieldKind::{List, Text};
+        let (name, kind, required, about) = match self {
+            UserField::Username => ("username", Text, true, "the username: MyTimetable's key"),
+            UserField::SmtpAddress => (
+                "provisioning_smtpAddress",
+                Text,
+                false,
+                "the mailbox EWS and Office 365 synchronizations push to, unless the extension names one",
+            ),
+            UserField::DisplayName => ("displayName", Text, false, "display name (2019.16+)"),
+            UserField::Locale => ("locale", Text, false, "locale, e.g. nl_NL (2019.16+)"),
+            UserField::Mail => (
+                "mail",
+                Text,
+                false,
+                "the urn:mace:dir:attribute-def:mail attribute (2019.16+)",
+            ),
+            UserField::Eppn => (
+                "eduPersonPrincipalName",
+                Text,
+                false,
+                "the urn:mace:dir:attribute-def:eduPersonPrincipalName attribute (2019.16+)",
+            ),
+            UserField::Roles => ("roles", List, false, "roles, each ROLE_… (2019.16+)"),
+        };
+        FieldSpec {
+            name,
+            kind,
+            required,
+            about,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The default rules: the connector's mapping before mappings could be configured, and the
+/// profile's attributes as the vendor documents them.
+pub fn user_defaults() -> Vec<(UserField, Value)> {
+    use UserField as F;
+    let email = json!({"from": ["emails[primary eq true].value", "emails.value"]});
+    vec![
+        (F::Username, json!("userName")),
+        (F::SmtpAddress, email.clone()),
+        (F::DisplayName, json!("displayName")),
+        (F::Locale, json!({"from": ["locale", "preferredLanguage"]})),
+        (F::Mail, email),
+        (F::Eppn, json!("userName")),
+        (
+            F::Roles,
+            json!({"from": "roles.value", "transform": ["trim", "upper", {"replace": "^(ROLE_)?", "with": "ROLE_"}]}),
+        ),
+    ]
+}
+
+/// What the 2019.16+ profile holds of a user besides its name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub display_name: Option<String>,
+    pub locale: Option<String>,
+    /// `name=value` attributes, in the order the vendor lists them.
+    pub attributes: Vec<(&'static str, String)>,
+    pub roles: Vec<String>,
+}
+
+impl Profile {
+    /// The form fields of `PUT /users/{username}` (repeated keys for lists).
+    pub fn form(&self, username: &str) -> Vec<(&'static str, String)> {
+        let mut form = vec![("username", username.to_owned())];
+        form.extend(self.display_name.iter().map(|d| ("displayName", d.clone())));
+        form.extend(self.locale.iter().map(|l| ("locale", l.clone())));
+        form.extend(
+            self.attributes
+                .iter()
+                .map(|(name, value)| ("attributes", format!("{name}={value}"))),
+        );
+        form.extend(self.roles.iter().map(|r| ("roles", r.clone())));
+        form
+    }
+}
+
+/// The connector's mapping, defaults under the operator's rules.
+#[derive(Debug, Clone)]
+pub struct Mappings {
+    pub user: Mapping<UserField>,
+}
+
+impl Mappings {
+    /// Reads `settings.mapping`; the problems are keyed `mapping.user.…`.
+    pub fn build(settings: &MyTimetableSettings) -> Result<Mappings, Vec<Problem>> {
+        if !settings.mapping.group.is_empty() {
+            return Err(vec![Problem::new(
+                "mapping.group",
+                "MyTimetable has no groups",
+                "remove the table",
+            )]);
+        }
+        let extensions = [(ResourceKind::User, MyTimetable::extension_schema())];
+        Ok(Mappings {
+            user: Mapping::build(
+                "MyTimetable",
+                &settings.mapping,
+                &user_defaults(),
+                resource_schema(ResourceKind::User, &extensions),
+            )?,
+        })
+    }
+
+    /// The username MyTimetable keys the user by.
+    pub fn username(&self, user: &Map<String, Value>) -> Result<String, MappingError> {
+        self.user.required(UserField::Username, user)
+    }
+
+    /// The 2019.16+ profile of a user.
+    pub fn profile(&self, user: &Map<String, Value>) -> Profile {
+        let mut attributes = Vec::new();
+        for (field, name) in [
+            (UserField::Mail, MAIL_ATTRIBUTE),
+            (UserField::Eppn, EPPN_ATTRIBUTE),
+        ] {
+            attributes.extend(self.user.values(field, user).into_iter().map(|v| (name, v)));
+        }
+        Profile {
+            display_name: self.user.text(UserField::DisplayName, user),
+            locale: self.user.text(UserField::Locale, user),
+            attributes,
+            roles: self.user.values(UserField::Roles, user),
+        }
+    }
+}
 
 /// The connector's SCIM extension of User.
 pub const EXTENSION_URN: &str = "urn:scim-bridge:schemas:extension:mytimetable:1.0:User";
@@ -29,10 +198,27 @@ pub struct ListedSync {
     pub sync_type: String,
 }
 
-/// The synchronizations `user` should have: none while inactive; else the extension's
-/// `synchronizations` when it names any, else the configured defaults. Types are compared
-/// case-insensitively (the vendor's store is case-insensitive, docs/connectors/mytimetable.md "Quirks") and kept once.
-pub fn wanted_syncs(user: &Map<String, Value>, settings: &MyTimetableSettings) -> Vec<WantedSync> {
+impl Mappings {
+    /// The synchronizations `user` should have: none while inactive; else the extension's
+    /// `synchronizations` when it names any, else the configured defaults. Types are compared
+    /// case-insensitively (the vendor's store is case-insensitive, docs/connectors/mytimetable.md
+    /// "Quirks") and kept once.
+    pub fn wanted_syncs(
+        &self,
+        user: &Map<String, Value>,
+        settings: &MyTimetableSettings,
+    ) -> Vec<WantedSync> {
+        wanted_syncs(user, settings, || {
+            self.user.text(UserField::SmtpAddress, user)
+        })
+    }
+}
+
+fn wanted_syncs(
+    user: &Map<String, Value>,
+    settings: &MyTimetableSettings,
+    mailbox: impl Fn() -> Option<String>,
+) -> Vec<WantedSync> {
     let view = UserView(user);
     if !view.active() {
         return Vec::new();
@@ -77,7 +263,7 @@ pub fn wanted_syncs(user: &Map<String, Value>, settings: &MyTimetableSettings) -
             .iter()
             .any(|t| t.eq_ignore_ascii_case(&sync_type));
         let smtp_address = if takes_address {
-            smtp.or_else(|| view.primary_email().map(str::to_owned))
+            smtp.or_else(&mailbox)
         } else {
             None
         };
@@ -211,6 +397,42 @@ mod tests {
         let mut s = MyTimetableSettings::new("http://x/api/v0", "t");
         s.default_sync_types = defaults.iter().map(|d| (*d).to_owned()).collect();
         s
+    }
+
+    fn wanted_syncs(user: &Map<String, Value>, settings: &MyTimetableSettings) -> Vec<WantedSync> {
+        Mappings::build(settings)
+            .expect("mappings")
+            .wanted_syncs(user, settings)
+    }
+
+    #[test]
+    fn the_profile_comes_from_the_mapping() {
+        let m = Mappings::build(&settings(&[])).expect("defaults");
+        let alice = user(json!({
+            "userName": "alice@uni.edu", "displayName": "Alice", "preferredLanguage": "nl-NL",
+            "emails": [{"value": "alice@uni.edu"}], "roles": [{"value": "student"}, {"value": "ROLE_member"}]
+        }));
+        let profile = m.profile(&alice);
+        assert_eq!(
+            profile.form("alice@uni.edu"),
+            [
+                ("username", "alice@uni.edu".to_owned()),
+                ("displayName", "Alice".to_owned()),
+                ("locale", "nl-NL".to_owned()),
+                ("attributes", format!("{MAIL_ATTRIBUTE}=alice@uni.edu")),
+                ("attributes", format!("{EPPN_ATTRIBUTE}=alice@uni.edu")),
+                ("roles", "ROLE_STUDENT".to_owned()),
+                ("roles", "ROLE_MEMBER".to_owned()),
+            ]
+        );
+        let mut s = settings(&[]);
+        s.mapping = serde_json::from_value(json!({"user": {
+            "username": {"from": "userName", "transform": [{"before": "@"}]},
+            "roles": {"value": "ROLE_STUDENT"}, "grole": "title"
+        }}))
+        .expect("mapping");
+        let problems = Mappings::build(&s).expect_err("unknown field");
+        assert_eq!(problems[0].key, "mapping.user.grole");
     }
 
     fn user(value: Value) -> Map<String, Value> {

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use connector::Problem;
 use connector::http::HttpSettings;
+use connector::mapping::MappingSettings;
 use connector::secret::{Secret, SecretError};
 
 /// How a `mytimetable` connector reaches the vendor and what its policies are.
@@ -36,6 +37,26 @@ pub struct MyTimetableSettings {
     pub rename: RenamePolicy,
     #[serde(default)]
     pub http: HttpSettings,
+    /// Which version of the API the instance speaks.
+    #[serde(default)]
+    pub api_profile: ApiProfile,
+    /// Where each MyTimetable field takes its value from (docs/connectors/mytimetable.md
+    /// "Mapping").
+    #[serde(default)]
+    pub mapping: MappingSettings,
+}
+
+/// The API version of the instance (docs/connectors/mytimetable.md "Later versions of the API").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum ApiProfile {
+    /// Version 8: usernames and synchronizations only.
+    #[default]
+    #[serde(rename = "v8")]
+    V8,
+    /// 2019.16 and later: a user also has a profile (display name, locale, attributes,
+    /// roles), written with `PUT /users/{username}`.
+    #[serde(rename = "2019.16+")]
+    V2019,
 }
 
 fn smtp_address_types() -> Vec<String> {
@@ -92,6 +113,8 @@ impl MyTimetableSettings {
             unlink_mode: UnlinkMode::default(),
             rename: RenamePolicy::default(),
             http: HttpSettings::default(),
+            api_profile: ApiProfile::default(),
+            mapping: MappingSettings::default(),
         }
     }
 
@@ -121,6 +144,12 @@ impl MyTimetableSettings {
             ));
         }
         problems.extend(self.http.problems());
+        problems.extend(
+            crate::mapping::Mappings::build(self)
+                .err()
+                .into_iter()
+                .flatten(),
+        );
         problems
     }
 }

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use connector::{Connector, ConnectorError, ResourceChange};
 use connector_mytimetable::MyTimetable;
-use connector_mytimetable::{EXTENSION_URN, MyTimetableSettings, RenamePolicy, UnlinkMode};
+use connector_mytimetable::{
+    ApiProfile, EXTENSION_URN, MyTimetableSettings, RenamePolicy, UnlinkMode,
+};
 use scim::ResourceKind;
 use serde_json::{Map, Value, json};
 use vendor_sim::mytimetable::{self as sim, DEMO_ADMIN_TOKEN, MyTimetableConfig, MyTimetableSim};
@@ -585,4 +587,95 @@ async fn the_default_mapping_sends_what_it_always_sent() {
     let golden =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/default_mapping.txt");
     vendor_sim::golden::assert_golden(&golden, &f.server.log().transcript());
+}
+
+/// The 2019.16+ profile: the user's display name, locale, mail, eppn and roles are written
+/// with `PUT /users/{username}` from the mapping, updated when they change, and a delete of
+/// a user the vendor no longer has (404 there) is done.
+#[tokio::test]
+async fn the_2019_profile_carries_the_mapped_attributes() {
+    let sim = MyTimetableSim::new(MyTimetableConfig {
+        profile: sim::ApiProfile::V2019_16,
+        ..MyTimetableConfig::default()
+    });
+    let server = sim
+        .start(SimOptions {
+            workers: 2,
+            ..SimOptions::default()
+        })
+        .expect("simulator");
+    let f = Fixture { sim, server };
+    let mtt = f.connector(|s| {
+        s.api_profile = ApiProfile::V2019;
+        s.mapping = serde_json::from_value(json!({"user": {
+            "username": {"from": "userName", "transform": [{"before": "@"}, "lower"]},
+            "roles": {"from": "roles.value", "transform": [{"map": {"student": "ROLE_STUDENT", "staff": "ROLE_EMPLOYEE"}}], "default": "ROLE_MEMBER"}
+        }}))
+        .expect("mapping");
+    });
+    let alice = user(json!({
+        "userName": "Alice@uni.edu", "displayName": "Alice Ek", "preferredLanguage": "nl-NL",
+        "emails": [{"value": "alice@uni.edu", "primary": true}],
+        "roles": [{"value": "student"}]
+    }));
+    let keys = apply(&mtt, None, Some(&alice), &no_keys())
+        .await
+        .expect("created");
+    assert_eq!(keys["username"], "alice");
+    let profile = f.sim.user_profile("alice").expect("profile");
+    assert_eq!(profile.display_name.as_deref(), Some("Alice Ek"));
+    assert_eq!(profile.locale.as_deref(), Some("nl-NL"));
+    assert_eq!(profile.roles, ["ROLE_STUDENT"]);
+    let attributes: Vec<(String, Vec<String>)> = profile
+        .attributes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| (a.name, a.values))
+        .collect();
+    assert_eq!(
+        attributes,
+        [
+            (
+                connector_mytimetable::mapping::MAIL_ATTRIBUTE.to_owned(),
+                vec!["alice@uni.edu".to_owned()]
+            ),
+            (
+                connector_mytimetable::mapping::EPPN_ATTRIBUTE.to_owned(),
+                vec!["Alice@uni.edu".to_owned()]
+            ),
+        ]
+    );
+    // A profile change is sent; a change MyTimetable holds nothing of is not.
+    let mut renamed = alice.clone();
+    renamed.insert("displayName".into(), json!("Alice de Ek"));
+    f.calls();
+    let keys = apply(&mtt, Some(&alice), Some(&renamed), &keys)
+        .await
+        .expect("updated");
+    assert_eq!(f.calls()[0], "PUT /api/v0/users/alice");
+    assert_eq!(
+        f.sim
+            .user_profile("alice")
+            .expect("alice")
+            .display_name
+            .as_deref(),
+        Some("Alice de Ek")
+    );
+    let mut titled = renamed.clone();
+    titled.insert("title".into(), json!("Dr"));
+    apply(&mtt, Some(&renamed), Some(&titled), &keys)
+        .await
+        .expect("nothing to send");
+    assert!(f.calls().is_empty());
+    // Deleted at the vendor already: 404 there is the delete done.
+    let raw = reqwest::Client::new()
+        .delete(format!("{}/api/v0/users/alice", f.server.base_url()))
+        .header("apiToken", DEMO_ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(raw.status(), 204);
+    apply(&mtt, Some(&titled), None, &keys)
+        .await
+        .expect("deleted");
 }
