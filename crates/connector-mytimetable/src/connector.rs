@@ -29,16 +29,8 @@ impl MyTimetable {
         let token = settings
             .token()
             .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
-        let mappings = Mappings::build(&settings).map_err(|problems| {
-            ConnectorError::Unsupported(format!(
-                "mytimetable: {}",
-                problems
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ))
-        })?;
+        let mappings = Mappings::build(&settings)
+            .map_err(|problems| connector::unusable("mytimetable", &problems))?;
         let client = VendorClient::new("mytimetable", settings.http.endpoint(&settings.base_url))?;
         Ok(MyTimetable {
             api: Api::new(client, token),

@@ -67,15 +67,8 @@ pub struct TimeEdit {
 impl TimeEdit {
     /// A connector for these settings. Starts its batch queues on the current tokio runtime.
     pub fn new(settings: TimeEditSettings) -> Result<TimeEdit, SettingsError> {
-        let mappings = Mappings::build(&settings).map_err(|problems| {
-            SettingsError::Mapping(
-                problems
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        let mappings = Mappings::build(&settings)
+            .map_err(|problems| connector::unusable("timeedit", &problems))?;
         let client = Arc::new(TimeEditClient::new(&settings)?);
         let linger = Duration::from_millis(settings.batch_linger_ms);
         let call = |validate: bool| -> BatchCall {

@@ -31,9 +31,7 @@ pub fn factory() -> SettingsFactory<TimeEditSettings> {
         |settings| match TimeEdit::new(settings) {
             Ok(connector) => Ok(Arc::new(connector)),
             Err(SettingsError::Client(e)) => Err(e),
-            Err(e @ (SettingsError::Secret(_) | SettingsError::Mapping(_))) => {
-                Err(ConnectorError::Unsupported(e.to_string()))
-            }
+            Err(e @ SettingsError::Secret(_)) => Err(ConnectorError::Unsupported(e.to_string())),
         },
     )
 }

@@ -122,8 +122,6 @@ pub enum SettingsError {
     Secret(#[from] SecretError),
     #[error(transparent)]
     Client(#[from] ConnectorError),
-    #[error("timeedit: {0}")]
-    Mapping(String),
 }
 
 impl TimeEditSettings {

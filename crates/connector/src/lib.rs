@@ -26,7 +26,7 @@ use scim::schema::Schema;
 use serde_json::{Map, Value};
 
 pub use directory::Directory;
-pub use registry::{ConnectorFactory, Problem, Registry, SettingsFactory};
+pub use registry::{ConnectorFactory, Problem, Registry, SettingsFactory, unusable};
 pub use secret::Secret;
 pub use status::{ConnectorStatus, EndpointStatus, LimiterStatus};
 

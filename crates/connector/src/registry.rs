@@ -45,6 +45,16 @@ impl Problem {
     }
 }
 
+/// The error a connector's constructor returns for settings with problems (which
+/// `check-config` shows one by one): all of them, on one line.
+pub fn unusable(kind: &str, problems: &[Problem]) -> ConnectorError {
+    let listed: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {} (fix: {})", p.key, p.problem, p.fix))
+        .collect();
+    ConnectorError::Unsupported(format!("{kind}: {}", listed.join("; ")))
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}\n    fix: {}", self.key, self.problem, self.fix)

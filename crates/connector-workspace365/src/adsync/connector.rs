@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::api::Api;
-use super::mapping::{self, GROUP_EXTENSION_URN, USER_EXTENSION_URN, VendorKeys};
+use super::mapping::{self, GROUP_EXTENSION_URN, Mappings, USER_EXTENSION_URN, VendorKeys};
 use super::members::{self, Member, MemberKind};
 use super::picture::{self, Fetcher, PictureRules, Source};
 use super::settings::AdSyncSettings;
@@ -25,6 +25,7 @@ pub struct Workspace365AdSync {
     fetcher: Fetcher,
     rules: PictureRules,
     settings: AdSyncSettings,
+    mappings: Mappings,
 }
 
 /// A group member as the vendor knows it.
@@ -40,6 +41,8 @@ impl Workspace365AdSync {
         let token = settings
             .token()
             .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
+        let mappings = Mappings::build(&settings)
+            .map_err(|problems| connector::unusable("workspace365-adsync", &problems))?;
         let endpoint = settings.http.endpoint(&settings.base_url);
         let fetcher = Fetcher::new(
             PictureRules::of(&settings),
@@ -57,6 +60,7 @@ impl Workspace365AdSync {
             fetcher,
             rules: PictureRules::of(&settings),
             settings,
+            mappings,
         })
     }
 
@@ -120,7 +124,7 @@ impl Workspace365AdSync {
             self.api.delete_user(object_id, request_id).await?;
             return Ok(json!({}));
         };
-        let info = mapping::user_info(after).map_err(rejected)?;
+        let info = self.mappings.user_info(after)?;
         if let Some(old) = change.before.and_then(|b| UserView(b).user_name())
             && !old.eq_ignore_ascii_case(&info.user_principal_name)
         {
@@ -170,13 +174,17 @@ impl Workspace365AdSync {
             self.api.delete_group(object_id, request_id).await?;
             return Ok(json!({}));
         };
-        let info = mapping::group_info(after).map_err(rejected)?;
+        let info = self.mappings.group_info(after)?;
         // Without kept keys the vendor may not have the group yet: send everything.
         let known = VendorKeys::from_value(change.vendor_keys)
             .object_id
             .is_some();
         let before = change.before.filter(|_| known);
-        if before.and_then(|b| mapping::group_info(b).ok()).as_ref() != Some(&info) {
+        if before
+            .and_then(|b| self.mappings.group_info(b).ok())
+            .as_ref()
+            != Some(&info)
+        {
             self.api.put_group(object_id, &info, request_id).await?;
         }
         let diff = members::diff(change.members);
@@ -286,16 +294,17 @@ fn check_attributes(
     kind: ResourceKind,
     after: &Map<String, Value>,
     rules: &PictureRules,
+    mappings: &Mappings,
 ) -> Result<(), ConnectorError> {
     match kind {
         ResourceKind::User => {
-            mapping::user_info(after).map_err(rejected)?;
+            mappings.user_info(after)?;
             if let Some(value) = picture::preferred_photo(after) {
                 picture::source(value, rules).map_err(rejected)?;
             }
         }
         ResourceKind::Group => {
-            mapping::group_info(after).map_err(rejected)?;
+            mappings.group_info(after)?;
         }
     }
     Ok(())
@@ -338,7 +347,7 @@ impl Connector for Workspace365AdSync {
     fn check(&self, change: &ResourceChange<'_>) -> Result<(), ConnectorError> {
         self.object_id(change)?;
         if let Some(after) = change.after {
-            check_attributes(change.kind, after, &self.rules)?;
+            check_attributes(change.kind, after, &self.rules, &self.mappings)?;
         }
         Ok(())
     }

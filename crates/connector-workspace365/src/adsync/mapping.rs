@@ -1,8 +1,10 @@
 //! What a SCIM User or Group becomes at the ActiveDirectorySync API (docs/connectors/workspace365-adsync.md "SCIM mapping"), and the
 //! vendor keys kept for it. Pure.
 
-use scim::json::{as_bool, get_ci};
-use scim::resource::{GroupView, MultiValue, UserView};
+use connector::Problem;
+use connector::mapping::{Field, FieldKind, FieldSpec, Mapping, MappingError, resource_schema};
+use scim::ResourceKind;
+use scim::json::get_ci;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -40,101 +42,226 @@ pub struct GroupInfo {
     pub description: Option<String>,
 }
 
-/// Why a SCIM resource cannot become a Workspace 365 one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MappingError {
-    #[error(
-        "Workspace 365 requires a first and a last name: name.givenName and name.familyName must both be set"
-    )]
-    MissingName,
-    #[error("Workspace 365 requires a user principal name: userName must be set")]
-    MissingUserName,
-    #[error("Workspace 365 requires a group name: displayName must be set")]
-    MissingGroupName,
+/// The user fields the connector writes: `mapping.user.<name>`, the A1 body's members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    FirstName,
+    LastName,
+    UserPrincipalName,
+    Email,
+    SecondaryEmail,
+    IsAdmin,
+    IsActive,
+    JobTitle,
+    MobilePhone,
 }
 
-/// A non-blank string, trimmed.
-fn text(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-}
+impl Field for UserField {
+    const ALL: &'static [UserField] = &[
+        UserField::FirstName,
+        UserField::LastName,
+        UserField::UserPrincipalName,
+        UserField::Email,
+        UserField::SecondaryEmail,
+        UserField::IsAdmin,
+        UserField::IsActive,
+        UserField::JobTitle,
+        UserField::MobilePhone,
+    ];
+    const TABLE: &'static str = "user";
 
-/// `Email`: the primary e-mail, else the first of type `work`, else the first untyped one.
-fn email<'a>(emails: &[MultiValue<'a>]) -> Option<&'a str> {
-    let usable = || emails.iter().filter(|e| text(e.value).is_some());
-    usable()
-        .find(|e| e.primary)
-        .or_else(|| usable().find(|e| e.kind.is_some_and(|k| k.eq_ignore_ascii_case("work"))))
-        .or_else(|| usable().find(|e| e.kind.is_none()))
-        .and_then(|e| e.value)
-}
-
-/// `SecondaryEmail`: the first e-mail of type `other` that is not already `Email`.
-fn secondary_email<'a>(emails: &[MultiValue<'a>], primary: Option<&str>) -> Option<&'a str> {
-    emails
-        .iter()
-        .filter(|e| e.kind.is_some_and(|k| k.eq_ignore_ascii_case("other")))
-        .filter_map(|e| e.value)
-        .find(|v| !v.trim().is_empty() && primary.is_none_or(|p| !p.eq_ignore_ascii_case(v)))
-}
-
-/// `IsAdmin`: the extension's `isAdmin` when set, else whether `roles` holds `admin`.
-fn is_admin(user: &Map<String, Value>) -> bool {
-    let view = UserView(user);
-    if let Some(flag) = view
-        .extension(USER_EXTENSION_URN)
-        .and_then(|e| get_ci(e, "isAdmin"))
-        .and_then(as_bool)
-    {
-        return flag;
+    fn spec(self) -> FieldSpec {
+        use FieldKind::{Flag, List, Text};
+        let (name, kind, required, about) = match self {
+            UserField::FirstName => ("FirstName", Text, true, "first name"),
+            UserField::LastName => ("LastName", Text, true, "last name"),
+            UserField::UserPrincipalName => (
+                "UserPrincipalName",
+                Text,
+                true,
+                "the user principal name (unique at the vendor)",
+            ),
+            UserField::Email => ("Email", Text, false, "e-mail address"),
+            UserField::SecondaryEmail => (
+                "SecondaryEmail",
+                List,
+                false,
+                "secondary e-mail address: the first value that is not Email",
+            ),
+            UserField::IsAdmin => ("IsAdmin", Flag, true, "a Workspace 365 administrator"),
+            UserField::IsActive => ("IsActive", Flag, true, "may sign in"),
+            UserField::JobTitle => ("JobTitle", Text, false, "job title"),
+            UserField::MobilePhone => ("MobilePhone", Text, false, "mobile phone number"),
+        };
+        FieldSpec {
+            name,
+            kind,
+            required,
+            about,
+        }
     }
-    get_ci(user, "roles")
-        .and_then(Value::as_array)
-        .is_some_and(|roles| {
-            roles
-                .iter()
-                .filter_map(Value::as_object)
-                .filter_map(|r| get_ci(r, "value").and_then(Value::as_str))
-                .any(|v| v.trim().eq_ignore_ascii_case("admin"))
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The group fields: `mapping.group.<name>`, the A3 body's members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupField {
+    Name,
+    Description,
+}
+
+impl Field for GroupField {
+    const ALL: &'static [GroupField] = &[GroupField::Name, GroupField::Description];
+    const TABLE: &'static str = "group";
+
+    fn spec(self) -> FieldSpec {
+        let (name, required, about) = match self {
+            GroupField::Name => ("Name", true, "the group's name"),
+            GroupField::Description => ("Description", false, "the group's description"),
+        };
+        FieldSpec {
+            name,
+            kind: FieldKind::Text,
+            required,
+            about,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The default user rules: the connector's mapping before mappings could be configured.
+/// Values are trimmed, and a blank one counts as none.
+pub fn user_defaults() -> Vec<(UserField, Value)> {
+    use UserField as F;
+    let trimmed = |from: Value| json!({"from": from, "transform": ["trim"]});
+    vec![
+        (F::FirstName, trimmed(json!("name.givenName"))),
+        (F::LastName, trimmed(json!("name.familyName"))),
+        (F::UserPrincipalName, trimmed(json!("userName"))),
+        // The primary e-mail, else the first of type work, else the first untyped one.
+        (
+            F::Email,
+            trimmed(json!([
+                "emails[primary eq true].value",
+                "emails[type eq \"work\"].value",
+                "emails[not (type pr)].value"
+            ])),
+        ),
+        (
+            F::SecondaryEmail,
+            trimmed(json!("emails[type eq \"other\"].value")),
+        ),
+        // The extension's isAdmin when set, else whether roles hold admin.
+        (
+            F::IsAdmin,
+            json!({
+                "from": [format!("{USER_EXTENSION_URN}:isAdmin"), "roles.value"],
+                "transform": ["trim", {"map": {"admin": true, "true": true, "false": false}}],
+                "default": false
+            }),
+        ),
+        (F::IsActive, json!({"from": "active", "default": true})),
+        (F::JobTitle, trimmed(json!("title"))),
+        (
+            F::MobilePhone,
+            trimmed(json!("phoneNumbers[type eq \"mobile\"].value")),
+        ),
+    ]
+}
+
+/// The default group rules: `displayName`, and the extension's `description`.
+pub fn group_defaults() -> Vec<(GroupField, Value)> {
+    vec![
+        (
+            GroupField::Name,
+            json!({"from": "displayName", "transform": ["trim"]}),
+        ),
+        (
+            GroupField::Description,
+            json!({"from": format!("{GROUP_EXTENSION_URN}:description"), "transform": ["trim"]}),
+        ),
+    ]
+}
+
+/// The connector's mappings, defaults under the operator's rules.
+#[derive(Debug, Clone)]
+pub struct Mappings {
+    pub user: Mapping<UserField>,
+    pub group: Mapping<GroupField>,
+}
+
+impl Mappings {
+    /// Reads `settings.mapping`; the problems are keyed `mapping.user.…` / `mapping.group.…`.
+    pub fn build(settings: &super::AdSyncSettings) -> Result<Mappings, Vec<Problem>> {
+        let extensions = [
+            (
+                ResourceKind::User,
+                super::Workspace365AdSync::user_extension_schema(),
+            ),
+            (
+                ResourceKind::Group,
+                super::Workspace365AdSync::group_extension_schema(),
+            ),
+        ];
+        let vendor = "Workspace 365";
+        let user = Mapping::build(
+            vendor,
+            &settings.mapping,
+            &user_defaults(),
+            resource_schema(ResourceKind::User, &extensions),
+        );
+        let group = Mapping::build(
+            vendor,
+            &settings.mapping,
+            &group_defaults(),
+            resource_schema(ResourceKind::Group, &extensions),
+        );
+        match (user, group) {
+            (Ok(user), Ok(group)) => Ok(Mappings { user, group }),
+            (user, group) => Err(user
+                .err()
+                .into_iter()
+                .chain(group.err())
+                .flatten()
+                .collect()),
+        }
+    }
+
+    /// The A1 body for a SCIM User (docs/connectors/workspace365-adsync.md "SCIM mapping").
+    pub fn user_info(&self, user: &Map<String, Value>) -> Result<UserInfo, MappingError> {
+        use UserField as F;
+        let map = &self.user;
+        let email = map.text(F::Email, user);
+        let secondary_email = map
+            .values(F::SecondaryEmail, user)
+            .into_iter()
+            .find(|v| email.as_ref().is_none_or(|e| !e.eq_ignore_ascii_case(v)));
+        Ok(UserInfo {
+            first_name: map.required(F::FirstName, user)?,
+            last_name: map.required(F::LastName, user)?,
+            user_principal_name: map.required(F::UserPrincipalName, user)?,
+            email,
+            secondary_email,
+            is_admin: map.flag(F::IsAdmin, user)?.unwrap_or(false),
+            is_active: map.flag(F::IsActive, user)?.unwrap_or(true),
+            job_title: map.text(F::JobTitle, user),
+            mobile_phone: map.text(F::MobilePhone, user),
         })
-}
+    }
 
-/// The A1 body for a SCIM User (docs/connectors/workspace365-adsync.md "SCIM mapping").
-pub fn user_info(user: &Map<String, Value>) -> Result<UserInfo, MappingError> {
-    let view = UserView(user);
-    let (Some(first_name), Some(last_name)) = (text(view.given_name()), text(view.family_name()))
-    else {
-        return Err(MappingError::MissingName);
-    };
-    let user_principal_name = text(view.user_name()).ok_or(MappingError::MissingUserName)?;
-    let emails = view.emails();
-    let email = email(&emails);
-    Ok(UserInfo {
-        first_name,
-        last_name,
-        user_principal_name,
-        email: text(email),
-        secondary_email: text(secondary_email(&emails, email)),
-        is_admin: is_admin(user),
-        is_active: view.active(),
-        job_title: text(view.title()),
-        mobile_phone: text(view.phone_number("mobile")),
-    })
-}
-
-/// The A3 body for a SCIM Group: `displayName`, and the extension's `description`.
-pub fn group_info(group: &Map<String, Value>) -> Result<GroupInfo, MappingError> {
-    let name = text(GroupView(group).display_name()).ok_or(MappingError::MissingGroupName)?;
-    let description = get_ci(group, GROUP_EXTENSION_URN)
-        .and_then(Value::as_object)
-        .and_then(|e| get_ci(e, "description"))
-        .and_then(Value::as_str);
-    Ok(GroupInfo {
-        name,
-        description: text(description),
-    })
+    /// The A3 body for a SCIM Group.
+    pub fn group_info(&self, group: &Map<String, Value>) -> Result<GroupInfo, MappingError> {
+        Ok(GroupInfo {
+            name: self.group.required(GroupField::Name, group)?,
+            description: self.group.text(GroupField::Description, group),
+        })
+    }
 }
 
 /// The ObjectId a resource should have under `source`: its SCIM `id`, or its `externalId`;
@@ -209,6 +336,26 @@ mod tests {
 
     fn map(value: Value) -> Map<String, Value> {
         value.as_object().cloned().unwrap_or_default()
+    }
+
+    fn mappings() -> Mappings {
+        Mappings::build(&crate::adsync::AdSyncSettings::new("http://x", "env", "t"))
+            .expect("mappings")
+    }
+
+    fn user_info(user: &Map<String, Value>) -> Result<UserInfo, MappingError> {
+        mappings().user_info(user)
+    }
+
+    fn group_info(group: &Map<String, Value>) -> Result<GroupInfo, MappingError> {
+        mappings().group_info(group)
+    }
+
+    fn missing(result: Result<impl std::fmt::Debug, MappingError>) -> &'static str {
+        match result {
+            Err(MappingError::Missing { field, .. }) => field,
+            other => panic!("not a missing field: {other:?}"),
+        }
     }
 
     #[test]
@@ -298,12 +445,14 @@ mod tests {
     fn names_and_user_name_are_required() {
         let no_last =
             map(json!({"userName": "e@x.com", "name": {"givenName": "E", "familyName": " "}}));
-        assert_eq!(user_info(&no_last), Err(MappingError::MissingName));
+        assert_eq!(missing(user_info(&no_last)), "LastName");
         let no_upn = map(json!({"name": {"givenName": "E", "familyName": "F"}}));
-        assert_eq!(user_info(&no_upn), Err(MappingError::MissingUserName));
-        assert_eq!(
-            group_info(&map(json!({}))),
-            Err(MappingError::MissingGroupName)
+        assert_eq!(missing(user_info(&no_upn)), "UserPrincipalName");
+        assert_eq!(missing(group_info(&map(json!({})))), "Name");
+        let detail = user_info(&no_upn).expect_err("missing").to_string();
+        assert!(
+            detail.contains("mapping.user.UserPrincipalName"),
+            "{detail}"
         );
     }
 

@@ -2,7 +2,7 @@
 //! ActiveDirectorySync API (docs/connectors/workspace365-adsync.md "Vendor calls", "SCIM mapping"). The API is push-only (no reads), so the
 //! store answers every GET; this connector makes the vendor hold what SCIM says.
 //!
-//! * Users: A1 (upsert by ObjectId) with the fields of [`mapping::user_info`]; deactivate is
+//! * Users: A1 (upsert by ObjectId) with the fields of [`mapping::Mappings::user_info`]; deactivate is
 //!   A1 with `IsActive: false`; delete is A2 (a soft delete at the vendor).
 //! * Profile pictures: the preferred `photos` value ([`picture::preferred_photo`]), decoded
 //!   from a `data:` URI or fetched from an allowed host, uploaded with A9 when its SHA-256

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use connector::Problem;
 use connector::http::HttpSettings;
+use connector::mapping::MappingSettings;
 use connector::secret::{Secret, SecretError};
 
 /// What A9 accepts (docs/connectors/workspace365-adsync.md "Vendor calls" [O]: 4 MiB), and so the default cap on a picture.
@@ -45,6 +46,10 @@ pub struct AdSyncSettings {
     pub allow_http_for_tests: bool,
     #[serde(default)]
     pub http: HttpSettings,
+    /// Where each Workspace 365 field takes its value from
+    /// (docs/connectors/workspace365-adsync.md "Mapping").
+    #[serde(default)]
+    pub mapping: MappingSettings,
 }
 
 fn default_max_picture_bytes() -> usize {
@@ -93,6 +98,7 @@ impl AdSyncSettings {
             max_picture_bytes: DEFAULT_MAX_PICTURE_BYTES,
             allow_http_for_tests: false,
             http: HttpSettings::default(),
+            mapping: MappingSettings::default(),
         }
     }
 
@@ -134,6 +140,12 @@ impl AdSyncSettings {
             ));
         }
         problems.extend(self.http.problems());
+        problems.extend(
+            super::mapping::Mappings::build(self)
+                .err()
+                .into_iter()
+                .flatten(),
+        );
         problems
     }
 }

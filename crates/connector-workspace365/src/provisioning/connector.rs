@@ -7,7 +7,7 @@ use scim::schema::{AttrType, Attribute, Mutability, Returned, Schema};
 use serde_json::{Value, json};
 
 use super::api::{ProvisioningApi, ProvisioningError, UserBody};
-use super::mapping::{Desired, EXTENSION_URN, VendorKeys, describe, is_duplicate};
+use super::mapping::{Desired, EXTENSION_URN, Mappings, VendorKeys, describe, is_duplicate};
 use super::settings::{PasswordPolicy, Workspace365Settings};
 use crate::environment::{ActivityData, EnvApi, EnvApiError, NewActivity, UserLookup};
 use connector::http::VendorClient;
@@ -19,6 +19,7 @@ pub struct Workspace365 {
     api: ProvisioningApi,
     env_api: Option<EnvApi>,
     settings: Workspace365Settings,
+    mappings: Mappings,
 }
 
 impl Workspace365 {
@@ -27,6 +28,8 @@ impl Workspace365 {
         let key = settings
             .key()
             .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
+        let mappings = Mappings::build(&settings)
+            .map_err(|problems| connector::unusable("workspace365", &problems))?;
         let client = VendorClient::new("workspace365", settings.http.endpoint(&settings.base_url))?;
         let env_api = settings
             .environment_api
@@ -37,6 +40,7 @@ impl Workspace365 {
             api: ProvisioningApi::new(client, settings.environment.clone(), key),
             env_api,
             settings,
+            mappings,
         })
     }
 
@@ -80,7 +84,7 @@ impl Workspace365 {
             ));
         }
         if let Some(after) = change.after {
-            let desired = super::mapping::desired(after, &self.settings)?;
+            let desired = self.mappings.desired(after)?;
             if desired.credentials.is_some() && self.env_api.is_none() {
                 return Err(ConnectorError::Rejected {
                     reason: "integrationCredentials need the Workspace 365 environment API, which this connector is not configured for".into(),
@@ -495,25 +499,21 @@ impl Connector for Workspace365 {
         self.refuse_unsupported(&change)?;
         let keys = VendorKeys::from_value(change.vendor_keys);
         let request_id = change.request_id;
-        let current = keys.email_address.clone().or_else(|| {
-            change
-                .before
-                .and_then(super::mapping::email_address)
-                .map(str::to_owned)
-        });
+        let current = keys
+            .email_address
+            .clone()
+            .or_else(|| change.before.and_then(|b| self.mappings.email_address(b)));
         let Some(after) = change.after else {
             if let Some(address) = current {
                 self.delete(&address, request_id).await?;
             }
             return Ok(json!({}));
         };
-        let desired = super::mapping::desired(after, &self.settings)?;
+        let desired = self.mappings.desired(after)?;
         match current {
             None => self.create(&desired, &keys, request_id).await,
             Some(current) => {
-                let before = change
-                    .before
-                    .and_then(|b| super::mapping::desired(b, &self.settings).ok());
+                let before = change.before.and_then(|b| self.mappings.desired(b).ok());
                 self.update(&current, before.as_ref(), &desired, &keys, request_id)
                     .await
             }

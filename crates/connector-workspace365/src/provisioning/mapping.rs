@@ -1,18 +1,22 @@
-//! What Workspace 365 should hold for a SCIM User, the vendor keys kept for it, and how the
+//! What Workspace 365 should hold for a SCIM User, through the connector's attribute mapping
+//! (docs/connectors/workspace365.md "Mapping"), the vendor keys kept for it, and how the
 //! vendor's validation answers read. Pure: no calls.
 //!
-//! `EmailAddress` (the vendor's key, docs/connectors/workspace365.md "SCIM mapping") is the SCIM primary e-mail (the one
-//! marked `primary`, else the first), else `userName` when it is an e-mail address.
+//! By default `EmailAddress` (the vendor's key, docs/connectors/workspace365.md "SCIM
+//! mapping") is the SCIM primary e-mail (the one marked `primary`, else the first), else
+//! `userName` when it is an e-mail address.
 
-use scim::json::{as_bool, get_ci};
+use scim::json::get_ci;
 use scim::resource::UserView;
 use serde_json::{Map, Value, json};
 
 use super::api::ValidationMessage;
 use super::settings::Workspace365Settings;
 use crate::environment::IntegrationCredentials;
-use connector::ConnectorError;
+use connector::mapping::{Field, FieldKind, FieldSpec, Mapping, MappingError, resource_schema};
 use connector::secret::Secret;
+use connector::{ConnectorError, Problem};
+use scim::ResourceKind;
 
 /// The connector's SCIM extension of User.
 pub const EXTENSION_URN: &str = "urn:scim-bridge:schemas:extension:workspace365:1.0:User";
@@ -39,62 +43,160 @@ pub struct Desired {
     pub credentials: Option<IntegrationCredentials>,
 }
 
-/// Whether `s` looks like an e-mail address (one `@` with text on both sides, no spaces), the
-/// vendor's lenient rule.
-fn is_email(s: &str) -> bool {
-    s.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty()
-            && !domain.is_empty()
-            && !domain.contains('@')
-            && !s.chars().any(char::is_whitespace)
-    })
+/// The user fields the connector writes: `mapping.user.<name>`, the W1/W3 body's members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    EmailAddress,
+    FirstName,
+    LastName,
+    IsAdministrator,
+    CreateInOffice365,
 }
 
-/// The address the vendor knows the user by: the primary e-mail, else an e-mail `userName`.
-pub fn email_address(user: &Map<String, Value>) -> Option<&str> {
-    let view = UserView(user);
-    view.primary_email()
-        .filter(|a| !a.trim().is_empty())
-        .or_else(|| view.user_name().filter(|n| is_email(n)))
+impl Field for UserField {
+    const ALL: &'static [UserField] = &[
+        UserField::EmailAddress,
+        UserField::FirstName,
+        UserField::LastName,
+        UserField::IsAdministrator,
+        UserField::CreateInOffice365,
+    ];
+    const TABLE: &'static str = "user";
+
+    fn spec(self) -> FieldSpec {
+        use FieldKind::{Flag, Text};
+        let (name, kind, required, about) = match self {
+            UserField::EmailAddress => (
+                "EmailAddress",
+                Text,
+                true,
+                "the e-mail address: Workspace 365's key",
+            ),
+            UserField::FirstName => ("FirstName", Text, false, "first name"),
+            UserField::LastName => ("LastName", Text, false, "last name"),
+            UserField::IsAdministrator => (
+                "IsAdministrator",
+                Flag,
+                false,
+                "a Workspace 365 administrator",
+            ),
+            UserField::CreateInOffice365 => (
+                "CreateInOffice365",
+                Flag,
+                false,
+                "also create the user in Office 365 (create only)",
+            ),
+        };
+        FieldSpec {
+            name,
+            kind,
+            required,
+            about,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
 }
 
-/// What SCIM asks for `user`; refused when it names no address.
-pub fn desired(
-    user: &Map<String, Value>,
-    settings: &Workspace365Settings,
-) -> Result<Desired, ConnectorError> {
-    let view = UserView(user);
-    let address = email_address(user).ok_or_else(|| ConnectorError::Rejected {
-        reason: "a Workspace 365 user needs an e-mail address: give emails (primary) or an e-mail userName".into(),
-    })?;
-    let extension = view.extension(EXTENSION_URN);
-    let flag = |name: &str| extension.and_then(|e| get_ci(e, name)).and_then(as_bool);
-    let credentials = extension
-        .and_then(|e| get_ci(e, "integrationCredentials"))
-        .and_then(Value::as_object)
-        .and_then(|c| {
-            let password = get_ci(c, "password")?.as_str()?;
-            let username = get_ci(c, "username")
-                .and_then(Value::as_str)
-                .filter(|u| !u.trim().is_empty())
-                .unwrap_or(address);
-            Some(IntegrationCredentials {
-                username: username.to_owned(),
-                password: Secret::new(password),
-            })
-        });
-    Ok(Desired {
-        user: VendorUser {
-            email_address: address.to_owned(),
-            first_name: view.given_name().unwrap_or_default().to_owned(),
-            last_name: view.family_name().unwrap_or_default().to_owned(),
-            is_administrator: flag("isAdministrator").unwrap_or(settings.is_administrator),
-        },
-        active: view.active(),
-        password: view.password().map(Secret::new),
-        create_in_office365: flag("createInOffice365").unwrap_or(settings.create_in_office365),
-        credentials,
-    })
+/// An e-mail address as the vendor checks one, leniently: one `@` with text on both sides,
+/// no spaces.
+const EMAIL_PATTERN: &str = r"^[^@\s]+@[^@\s]+$";
+
+/// The default rules: the connector's mapping before mappings could be configured.
+pub fn user_defaults(settings: &Workspace365Settings) -> Vec<(UserField, Value)> {
+    use UserField as F;
+    let ext = |name: &str| format!("{EXTENSION_URN}:{name}");
+    vec![
+        (
+            F::EmailAddress,
+            json!({
+                "from": ["emails[primary eq true].value", "emails.value", "userName"],
+                "transform": [{"matches": EMAIL_PATTERN}]
+            }),
+        ),
+        (F::FirstName, json!("name.givenName")),
+        (F::LastName, json!("name.familyName")),
+        (
+            F::IsAdministrator,
+            json!({"from": ext("isAdministrator"), "default": settings.is_administrator}),
+        ),
+        (
+            F::CreateInOffice365,
+            json!({"from": ext("createInOffice365"), "default": settings.create_in_office365}),
+        ),
+    ]
+}
+
+/// The connector's mapping, defaults under the operator's rules.
+#[derive(Debug, Clone)]
+pub struct Mappings {
+    pub user: Mapping<UserField>,
+}
+
+impl Mappings {
+    /// Reads `settings.mapping`; the problems are keyed `mapping.user.…`.
+    pub fn build(settings: &Workspace365Settings) -> Result<Mappings, Vec<Problem>> {
+        if !settings.mapping.group.is_empty() {
+            return Err(vec![Problem::new(
+                "mapping.group",
+                "the Workspace 365 Provisioning API has no groups",
+                "remove the table",
+            )]);
+        }
+        let extensions = [(ResourceKind::User, super::Workspace365::extension_schema())];
+        Ok(Mappings {
+            user: Mapping::build(
+                "Workspace 365",
+                &settings.mapping,
+                &user_defaults(settings),
+                resource_schema(ResourceKind::User, &extensions),
+            )?,
+        })
+    }
+
+    /// The address the vendor knows the user by.
+    pub fn email_address(&self, user: &Map<String, Value>) -> Option<String> {
+        self.user.text(UserField::EmailAddress, user)
+    }
+
+    /// What SCIM asks for `user`; refused when it gives no address.
+    pub fn desired(&self, user: &Map<String, Value>) -> Result<Desired, ConnectorError> {
+        use UserField as F;
+        let view = UserView(user);
+        let map = &self.user;
+        let address = map.required(F::EmailAddress, user)?;
+        let credentials = view
+            .extension(EXTENSION_URN)
+            .and_then(|e| get_ci(e, "integrationCredentials"))
+            .and_then(Value::as_object)
+            .and_then(|c| {
+                let password = get_ci(c, "password")?.as_str()?;
+                let username = get_ci(c, "username")
+                    .and_then(Value::as_str)
+                    .filter(|u| !u.trim().is_empty())
+                    .unwrap_or(&address);
+                Some(IntegrationCredentials {
+                    username: username.to_owned(),
+                    password: Secret::new(password),
+                })
+            });
+        let flag =
+            |field| -> Result<bool, MappingError> { Ok(map.flag(field, user)?.unwrap_or(false)) };
+        Ok(Desired {
+            user: VendorUser {
+                first_name: map.text(F::FirstName, user).unwrap_or_default(),
+                last_name: map.text(F::LastName, user).unwrap_or_default(),
+                is_administrator: flag(F::IsAdministrator)?,
+                email_address: address,
+            },
+            active: view.active(),
+            password: view.password().map(Secret::new),
+            create_in_office365: flag(F::CreateInOffice365)?,
+            credentials,
+        })
+    }
 }
 
 /// What the connector keeps for a user: the vendor's id and the address the vendor has now
@@ -221,15 +323,30 @@ mod tests {
         v.as_object().cloned().expect("object")
     }
 
+    fn mappings(settings: &Workspace365Settings) -> Mappings {
+        Mappings::build(settings).expect("mappings")
+    }
+
+    fn email_address(user: &Map<String, Value>) -> Option<String> {
+        mappings(&settings()).email_address(user)
+    }
+
+    fn desired(
+        user: &Map<String, Value>,
+        settings: &Workspace365Settings,
+    ) -> Result<Desired, ConnectorError> {
+        mappings(settings).desired(user)
+    }
+
     #[test]
     fn the_address_is_the_primary_email_else_an_email_user_name() {
         let u = map(json!({"userName": "jdoe", "emails": [
             {"value": "j.other@x.nl"}, {"value": "jdoe@x.nl", "primary": true}]}));
-        assert_eq!(email_address(&u), Some("jdoe@x.nl"));
+        assert_eq!(email_address(&u).as_deref(), Some("jdoe@x.nl"));
         let u = map(json!({"userName": "jdoe", "emails": [{"value": "first@x.nl"}]}));
-        assert_eq!(email_address(&u), Some("first@x.nl"));
+        assert_eq!(email_address(&u).as_deref(), Some("first@x.nl"));
         let u = map(json!({"userName": "jdoe@x.nl"}));
-        assert_eq!(email_address(&u), Some("jdoe@x.nl"));
+        assert_eq!(email_address(&u).as_deref(), Some("jdoe@x.nl"));
         let u = map(json!({"userName": "jdoe"}));
         assert_eq!(email_address(&u), None);
         assert!(matches!(
@@ -272,6 +389,20 @@ mod tests {
             }),
             "the username defaults to the address"
         );
+    }
+
+    #[test]
+    fn roles_may_decide_the_administrator_flag() {
+        let mut s = settings();
+        s.mapping = serde_json::from_value(json!({"user": {"IsAdministrator": {
+            "from": "roles.value", "transform": [{"map": {"admin": true}}], "default": false
+        }}}))
+        .expect("mapping");
+        let admin =
+            map(json!({"userName": "a@x.nl", "roles": [{"value": "user"}, {"value": "Admin"}]}));
+        assert!(desired(&admin, &s).expect("desired").user.is_administrator);
+        let user = map(json!({"userName": "u@x.nl", "roles": [{"value": "user"}]}));
+        assert!(!desired(&user, &s).expect("desired").user.is_administrator);
     }
 
     #[test]

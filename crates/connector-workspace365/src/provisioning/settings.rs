@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::environment::EnvironmentApiSettings;
 use connector::Problem;
 use connector::http::HttpSettings;
+use connector::mapping::MappingSettings;
 use connector::secret::{Secret, SecretError};
 
 /// Shortest and longest generated password we accept in the configuration.
@@ -55,6 +56,10 @@ pub struct Workspace365Settings {
     pub welcome_activity: Option<WelcomeActivity>,
     #[serde(default)]
     pub http: HttpSettings,
+    /// Where each Workspace 365 field takes its value from (docs/connectors/workspace365.md
+    /// "Mapping").
+    #[serde(default)]
+    pub mapping: MappingSettings,
 }
 
 fn yes() -> bool {
@@ -114,6 +119,7 @@ impl Workspace365Settings {
             environment_api: None,
             welcome_activity: None,
             http: HttpSettings::default(),
+            mapping: MappingSettings::default(),
         }
     }
 
@@ -178,6 +184,12 @@ impl Workspace365Settings {
             }
         }
         problems.extend(self.http.problems());
+        problems.extend(
+            super::mapping::Mappings::build(self)
+                .err()
+                .into_iter()
+                .flatten(),
+        );
         problems
     }
 }

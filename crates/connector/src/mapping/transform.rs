@@ -1,5 +1,5 @@
 //! The transforms a mapping rule applies to each value, in order: case, trimming, the part
-//! before or after a separator, a regular-expression replace, and a table of values.
+//! before or after a separator, a regular-expression replace or match, and a table of values.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -25,12 +25,25 @@ pub enum Transform {
         pattern: Regex,
         with: String,
     },
+    /// The value kept when the expression matches it, else dropped (so that the next path
+    /// or the default applies).
+    Matches(Regex),
     /// The table's value for this one (exact, else ignoring ASCII case); a value the table
     /// does not name is dropped, so that the next path or the default applies.
     Map(BTreeMap<String, String>),
 }
 
-const HELP: &str = "use \"lower\", \"upper\", \"trim\", { before = \"@\" }, { after = \"@\" }, { replace = \"regex\", with = \"…\" } or { map = { from = \"to\" } }";
+const HELP: &str = "use \"lower\", \"upper\", \"trim\", { before = \"@\" }, { after = \"@\" }, { replace = \"regex\", with = \"…\" }, { matches = \"regex\" } or { map = { from = \"to\" } }";
+
+fn regex(pattern: &str, key: &str) -> Result<Regex, Problem> {
+    Regex::new(pattern).map_err(|e| {
+        Problem::new(
+            key,
+            format!("\"{pattern}\" is not a regular expression: {e}"),
+            "fix the expression (Rust regex syntax, https://docs.rs/regex)",
+        )
+    })
+}
 
 impl Transform {
     /// Reads one transform; `key` names it in a problem.
@@ -74,15 +87,16 @@ impl Transform {
                 }
                 if let Some(pattern) = text("replace")? {
                     only(&["replace", "with"])?;
-                    let pattern = Regex::new(&pattern).map_err(|e| {
-                        Problem::new(
-                            format!("{key}.replace"),
-                            format!("\"{pattern}\" is not a regular expression: {e}"),
-                            "fix the expression (Rust regex syntax, https://docs.rs/regex)",
-                        )
-                    })?;
+                    let pattern = regex(&pattern, &format!("{key}.replace"))?;
                     let with = text("with")?.unwrap_or_default();
                     return Ok(Transform::Replace { pattern, with });
+                }
+                if let Some(pattern) = text("matches")? {
+                    only(&["matches"])?;
+                    return Ok(Transform::Matches(regex(
+                        &pattern,
+                        &format!("{key}.matches"),
+                    )?));
                 }
                 if let Some(entries) = table.get("map") {
                     only(&["map"])?;
@@ -129,6 +143,12 @@ impl Transform {
             Transform::Replace { pattern, with } => {
                 pattern.replace_all(&value, with.as_str()).into_owned()
             }
+            Transform::Matches(pattern) => {
+                if !pattern.is_match(&value) {
+                    return None;
+                }
+                value
+            }
             Transform::Map(table) => table
                 .get(&value)
                 .or_else(|| {
@@ -165,6 +185,7 @@ impl fmt::Display for Transform {
             Transform::Replace { pattern, with } => {
                 write!(f, "{{ replace = {:?}, with = {with:?} }}", pattern.as_str())
             }
+            Transform::Matches(pattern) => write!(f, "{{ matches = {:?} }}", pattern.as_str()),
             Transform::Map(table) => {
                 f.write_str("{ map = {")?;
                 for (i, (k, v)) in table.iter().enumerate() {
