@@ -41,8 +41,13 @@ impl Api {
         Api { client, token }
     }
 
+    /// `{base}{path}`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        self.client.url(path)
+    }
+
     /// `{base}/users/{username}` with the username as one percent-encoded path segment.
-    fn user_url(&self, username: &str) -> Result<Url, ConnectorError> {
+    pub(crate) fn user_url(&self, username: &str) -> Result<Url, ConnectorError> {
         let mut url = self.parse(&self.client.url("/users"))?;
         url.path_segments_mut()
             .map_err(|()| bad_base_url(&self.client.url("")))?
@@ -173,10 +178,7 @@ impl Api {
         request_id: Option<&str>,
     ) -> Result<(), ConnectorError> {
         let url = self.client.url("/synchronizations");
-        let mut form = vec![("username", username), ("type", sync_type)];
-        if let Some(address) = smtp_address {
-            form.push(("provisioning_smtpAddress", address));
-        }
+        let form = sync_form(username, sync_type, smtp_address);
         self.call("create synchronization", request_id, |c| {
             c.put(&url).form(&form)
         })
@@ -210,6 +212,19 @@ impl Api {
         answer.error_for_status()?;
         Ok(Removed::Removed)
     }
+}
+
+/// M5's form.
+pub(crate) fn sync_form<'a>(
+    username: &'a str,
+    sync_type: &'a str,
+    smtp_address: Option<&'a str>,
+) -> Vec<(&'static str, &'a str)> {
+    let mut form = vec![("username", username), ("type", sync_type)];
+    if let Some(address) = smtp_address {
+        form.push(("provisioning_smtpAddress", address));
+    }
+    form
 }
 
 fn bad_base_url(url: &str) -> ConnectorError {

@@ -11,8 +11,8 @@ use crate::mapping::{self, EXTENSION_URN, Mappings, VendorKeys, WantedSync};
 use crate::settings::{ApiProfile, MyTimetableSettings, RenamePolicy};
 use connector::http::VendorClient;
 use connector::{
-    AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, ResourceChange,
-    VendorAccount,
+    AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, PlannedCall,
+    ResourceChange, VendorAccount,
 };
 
 /// The MyTimetable connector.
@@ -187,6 +187,49 @@ impl Connector for MyTimetable {
             return Err(Self::rename_refused(&before, &after));
         }
         Ok(())
+    }
+
+    /// The user (with its profile on 2019.16+), then each wanted synchronization. The
+    /// synchronizations the vendor already has are not created again.
+    fn preview(
+        &self,
+        kind: ResourceKind,
+        _id: &str,
+        resource: &Map<String, Value>,
+    ) -> Result<Vec<PlannedCall>, ConnectorError> {
+        let form = |fields: &[(&str, &str)]| {
+            serde_urlencoded::to_string(fields).map_err(|e| ConnectorError::Rejected {
+                reason: format!("MyTimetable cannot carry this user: {e}"),
+            })
+        };
+        if kind == ResourceKind::Group {
+            return Err(ConnectorError::Unsupported(
+                "MyTimetable has no groups".into(),
+            ));
+        }
+        let username = self.mappings.username(resource)?;
+        let user_url = self.api.user_url(&username)?;
+        let body = match self.settings.api_profile {
+            ApiProfile::V8 => String::new(),
+            ApiProfile::V2019 => {
+                let fields = self.mappings.profile(resource).form(&username);
+                let fields: Vec<(&str, &str)> =
+                    fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                form(&fields)?
+            }
+        };
+        let mut calls = vec![PlannedCall::new(format!("PUT {user_url}"), body)];
+        for sync in self.mappings.wanted_syncs(resource, &self.settings) {
+            calls.push(PlannedCall::new(
+                format!("PUT {}", self.api.url("/synchronizations")),
+                form(&crate::api::sync_form(
+                    &username,
+                    &sync.sync_type,
+                    sync.smtp_address.as_deref(),
+                ))?,
+            ));
+        }
+        Ok(calls)
     }
 
     async fn apply(&self, change: ResourceChange<'_>) -> Result<Value, ConnectorError> {

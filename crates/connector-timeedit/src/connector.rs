@@ -38,8 +38,8 @@ use crate::{
 };
 use connector::metadata::MetadataCache;
 use connector::{
-    AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, ResourceChange,
-    VendorAccount,
+    AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, PlannedCall,
+    ResourceChange, VendorAccount,
 };
 
 /// The login name of the user `validateUsers` is asked about to learn whether TimeEdit has
@@ -315,6 +315,13 @@ impl TimeEdit {
         }
     }
 
+    /// The user `validateUsers` is asked about to learn whether TimeEdit has `org`.
+    fn organization_probe(&self, org: &str) -> TeUser {
+        let mut probe = TeUser::new(ORGANIZATION_PROBE, &self.settings.auth_server);
+        probe.organizations = Some(vec![org.to_owned()]);
+        probe
+    }
+
     /// Whether TimeEdit has `org`: the configured `organizations`, else a `validateUsers` of
     /// a user that would hold it (TimeEdit lists no organizations, docs/connectors/timeedit.md
     /// "SCIM mapping").
@@ -332,9 +339,7 @@ impl TimeEdit {
                 Err(missing("it is not in the connector's organizations"))
             };
         }
-        let mut probe = TeUser::new(ORGANIZATION_PROBE, &self.settings.auth_server);
-        probe.organizations = Some(vec![org.to_owned()]);
-        let status = self.validate.submit(probe).await?;
+        let status = self.validate.submit(self.organization_probe(org)).await?;
         match status.code {
             StatusCode::Ok => Ok(()),
             StatusCode::UnknownReference => {
@@ -574,6 +579,59 @@ impl Connector for TimeEdit {
             }
         }
         Ok(())
+    }
+
+    /// A User: `validateUsers` and `importUsers` with the `<user>` record. A Group: the
+    /// organization check (none when `organizations` is configured); each member then gets
+    /// the organization added to its record.
+    fn preview(
+        &self,
+        kind: ResourceKind,
+        _id: &str,
+        resource: &Map<String, Value>,
+    ) -> Result<Vec<PlannedCall>, ConnectorError> {
+        let xml = |user: &TeUser| {
+            user.to_xml().map_err(|e| ConnectorError::Rejected {
+                reason: format!("TimeEdit cannot carry this user: {e}"),
+            })
+        };
+        match kind {
+            ResourceKind::User => {
+                let key = self.key_of(resource)?;
+                let record = self.mappings.merge(
+                    TeUser::new(&key.loginname, &key.authserver),
+                    None,
+                    resource,
+                )?;
+                let body = xml(&record)?;
+                Ok(vec![
+                    PlannedCall::new("validateUsers", body.clone()),
+                    PlannedCall::new("importUsers", body),
+                ])
+            }
+            ResourceKind::Group => match self.organization(resource) {
+                None if self.settings.unmapped_groups == UnmappedGroups::Refuse => {
+                    Err(self.unmapped(resource))
+                }
+                None => Ok(Vec::new()),
+                Some(org) if !self.settings.organizations.is_empty() => {
+                    if self.settings.organizations.contains(&org) {
+                        Ok(Vec::new())
+                    } else {
+                        Err(ConnectorError::Rejected {
+                            reason: format!(
+                                "TimeEdit has no organization \"{org}\" (it is not in the connector's organizations); it comes from {}",
+                                self.organization_rule()
+                            ),
+                        })
+                    }
+                }
+                Some(org) => Ok(vec![PlannedCall::new(
+                    "validateUsers (does TimeEdit have the organization?)",
+                    xml(&self.organization_probe(&org))?,
+                )]),
+            },
+        }
     }
 
     async fn apply(&self, change: ResourceChange<'_>) -> Result<Value, ConnectorError> {

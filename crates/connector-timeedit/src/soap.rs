@@ -89,6 +89,17 @@ impl BodyWriter {
     }
 }
 
+/// An XML fragment (no declaration, no envelope): what a preview shows of a request.
+pub(crate) fn write_fragment(
+    inner: impl FnOnce(&mut BodyWriter) -> Result<(), SoapError>,
+) -> Result<String, SoapError> {
+    let mut w = BodyWriter {
+        writer: Writer::new(Vec::new()),
+    };
+    inner(&mut w)?;
+    String::from_utf8(w.writer.into_inner()).map_err(xml_error)
+}
+
 /// A whole SOAP 1.1 request: `soapenv:Envelope` (declaring `tns`) / `soapenv:Body` /
 /// `tns:{operation}` around what `params` writes (doc/literal wrapped, docs/connectors/timeedit.md "Wire format").
 pub(crate) fn write_request(

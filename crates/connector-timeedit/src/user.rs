@@ -113,6 +113,11 @@ impl TeUser {
         })
     }
 
+    /// The `<user>` element as text, as a request carries it.
+    pub(crate) fn to_xml(&self) -> Result<String, SoapError> {
+        crate::soap::write_fragment(|w| self.write(w))
+    }
+
     /// Reads a `<user>` element. Unknown children are ignored; an empty boolean reads as
     /// absent, a malformed one is an error (`allowlogin` must never be guessed).
     pub(crate) fn from_element(user: &Element) -> Result<Self, SoapError> {

@@ -147,6 +147,20 @@ pub trait Connector: Send + Sync + 'static {
     /// to call again with the same change (a replay after a crash).
     async fn apply(&self, change: ResourceChange<'_>) -> Result<Value, ConnectorError>;
 
+    /// The calls writing `resource` (of `kind`, SCIM id `id`) anew would make, each with what
+    /// it carries, from the mapping alone: no vendor call is made (`scim-bridge mapping
+    /// preview`). A refusal is what a write would meet. A connector without a vendor makes
+    /// no call.
+    fn preview(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        resource: &Map<String, Value>,
+    ) -> Result<Vec<PlannedCall>, ConnectorError> {
+        let _ = (kind, id, resource);
+        Ok(Vec::new())
+    }
+
     /// The live status of the vendor endpoints this connector calls, for the admin API: no
     /// vendor call is made. A connector without a vendor has no endpoints.
     fn status(&self) -> ConnectorStatus {
@@ -184,6 +198,25 @@ pub trait Connector: Send + Sync + 'static {
                 "the store has vendor keys {stored_keys}, the vendor has {}",
                 account.keys
             )]
+        }
+    }
+}
+
+/// One vendor call a write would make, as [`Connector::preview`] shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PlannedCall {
+    /// The call, e.g. `importUsers` or `PUT https://…/Users/{objectId}/`.
+    pub call: String,
+    /// What it carries, as the vendor receives it; empty for a call without a body. Secrets
+    /// are shown as `***`.
+    pub body: String,
+}
+
+impl PlannedCall {
+    pub fn new(call: impl Into<String>, body: impl Into<String>) -> PlannedCall {
+        PlannedCall {
+            call: call.into(),
+            body: body.into(),
         }
     }
 }

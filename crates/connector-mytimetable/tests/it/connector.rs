@@ -679,3 +679,41 @@ async fn the_2019_profile_carries_the_mapped_attributes() {
         .await
         .expect("deleted");
 }
+
+/// What `mapping preview` shows is what a real write then sends, on both API profiles.
+#[tokio::test]
+async fn the_preview_is_what_a_write_sends() {
+    for profile in [sim::ApiProfile::V8, sim::ApiProfile::V2019_16] {
+        let sim = MyTimetableSim::new(MyTimetableConfig {
+            profile,
+            ..MyTimetableConfig::default()
+        });
+        let server = sim.start(SimOptions::default()).expect("simulator");
+        let f = Fixture { sim, server };
+        let mtt = f.connector(|s| {
+            s.default_sync_types = vec!["o365".into(), "googlecalendar".into()];
+            if profile == sim::ApiProfile::V2019_16 {
+                s.api_profile = ApiProfile::V2019;
+            }
+        });
+        let alice = user(json!({
+            "userName": "alice@uni.edu", "displayName": "Alice", "locale": "nl_NL",
+            "emails": [{"value": "alice@uni.edu"}], "roles": [{"value": "student"}]
+        }));
+        let planned = mtt
+            .preview(ResourceKind::User, "u1", &alice)
+            .expect("preview");
+        assert_eq!(planned.len(), 3, "{planned:?}");
+        apply(&mtt, None, Some(&alice), &no_keys())
+            .await
+            .expect("created");
+        let sent = f.server.log().all();
+        for call in &planned {
+            let found = sent.iter().any(|r| {
+                call.call == format!("{} {}{}", r.method, f.server.base_url(), r.path)
+                    && r.body == call.body
+            });
+            assert!(found, "{profile:?}: {call:?} was not sent; sent {sent:?}");
+        }
+    }
+}

@@ -401,3 +401,67 @@ async fn a_renamed_user_is_refused_or_recreated() {
     );
     server.stop().await;
 }
+
+/// What `mapping preview` shows is what a real write then sends.
+#[tokio::test]
+async fn the_preview_is_what_a_write_sends() {
+    use connector::Connector;
+    let (sim, server) = start();
+    let te = mapped(&sim, &server, |_| {});
+    let jane = user(json!({
+        "userName": "Jane.Doe@Uni.EDU", "name": {"givenName": "Jane", "familyName": "Doe"},
+        "emails": [{"value": "jane@uni.edu"}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Teaching"}
+    }));
+    let planned = te
+        .preview(ResourceKind::User, "id-jane", &jane)
+        .expect("preview");
+    let calls: Vec<&str> = planned.iter().map(|c| c.call.as_str()).collect();
+    assert_eq!(calls, ["validateUsers", "importUsers"]);
+    assert!(
+        planned[1].body.contains("<loginname>jane.doe</loginname>"),
+        "{}",
+        planned[1].body
+    );
+    apply_user(&te, None, Some(&jane), &json!({}))
+        .await
+        .expect("created");
+    for call in &planned {
+        let sent = server
+            .log()
+            .all()
+            .into_iter()
+            .find(|r| r.body.contains(&format!(":{}>", call.call)))
+            .unwrap_or_else(|| panic!("no {} was sent", call.call));
+        assert!(
+            sent.body.contains(&call.body),
+            "{} sent {}, preview said {}",
+            call.call,
+            sent.body,
+            call.body
+        );
+    }
+    let group = te
+        .preview(
+            ResourceKind::Group,
+            "g",
+            &user(json!({"displayName": "All Teachers"})),
+        )
+        .expect("group preview");
+    assert!(
+        group[0]
+            .body
+            .contains("<organization>all_teachers</organization>"),
+        "{group:?}"
+    );
+    let unmapped = te.preview(
+        ResourceKind::Group,
+        "g",
+        &user(json!({"displayName": "Nobody"})),
+    );
+    assert!(
+        unmapped.is_err(),
+        "the preview meets the refusal a write would"
+    );
+    server.stop().await;
+}

@@ -45,7 +45,11 @@ impl Api {
 
     /// `{base}/{env}/ActiveDirectorySyncAPI/{segments…}`, each segment percent-encoded, with a
     /// trailing slash where the seed writes one.
-    fn url(&self, segments: &[&str], trailing_slash: bool) -> Result<Url, ConnectorError> {
+    pub(crate) fn url(
+        &self,
+        segments: &[&str],
+        trailing_slash: bool,
+    ) -> Result<Url, ConnectorError> {
         let base = self.client.url("");
         let mut url = Url::parse(&base).map_err(|_| bad_base_url(&base))?;
         {

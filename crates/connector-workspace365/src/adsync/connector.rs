@@ -15,7 +15,8 @@ use super::picture::{self, Fetcher, PictureRules, Source};
 use super::settings::AdSyncSettings;
 use connector::http::VendorClient;
 use connector::{
-    Capabilities, Connector, ConnectorError, ConnectorStatus, KeyLookup, ResourceChange,
+    Capabilities, Connector, ConnectorError, ConnectorStatus, KeyLookup, PlannedCall,
+    ResourceChange,
 };
 
 /// The Workspace 365 ActiveDirectorySync connector.
@@ -350,6 +351,36 @@ impl Connector for Workspace365AdSync {
             check_attributes(change.kind, after, &self.rules, &self.mappings)?;
         }
         Ok(())
+    }
+
+    /// A1 with the user's fields, or A3 with the group's; memberships and pictures follow
+    /// as separate calls.
+    fn preview(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        resource: &Map<String, Value>,
+    ) -> Result<Vec<PlannedCall>, ConnectorError> {
+        let object_id = mapping::object_id(self.settings.object_id, id, resource)
+            .map_err(|reason| ConnectorError::Rejected { reason })?
+            .to_string();
+        let json = |body: serde_json::Result<String>| {
+            body.map_err(|e| ConnectorError::Rejected {
+                reason: e.to_string(),
+            })
+        };
+        let (segment, body) = match kind {
+            ResourceKind::User => (
+                "Users",
+                json(serde_json::to_string(&self.mappings.user_info(resource)?))?,
+            ),
+            ResourceKind::Group => (
+                "Groups",
+                json(serde_json::to_string(&self.mappings.group_info(resource)?))?,
+            ),
+        };
+        let url = self.api.url(&[segment, &object_id], true)?;
+        Ok(vec![PlannedCall::new(format!("PUT {url}"), body)])
     }
 
     async fn apply(&self, change: ResourceChange<'_>) -> Result<Value, ConnectorError> {

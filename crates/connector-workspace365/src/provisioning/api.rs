@@ -37,7 +37,7 @@ pub struct UserBody<'a> {
 
 impl UserBody<'_> {
     /// The JSON the vendor binds; `Password` and `CreateInOffice365` only when set.
-    fn to_json(self) -> String {
+    pub(crate) fn to_json(self) -> String {
         let mut body = Map::new();
         body.insert("EmailAddress".into(), json!(self.user.email_address));
         body.insert("FirstName".into(), json!(self.user.first_name));
@@ -156,7 +156,7 @@ impl ProvisioningApi {
     }
 
     /// `{base}/{env}/User/{rest}` with a trailing slash; `rest` is already encoded.
-    fn url(&self, rest: &str) -> String {
+    pub(crate) fn url(&self, rest: &str) -> String {
         self.client
             .url(&format!("/{}/User/{rest}", segment(&self.environment)))
     }

@@ -4,14 +4,16 @@
 use async_trait::async_trait;
 use scim::ResourceKind;
 use scim::schema::{AttrType, Attribute, Mutability, Returned, Schema};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::api::{ProvisioningApi, ProvisioningError, UserBody};
 use super::mapping::{Desired, EXTENSION_URN, Mappings, VendorKeys, describe, is_duplicate};
 use super::settings::{PasswordPolicy, Workspace365Settings};
 use crate::environment::{ActivityData, EnvApi, EnvApiError, NewActivity, UserLookup};
 use connector::http::VendorClient;
-use connector::{Capabilities, Connector, ConnectorError, ConnectorStatus, ResourceChange};
+use connector::{
+    Capabilities, Connector, ConnectorError, ConnectorStatus, PlannedCall, ResourceChange, Secret,
+};
 
 /// The Workspace 365 Provisioning connector.
 #[derive(Debug)]
@@ -493,6 +495,39 @@ impl Connector for Workspace365 {
             });
         }
         Ok(())
+    }
+
+    /// W2 (when `validate_first`) and W1 with the user body; the password shows as `***`.
+    fn preview(
+        &self,
+        kind: ResourceKind,
+        _id: &str,
+        resource: &Map<String, Value>,
+    ) -> Result<Vec<PlannedCall>, ConnectorError> {
+        if kind == ResourceKind::Group {
+            return Err(ConnectorError::Unsupported(
+                "the Workspace 365 Provisioning API has no groups".into(),
+            ));
+        }
+        let desired = self.mappings.desired(resource)?;
+        let masked = Secret::new("***");
+        let sends_password =
+            desired.password.is_some() || self.settings.password_policy == PasswordPolicy::Generate;
+        let body = UserBody {
+            user: &desired.user,
+            password: sends_password.then_some(&masked),
+            create_in_office365: Some(desired.create_in_office365),
+        }
+        .to_json();
+        let mut calls = Vec::new();
+        if self.settings.validate_first {
+            calls.push(PlannedCall::new(
+                format!("POST {}", self.api.url("Validate/")),
+                body.clone(),
+            ));
+        }
+        calls.push(PlannedCall::new(format!("POST {}", self.api.url("")), body));
+        Ok(calls)
     }
 
     async fn apply(&self, change: ResourceChange<'_>) -> Result<Value, ConnectorError> {

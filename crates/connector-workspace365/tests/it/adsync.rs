@@ -1101,3 +1101,47 @@ async fn the_default_mapping_sends_what_it_always_sent() {
         .join("tests/golden/adsync_default_mapping.txt");
     vendor_sim::golden::assert_golden(&golden, &f.server.log().transcript());
 }
+
+/// What `mapping preview` shows is what a real write then sends.
+#[tokio::test]
+async fn the_preview_is_what_a_write_sends() {
+    let f = Fixture::start();
+    let w = f.connector(|s| {
+        s.mapping = serde_json::from_value(json!({"user": {
+            "JobTitle": {"from": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"}
+        }}))
+        .expect("mapping");
+    });
+    let mut alice = person("alice@contoso.onmicrosoft.com", "Alice", "de Vries");
+    alice.insert(
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".into(),
+        json!({"department": "Finance"}),
+    );
+    let mut planned = w
+        .preview(ResourceKind::User, ALICE, &alice)
+        .expect("preview");
+    assert!(
+        planned[0].body.contains("\"JobTitle\":\"Finance\""),
+        "{planned:?}"
+    );
+    f.apply(&w, ResourceKind::User, ALICE, None, Some(&alice))
+        .await
+        .expect("alice");
+    let staff = group("Staff", json!([]));
+    planned.extend(
+        w.preview(ResourceKind::Group, STAFF, &staff)
+            .expect("group preview"),
+    );
+    f.apply(&w, ResourceKind::Group, STAFF, None, Some(&staff))
+        .await
+        .expect("staff");
+    let sent = f.server.log().all();
+    for call in &planned {
+        assert!(
+            sent.iter().any(|r| call.call
+                == format!("{} {}{}", r.method, f.server.base_url(), r.path)
+                && r.body == call.body),
+            "{call:?} was not sent; sent {sent:?}"
+        );
+    }
+}

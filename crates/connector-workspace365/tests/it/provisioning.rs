@@ -1616,3 +1616,42 @@ async fn the_default_mapping_sends_what_it_always_sent() {
     vendor_sim::golden::assert_golden(&golden, &f.server.log().transcript());
     f.stop().await;
 }
+
+/// What `mapping preview` shows is what a real write then sends.
+#[tokio::test]
+async fn the_preview_is_what_a_write_sends() {
+    let f = Fixture::start();
+    let w = f.connector(|s| {
+        s.mapping = serde_json::from_value(json!({"user": {"IsAdministrator": {
+            "from": "roles.value", "transform": [{"map": {"admin": true}}], "default": false
+        }}}))
+        .expect("mapping");
+    });
+    let mut admin = ann();
+    admin.insert("roles".into(), json!([{"value": "admin"}]));
+    let planned = w
+        .preview(ResourceKind::User, "u1", &admin)
+        .expect("preview");
+    assert_eq!(planned.len(), 2);
+    assert!(
+        planned[1].body.contains("\"IsAdministrator\":true"),
+        "{planned:?}"
+    );
+    assert!(
+        planned[1].body.contains("\"Password\":\"***\""),
+        "secrets are never shown"
+    );
+    apply(&w, None, Some(&admin), &no_keys())
+        .await
+        .expect("created");
+    let sent = f.server.log().all();
+    for call in &planned {
+        assert!(
+            sent.iter().any(|r| call.call
+                == format!("{} {}{}", r.method, f.server.base_url(), r.path)
+                && r.body == call.body),
+            "{call:?} was not sent; sent {sent:?}"
+        );
+    }
+    f.stop().await;
+}
