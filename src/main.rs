@@ -3,6 +3,7 @@
 #[cfg(feature = "demo")]
 mod demo;
 mod import;
+mod mapping;
 mod progress;
 mod reconcile;
 mod serve;
@@ -52,6 +53,9 @@ enum Command {
     /// created, known ones (by userName) get the file's attributes. Prints a summary and every
     /// failed row with its reason (exit status 3 when some failed).
     Import(import::ImportArgs),
+    /// Inspect a connector's attribute mapping (`mapping preview --help`).
+    #[command(subcommand)]
+    Mapping(mapping::MappingCommand),
     /// Check a configuration and explain every mistake, with its key and a fix.
     CheckConfig {
         #[arg(long, short, env = "SCIM_BRIDGE_CONFIG")]
@@ -133,6 +137,7 @@ async fn main() -> ExitCode {
             import,
         } => reconcile::run(&connector, &config, import).await,
         Command::Import(args) => import::run(args).await,
+        Command::Mapping(command) => mapping::run(command).await,
         Command::CheckConfig { config } => check_config(config),
         Command::Token { password } => token(password),
     }

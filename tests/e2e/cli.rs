@@ -72,7 +72,14 @@ fn token_prints_a_token_and_its_hash() {
     );
     let (code, stdout, _) = bridge(&["--help"]);
     assert_eq!(code, 0);
-    for command in ["serve", "demo", "reconcile", "check-config", "token"] {
+    for command in [
+        "serve",
+        "demo",
+        "reconcile",
+        "check-config",
+        "token",
+        "mapping",
+    ] {
         assert!(stdout.contains(command), "{stdout}");
     }
 }
@@ -82,6 +89,7 @@ fn check_config_knows_the_vendor_kinds() {
     for example in [
         "mytimetable",
         "timeedit",
+        "timeedit-university",
         "workspace365",
         "workspace365-adsync",
         "postgres-jwt",
@@ -114,6 +122,156 @@ fn check_config_knows_the_vendor_kinds() {
         assert!(stderr.contains(key), "{key} missing from: {stderr}");
     }
     let _ = std::fs::remove_file(&broken);
+}
+
+/// A TimeEdit connector whose vendor table ends with `extra` (its mapping), in a temporary
+/// configuration file on a temporary SQLite store.
+fn timeedit_config(name: &str, extra: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("scim-bridge-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let hash = "sha256:3690a4a2ed3b26b46a696e9ab873a300d9da3ae56bc84352e2bf724885c91dfd";
+    let path = dir.join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[store]\nurl = \"sqlite://{}\"\n[connectors.te]\nkind = \"timeedit\"\n\
+             auth.bearer_token_hashes = [\"{hash}\"]\n[connectors.te.timeedit]\n\
+             endpoint = \"http://127.0.0.1:9/soap/3/x\"\nusername = \"api\"\npassword = \"p\"\n\
+             certificate = \"c\"\n{extra}\n",
+            dir.join("store.db").display()
+        ),
+    )
+    .expect("write");
+    path
+}
+
+#[test]
+fn check_config_names_every_mapping_mistake() {
+    let path = timeedit_config(
+        "mapping-broken",
+        r#"[connectors.te.timeedit.mapping.user]
+loginname = { from = "userName", transform = [{ before = "@" }, "lowercase"] }
+firstname = "name.givnName"
+emial = "emails.value"
+allowlogin = false
+description = { from = "title", transform = [{ replace = "(unclosed" }] }
+[connectors.te.timeedit.mapping.group]
+organization = { form = "displayName" }"#,
+    );
+    let (code, _, stderr) = bridge(&["check-config", "--config", path.to_str().expect("path")]);
+    assert_eq!(code, 2, "{stderr}");
+    for (key, says) in [
+        (
+            "connectors.te.timeedit.mapping.user.loginname.transform[1]",
+            "not a transform",
+        ),
+        (
+            "connectors.te.timeedit.mapping.user.firstname",
+            "not an attribute of User",
+        ),
+        ("connectors.te.timeedit.mapping.user.emial", "no user field"),
+        (
+            "connectors.te.timeedit.mapping.user.allowlogin",
+            "cannot be left out",
+        ),
+        (
+            "connectors.te.timeedit.mapping.user.description.transform[0].replace",
+            "not a regular expression",
+        ),
+        (
+            "connectors.te.timeedit.mapping.group.organization.form",
+            "not a key of a mapping rule",
+        ),
+    ] {
+        let line = stderr
+            .lines()
+            .position(|l| l.trim_start().starts_with(&format!("{key}:")));
+        let Some(line) = line else {
+            panic!("{key} missing from:\n{stderr}")
+        };
+        let text: String = stderr
+            .lines()
+            .skip(line)
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            text.contains(says) && text.contains("fix:"),
+            "{key}: {text}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
+}
+
+#[test]
+fn mapping_preview_shows_each_field_and_call_without_calling_the_vendor() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/timeedit-university.toml"
+    );
+    let text = std::fs::read_to_string(example).expect("example");
+    let mapping = &text[text.find("organizations =").expect("the example's policy")..];
+    let path = timeedit_config(
+        "preview",
+        mapping
+            .replace("connectors.timetable", "connectors.te")
+            .as_str(),
+    );
+    let dir = path.parent().expect("dir").to_owned();
+    let user = dir.join("user.json");
+    std::fs::write(
+        &user,
+        r#"{"userName": "Jane.Doe@uni.example.edu", "name": {"givenName": "Jane"},
+            "emails": [{"value": "jd@home.example", "primary": true}, {"value": "jane.doe@uni.example.edu", "type": "work"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Teacher Education"}}"#,
+    )
+    .expect("write");
+    let config = path.to_str().expect("path");
+    let args = [
+        "mapping",
+        "preview",
+        "--config",
+        config,
+        "--connector",
+        "te",
+    ];
+    let (code, stdout, stderr) = bridge(&[&args[..], &[user.to_str().expect("file")]].concat());
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    for shown in [
+        "mapping.user.loginname = { from = \"userName\", transform = [{ before = \"@\" }, \"lower\"] }",
+        "-> \"jane.doe\"",
+        "-> \"jane.doe@uni.example.edu\"",
+        "-> \"all_teachers\"",
+        "1. validateUsers",
+        "2. importUsers",
+        "<loginname>jane.doe</loginname>",
+        "<standardorganization>all_teachers</standardorganization>",
+    ] {
+        assert!(stdout.contains(shown), "{shown} missing from:\n{stdout}");
+    }
+    let group = dir.join("group.json");
+    std::fs::write(&group, r#"{"displayName": "Students"}"#).expect("write");
+    let (code, stdout, _) = bridge(
+        &[
+            &args[..],
+            &["--kind", "group", "--json", group.to_str().expect("file")],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 3, "a write would be refused: {stdout}");
+    let shown: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(shown["refused"]["status"], "400");
+    assert!(
+        shown["refused"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("mapping.group.organization")),
+        "{shown}"
+    );
+    assert_eq!(shown["fields"][0]["key"], "mapping.group.organization");
+    let (code, _, stderr) = bridge(&[&args[..], &["--name", "nobody"]].concat());
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no User named \"nobody\""), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A child process that is sent SIGTERM when dropped.

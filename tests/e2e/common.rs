@@ -25,6 +25,9 @@ macro_rules! on_both_backends {
     (timeedit: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::TimeEdit; $($name),*);
     };
+    (timeedit_university: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@ $crate::common::Vendor::TimeEditUniversity; $($name),*);
+    };
     (workspace365: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::Workspace365; $($name),*);
     };

@@ -12,6 +12,8 @@ pub enum Vendor {
     MyTimetableQueued,
     /// A `timeedit` connector over a TimeEdit simulator.
     TimeEdit,
+    /// The same, with the mapping and group policy of `examples/timeedit-university.toml`.
+    TimeEditUniversity,
     /// A `workspace365` connector over the Provisioning API simulator (environment
     /// `example`).
     Workspace365,
@@ -52,6 +54,32 @@ pub struct Simulators {
     pub workspace365: Option<Workspace365Sims>,
     /// The `test` connector delivers from the queue.
     pub queued: bool,
+    /// Extra keys of the `test` connector's vendor table, in TOML.
+    pub vendor_keys: String,
+}
+
+/// The keys of `examples/timeedit-university.toml`'s TimeEdit table that decide the mapping
+/// and the group policy, as dotted TOML keys.
+fn university_keys() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/timeedit-university.toml"
+    );
+    let text = std::fs::read_to_string(path).expect("the example");
+    let config: toml::Table = toml::from_str(&text).expect("the example is TOML");
+    let table = config["connectors"]["timetable"]["timeedit"]
+        .as_table()
+        .expect("the TimeEdit table");
+    let mut keys = String::new();
+    for key in ["organizations", "unmapped_groups", "rename"] {
+        keys.push_str(&format!("{key} = {}\n", table[key]));
+    }
+    for (kind, rules) in table["mapping"].as_table().expect("mapping") {
+        for (field, rule) in rules.as_table().expect("rules") {
+            keys.push_str(&format!("mapping.{kind}.{field} = {rule}\n"));
+        }
+    }
+    keys
 }
 
 fn options() -> vendor_sim::SimOptions {
@@ -73,10 +101,13 @@ impl Simulators {
                 let server = sim.start(options()).expect("simulator");
                 sims.mytimetable = Some(MyTimetableSim { sim, server });
             }
-            Vendor::TimeEdit => {
+            Vendor::TimeEdit | Vendor::TimeEditUniversity => {
                 let sim = vendor_sim::timeedit::TimeEditSim::new(Default::default());
                 let server = sim.start(options()).expect("simulator");
                 sims.timeedit = Some(TimeEditSim { sim, server });
+                if vendor == Vendor::TimeEditUniversity {
+                    sims.vendor_keys = university_keys();
+                }
             }
             Vendor::Workspace365 => {
                 let sim = vendor_sim::workspace365::Workspace365Sim::new(Default::default());
@@ -134,12 +165,14 @@ impl Simulators {
                 username = "{}"
                 password = "{}"
                 certificate = "{}"
-                batch_linger_ms = 50"#,
+                batch_linger_ms = 50
+                {}"#,
                 te.server.base_url(),
                 te.sim.endpoint_path(),
                 vendor_sim::timeedit::DEFAULT_USERNAME,
                 vendor_sim::timeedit::DEFAULT_PASSWORD,
                 vendor_sim::timeedit::DEFAULT_CERTIFICATE,
+                self.vendor_keys,
             );
         }
         match &self.workspace365 {

@@ -189,6 +189,17 @@ impl Connector for MyTimetable {
         Ok(())
     }
 
+    fn mapped(
+        &self,
+        kind: ResourceKind,
+        resource: &Map<String, Value>,
+    ) -> Vec<connector::mapping::MappedField> {
+        match kind {
+            ResourceKind::User => self.mappings.user.explain(resource),
+            ResourceKind::Group => Vec::new(),
+        }
+    }
+
     /// The user (with its profile on 2019.16+), then each wanted synchronization. The
     /// synchronizations the vendor already has are not created again.
     fn preview(

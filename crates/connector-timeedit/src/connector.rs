@@ -581,6 +581,17 @@ impl Connector for TimeEdit {
         Ok(())
     }
 
+    fn mapped(
+        &self,
+        kind: ResourceKind,
+        resource: &Map<String, Value>,
+    ) -> Vec<connector::mapping::MappedField> {
+        match kind {
+            ResourceKind::User => self.mappings.user.explain(resource),
+            ResourceKind::Group => self.mappings.group.explain(resource),
+        }
+    }
+
     /// A User: `validateUsers` and `importUsers` with the `<user>` record. A Group: the
     /// organization check (none when `organizations` is configured); each member then gets
     /// the organization added to its record.

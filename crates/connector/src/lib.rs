@@ -147,6 +147,17 @@ pub trait Connector: Send + Sync + 'static {
     /// to call again with the same change (a replay after a crash).
     async fn apply(&self, change: ResourceChange<'_>) -> Result<Value, ConnectorError>;
 
+    /// Every vendor field of `kind` with its mapping rule and what `resource` gives it
+    /// (`scim-bridge mapping preview`); empty for a connector without a mapping.
+    fn mapped(
+        &self,
+        kind: ResourceKind,
+        resource: &Map<String, Value>,
+    ) -> Vec<mapping::MappedField> {
+        let _ = (kind, resource);
+        Vec::new()
+    }
+
     /// The calls writing `resource` (of `kind`, SCIM id `id`) anew would make, each with what
     /// it carries, from the mapping alone: no vendor call is made (`scim-bridge mapping
     /// preview`). A refusal is what a write would meet. A connector without a vendor makes

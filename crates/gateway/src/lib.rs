@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod import;
 pub mod limits;
 mod membership;
+pub mod preview;
 pub mod queue;
 pub mod reconcile;
 pub mod recovery;

@@ -353,6 +353,17 @@ impl Connector for Workspace365AdSync {
         Ok(())
     }
 
+    fn mapped(
+        &self,
+        kind: ResourceKind,
+        resource: &Map<String, Value>,
+    ) -> Vec<connector::mapping::MappedField> {
+        match kind {
+            ResourceKind::User => self.mappings.user.explain(resource),
+            ResourceKind::Group => self.mappings.group.explain(resource),
+        }
+    }
+
     /// A1 with the user's fields, or A3 with the group's; memberships and pictures follow
     /// as separate calls.
     fn preview(

@@ -497,6 +497,17 @@ impl Connector for Workspace365 {
         Ok(())
     }
 
+    fn mapped(
+        &self,
+        kind: ResourceKind,
+        resource: &Map<String, Value>,
+    ) -> Vec<connector::mapping::MappedField> {
+        match kind {
+            ResourceKind::User => self.mappings.user.explain(resource),
+            ResourceKind::Group => Vec::new(),
+        }
+    }
+
     /// W2 (when `validate_first`) and W1 with the user body; the password shows as `***`.
     fn preview(
         &self,

@@ -86,6 +86,17 @@ impl MappingSettings {
     }
 }
 
+/// One field as a resource maps it: what `mapping preview` prints.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MappedField {
+    /// `mapping.user.loginname`.
+    pub key: String,
+    /// The rule, as TOML (`false` when the field is left out).
+    pub rule: String,
+    /// What the resource gives it (none: the field is not sent, or cleared on an update).
+    pub values: Vec<String>,
+}
+
 /// Why a resource cannot be mapped; the SCIM client's 400, naming the rule to change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
@@ -299,6 +310,18 @@ impl<F: Field> Mapping<F> {
     pub fn list(&self, field: F, resource: &Map<String, Value>) -> Option<Vec<String>> {
         let values = self.values(field, resource);
         (!values.is_empty()).then_some(values)
+    }
+
+    /// Every field with its rule and what `resource` gives it.
+    pub fn explain(&self, resource: &Map<String, Value>) -> Vec<MappedField> {
+        F::ALL
+            .iter()
+            .map(|&field| MappedField {
+                key: self.key(field),
+                rule: self.describe(field),
+                values: self.values(field, resource),
+            })
+            .collect()
     }
 
     /// `mapping.user.loginname`: the key that configures the field.

@@ -175,10 +175,10 @@ fn path_fix(schema: &ResourceSchema) -> String {
         .filter(|n| !matches!(n.as_str(), "id" | "meta" | "schemas"))
         .collect();
     names.truncate(12);
-    let extensions: Vec<&str> = schema
+    let extensions: Vec<String> = schema
         .extensions
         .iter()
-        .map(|(s, _)| s.id.as_str())
+        .map(|(s, _)| format!("{}:<attribute>", s.id))
         .collect();
     let mut fix = format!(
         "name an attribute of {} ({}, …), a sub-attribute (name.givenName), a filtered value (emails[type eq \"work\"].value)",
@@ -187,8 +187,8 @@ fn path_fix(schema: &ResourceSchema) -> String {
     );
     if !extensions.is_empty() {
         fix.push_str(&format!(
-            " or an extension attribute ({}:attribute)",
-            extensions.join(" | ")
+            " or an extension attribute ({})",
+            extensions.join(", ")
         ));
     }
     fix

@@ -37,9 +37,13 @@ const HELP: &str = "use \"lower\", \"upper\", \"trim\", { before = \"@\" }, { af
 
 fn regex(pattern: &str, key: &str) -> Result<Regex, Problem> {
     Regex::new(pattern).map_err(|e| {
+        // The parser's message draws the place over several lines; its last line says why.
+        let message = e.to_string();
+        let why = message.lines().last().unwrap_or_default();
+        let why = why.trim().trim_start_matches("error: ");
         Problem::new(
             key,
-            format!("\"{pattern}\" is not a regular expression: {e}"),
+            format!("\"{pattern}\" is not a regular expression: {why}"),
             "fix the expression (Rust regex syntax, https://docs.rs/regex)",
         )
     })
