@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use gateway::import::{Format, Outcome, Summary, import, parse};
+use gateway::import::{ColumnMap, Format, Outcome, Summary, import, parse};
 use gateway::reconcile::Progress;
 use gateway::writer::Writer;
 use scim::ResourceKind;
@@ -32,6 +32,21 @@ pub struct ImportArgs {
     /// Also write the failed rows to this CSV file (line, userName, status, scimType, detail).
     #[arg(long)]
     report: Option<PathBuf>,
+    /// A TOML file naming, for each of the CSV's own column headers, the SCIM column path it
+    /// stands for (`"First name" = "name.givenName"`); columns it does not name are left out.
+    #[arg(long)]
+    map: Option<PathBuf>,
+}
+
+fn column_map(path: &Path) -> Result<ColumnMap, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the column map {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        format!(
+            "the column map {} must be a table of \"CSV header\" = \"SCIM path\": {e}",
+            path.display()
+        )
+    })
 }
 
 fn format_of(args: &ImportArgs) -> Result<Format, String> {
@@ -72,6 +87,10 @@ async fn import_file(
     config: &gateway::config::Config,
 ) -> Result<ExitCode, String> {
     let format = format_of(args)?;
+    let columns = args.map.as_deref().map(column_map).transpose()?;
+    if columns.is_some() && format != Format::Csv {
+        return Err("--map renames CSV columns; a JSON file is read as SCIM already".into());
+    }
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
     crate::serve::init_logging(config.server.log_format);
@@ -89,7 +108,7 @@ async fn import_file(
         .runtime()
         .schema(ResourceKind::User)
         .ok_or("the connector offers no Users")?;
-    let rows = parse(&text, format, schema).map_err(|e| e.to_string())?;
+    let rows = parse(&text, format, schema, columns.as_ref()).map_err(|e| e.to_string())?;
     let bar = Bar::new();
     let results = import(&writer, rows, &bar).await;
     bar.done();

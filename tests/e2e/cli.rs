@@ -548,6 +548,42 @@ async fn import_provisions_an_hr_export_in_batches_and_reports_failed_rows() {
         stdout.contains("0 created, 0 updated, 61 unchanged, 2 failed"),
         "{stdout}"
     );
+
+    // The HR system's own headers, with a column map: no renaming of the export.
+    let hr = dir.join("export.csv");
+    std::fs::write(
+        &hr,
+        "Personnel no,Login,First name,Surname,Work e-mail,Cost centre\n\
+         P-100,newhire,New,Hire,new.hire@uni.edu,4711\n\
+         P-007,staff07,Given,Renamed,staff07@uni.edu,4711\n",
+    )
+    .expect("write");
+    let map = dir.join("columns.toml");
+    std::fs::write(
+        &map,
+        "\"Personnel no\" = \"externalId\"\nLogin = \"userName\"\n\"First name\" = \"name.givenName\"\n\
+         Surname = \"name.familyName\"\n\"Work e-mail\" = \"emails.work\"\n",
+    )
+    .expect("write");
+    let mut mapped = args(&hr);
+    mapped.extend(["--map".to_owned(), map.display().to_string()]);
+    let (code, stdout, stderr) = run(mapped).await.expect("ran");
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("1 created, 1 updated, 0 unchanged, 0 failed"),
+        "{stdout}"
+    );
+    let hire = sim
+        .user("newhire", "timeedit")
+        .expect("created from the mapped columns");
+    assert_eq!(
+        (hire.firstname.as_str(), hire.email.as_str()),
+        ("New", "new.hire@uni.edu")
+    );
+    assert_eq!(
+        sim.user("staff07", "timeedit").expect("staff07").lastname,
+        "Renamed"
+    );
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

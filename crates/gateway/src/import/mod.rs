@@ -11,7 +11,7 @@ use futures_util::stream;
 use scim::ResourceKind;
 use serde_json::{Map, Value, json};
 
-pub use parse::{Format, ParseError, Row, parse};
+pub use parse::{ColumnMap, Format, ParseError, Row, parse};
 
 use crate::error::ApiError;
 use crate::reconcile::Progress;

@@ -8,6 +8,10 @@
 //!   `orgRoles`) takes them separated by `;`. An empty cell leaves the attribute out (it is not
 //!   cleared).
 //!   Values stay strings; the SCIM core reads `true`/`false` for booleans.
+//! * CSV with a column map ([`ColumnMap`], `import --map`): the HR system's own headers, each
+//!   mapped to such a path; columns the map does not name are left out.
+
+use std::collections::BTreeMap;
 
 use scim::schema::{AttrType, Target as SchemaTarget};
 use scim::{AttrPath, ResourceSchema};
@@ -30,6 +34,10 @@ impl Format {
         }
     }
 }
+
+/// An HR export's column headers, each with the SCIM column path it stands for
+/// (`"First name" = "name.givenName"`, `"E-mail" = "emails.work"`).
+pub type ColumnMap = BTreeMap<String, String>;
 
 /// One user of the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +65,10 @@ pub enum ParseError {
         header: String,
         reason: String,
     },
+    #[error(
+        "the column map names \"{header}\", which the file's header does not have (it has: {found})"
+    )]
+    MissingColumn { header: String, found: String },
 }
 
 /// Where one CSV column goes.
@@ -68,13 +80,21 @@ enum Target {
     Typed { path: AttrPath, kind: String },
     /// `orgRoles`: simple values separated by `;`.
     List(AttrPath),
+    /// A column the column map leaves out.
+    Ignored,
 }
 
-/// Reads `text` as `format`; `schema` decides what CSV columns mean.
-pub fn parse(text: &str, format: Format, schema: &ResourceSchema) -> Result<Vec<Row>, ParseError> {
+/// Reads `text` as `format`; `schema` decides what CSV columns mean, after `columns` (when
+/// given) has turned the file's headers into SCIM paths.
+pub fn parse(
+    text: &str,
+    format: Format,
+    schema: &ResourceSchema,
+    columns: Option<&ColumnMap>,
+) -> Result<Vec<Row>, ParseError> {
     match format {
         Format::Json => parse_json(text),
-        Format::Csv => parse_csv(text, schema),
+        Format::Csv => parse_csv(text, schema, columns),
     }
 }
 
@@ -167,7 +187,39 @@ fn container<'a>(
     }
 }
 
-fn parse_csv(text: &str, schema: &ResourceSchema) -> Result<Vec<Row>, ParseError> {
+/// The SCIM path of each header: itself, or what the column map says (`None`: left out).
+fn header_paths<'h>(
+    headers: &'h csv::StringRecord,
+    columns: Option<&'h ColumnMap>,
+) -> Result<Vec<Option<&'h str>>, ParseError> {
+    let Some(columns) = columns else {
+        return Ok(headers.iter().map(Some).collect());
+    };
+    let find = |name: &str| {
+        headers.iter().position(|h| h == name).or_else(|| {
+            headers
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case(name.trim()))
+        })
+    };
+    let mut paths = vec![None; headers.len()];
+    for (header, path) in columns {
+        let Some(i) = find(header) else {
+            return Err(ParseError::MissingColumn {
+                header: header.clone(),
+                found: headers.iter().collect::<Vec<_>>().join(", "),
+            });
+        };
+        paths[i] = Some(path.as_str());
+    }
+    Ok(paths)
+}
+
+fn parse_csv(
+    text: &str,
+    schema: &ResourceSchema,
+    columns: Option<&ColumnMap>,
+) -> Result<Vec<Row>, ParseError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -176,15 +228,20 @@ fn parse_csv(text: &str, schema: &ResourceSchema) -> Result<Vec<Row>, ParseError
         .headers()
         .map_err(|e| ParseError::Header(e.to_string()))?
         .clone();
-    let targets = headers
-        .iter()
+    let targets = header_paths(&headers, columns)?
+        .into_iter()
         .enumerate()
-        .map(|(i, h)| {
-            column_target(h, schema).map_err(|reason| ParseError::Column {
+        .map(|(i, path)| match path {
+            None => Ok(Target::Ignored),
+            Some(path) => column_target(path, schema).map_err(|reason| ParseError::Column {
                 column: i + 1,
-                header: h.to_owned(),
-                reason,
-            })
+                header: headers.get(i).unwrap_or_default().to_owned(),
+                reason: if columns.is_some() {
+                    format!("mapped to \"{path}\": {reason}")
+                } else {
+                    reason
+                },
+            }),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let core_schema = schema.core.id.clone();
@@ -233,6 +290,7 @@ fn parse_csv(text: &str, schema: &ResourceSchema) -> Result<Vec<Row>, ParseError
                 continue;
             }
             match target {
+                Target::Ignored => {}
                 Target::Path(path) => {
                     let Some(object) = container(&mut user, path) else {
                         continue;
@@ -295,11 +353,54 @@ mod tests {
     }
 
     #[test]
+    fn a_column_map_reads_an_hr_export_as_it_is() {
+        let text = "Employee ID,Login,First name,E-mail,Department,Cost centre\n\
+                    E7,ada@uni.edu,Ada,ada@uni.edu,Physics,4711\n";
+        let columns: ColumnMap = [
+            ("Employee ID", "externalId"),
+            ("login", "userName"),
+            ("First name", "name.givenName"),
+            ("E-mail", "emails.work"),
+            (
+                "Department",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let rows = parse(text, Format::Csv, &users(), Some(&columns)).expect("parses");
+        assert_eq!(
+            rows[0].user,
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "externalId": "E7",
+                "userName": "ada@uni.edu",
+                "name": {"givenName": "Ada"},
+                "emails": [{"type": "work", "value": "ada@uni.edu", "primary": true}],
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Physics"}
+            }),
+            "the cost centre is not mapped, so it is left out"
+        );
+        let mut wrong = columns.clone();
+        wrong.insert("Surname".into(), "name.familyName".into());
+        let e = parse(text, Format::Csv, &users(), Some(&wrong)).expect_err("no such column");
+        assert!(
+            e.to_string().contains("\"Surname\"") && e.to_string().contains("Cost centre"),
+            "{e}"
+        );
+        let mut bad = columns;
+        bad.insert("Cost centre".into(), "costCentre".into());
+        let e = parse(text, Format::Csv, &users(), Some(&bad)).expect_err("bad path");
+        assert!(e.to_string().contains("mapped to \"costCentre\""), "{e}");
+    }
+
+    #[test]
     fn csv_columns_are_scim_paths() {
         let text = "userName,name.givenName,name.familyName,emails.work,emails.home,phoneNumbers.mobile,active,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber\n\
                     ada,Ada,\"Lovelace, Countess\",ada@uni.edu,,+44 1,true,007\n\
                     bob,Bob,Berg,bob@uni.edu,bob@home.org,,false,\n";
-        let rows = parse(text, Format::Csv, &users()).expect("parses");
+        let rows = parse(text, Format::Csv, &users(), None).expect("parses");
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].line, 2);
         assert_eq!(
@@ -322,8 +423,13 @@ mod tests {
 
     #[test]
     fn columns_resolve_like_scim_paths_in_canonical_names() {
-        let rows =
-            parse("USERNAME,employeeNumber\nada,7\n", Format::Csv, &users()).expect("parses");
+        let rows = parse(
+            "USERNAME,employeeNumber\nada,7\n",
+            Format::Csv,
+            &users(),
+            None,
+        )
+        .expect("parses");
         assert_eq!(
             rows[0].user,
             json!({
@@ -336,14 +442,15 @@ mod tests {
 
     #[test]
     fn bad_columns_stop_the_file_and_bad_rows_only_themselves() {
-        let e = parse("userName,nickname2\n", Format::Csv, &users()).expect_err("unknown");
+        let e = parse("userName,nickname2\n", Format::Csv, &users(), None).expect_err("unknown");
         assert!(e.to_string().contains("nickname2"), "{e}");
-        let e = parse("userName,emails\n", Format::Csv, &users()).expect_err("untyped");
+        let e = parse("userName,emails\n", Format::Csv, &users(), None).expect_err("untyped");
         assert!(e.to_string().contains("emails.work"), "{e}");
         let rows = parse(
             "userName,title\nada,Dr\nbob\ncid,Prof\n",
             Format::Csv,
             &users(),
+            None,
         )
         .expect("parses");
         assert_eq!(rows.len(), 3);
@@ -359,16 +466,17 @@ mod tests {
 
     #[test]
     fn json_takes_an_array_or_a_list_response() {
-        let rows = parse(r#"[{"userName": "a"}, 7]"#, Format::Json, &users()).expect("array");
+        let rows = parse(r#"[{"userName": "a"}, 7]"#, Format::Json, &users(), None).expect("array");
         assert_eq!(rows.len(), 2);
         assert!(rows[1].error.is_some());
         let rows = parse(
             r#"{"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "Resources": [{"userName": "a"}]}"#,
             Format::Json,
             &users(),
+            None,
         )
         .expect("list");
         assert_eq!(rows[0].user["userName"], "a");
-        assert!(parse("{}", Format::Json, &users()).is_err());
+        assert!(parse("{}", Format::Json, &users(), None).is_err());
     }
 }
