@@ -13,6 +13,8 @@ use super::mapping::{self, GROUP_EXTENSION_URN, Mappings, USER_EXTENSION_URN, Ve
 use super::members::{self, Member, MemberKind};
 use super::picture::{self, Fetcher, PictureRules, Source};
 use super::settings::AdSyncSettings;
+use crate::environment::EnvApi;
+use crate::environment::onboarding::{Onboarding, Person, credentials_attribute, credentials_of};
 use connector::http::VendorClient;
 use connector::{
     Capabilities, Connector, ConnectorError, ConnectorStatus, KeyLookup, PlannedCall,
@@ -27,6 +29,7 @@ pub struct Workspace365AdSync {
     rules: PictureRules,
     settings: AdSyncSettings,
     mappings: Mappings,
+    onboarding: Onboarding,
 }
 
 /// A group member as the vendor knows it.
@@ -44,6 +47,11 @@ impl Workspace365AdSync {
             .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
         let mappings = Mappings::build(&settings)
             .map_err(|problems| connector::unusable("workspace365-adsync", &problems))?;
+        let onboarding = Onboarding::new(
+            settings.environment_api.as_ref(),
+            &settings.environment,
+            settings.welcome_activity.clone(),
+        )?;
         let endpoint = settings.http.endpoint(&settings.base_url);
         let fetcher = Fetcher::new(
             PictureRules::of(&settings),
@@ -62,6 +70,7 @@ impl Workspace365AdSync {
             rules: PictureRules::of(&settings),
             settings,
             mappings,
+            onboarding,
         })
     }
 
@@ -71,9 +80,12 @@ impl Workspace365AdSync {
             USER_EXTENSION_URN,
             "Workspace365AdSyncUser",
             "Workspace 365 fields of a user with no core SCIM attribute",
-            vec![Attribute::new("isAdmin", AttrType::Boolean).describe(
-                "Whether the user is a Workspace 365 administrator (IsAdmin); when absent, roles[value eq \"admin\"] decides",
-            )],
+            vec![
+                Attribute::new("isAdmin", AttrType::Boolean).describe(
+                    "Whether the user is a Workspace 365 administrator (IsAdmin); when absent, roles[value eq \"admin\"] decides",
+                ),
+                credentials_attribute(),
+            ],
         )
     }
 
@@ -138,7 +150,27 @@ impl Workspace365AdSync {
         }
         self.api.put_user(object_id, &info, request_id).await?;
         let mut keys = VendorKeys::from_value(change.vendor_keys);
+        let upn = info.user_principal_name.as_str();
+        if keys.object_id.is_none() && keys.welcome_activity_id.is_none() {
+            let person = Person {
+                upn,
+                first_name: &info.first_name,
+                last_name: &info.last_name,
+                email: info.email.as_deref().unwrap_or(upn),
+            };
+            keys.welcome_activity_id = self.onboarding.welcome(&person, request_id).await;
+        }
         keys.object_id = Some(object_id);
+        let credentials = credentials_of(UserView(after).extension(USER_EXTENSION_URN), upn);
+        keys.integration_credentials_id = self
+            .onboarding
+            .push_credentials(
+                upn,
+                credentials.as_ref(),
+                keys.integration_credentials_id,
+                request_id,
+            )
+            .await?;
         match picture::preferred_photo(after) {
             Some(value) => {
                 let picture = match picture::source(value, &self.rules).map_err(rejected)? {
@@ -241,7 +273,7 @@ impl Workspace365AdSync {
         }
         Ok(VendorKeys {
             object_id: Some(object_id),
-            picture_sha256: None,
+            ..VendorKeys::default()
         }
         .to_value())
     }
@@ -334,9 +366,9 @@ impl Connector for Workspace365AdSync {
     /// The ActiveDirectorySync API (pictures fetched from elsewhere are not a vendor
     /// endpoint).
     fn status(&self) -> ConnectorStatus {
-        ConnectorStatus {
-            endpoints: vec![self.api.status()],
-        }
+        let mut endpoints = vec![self.api.status()];
+        endpoints.extend(self.onboarding.api().map(EnvApi::status));
+        ConnectorStatus { endpoints }
     }
 
     /// The API has no read: a membership delete between nil ObjectIds, once
@@ -349,6 +381,11 @@ impl Connector for Workspace365AdSync {
         self.object_id(change)?;
         if let Some(after) = change.after {
             check_attributes(change.kind, after, &self.rules, &self.mappings)?;
+            if change.kind == ResourceKind::User {
+                let extension = UserView(after).extension(USER_EXTENSION_URN);
+                self.onboarding
+                    .check(credentials_of(extension, "").as_ref())?;
+            }
         }
         Ok(())
     }

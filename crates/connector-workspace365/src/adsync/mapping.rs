@@ -301,6 +301,10 @@ pub fn object_id(
 pub struct VendorKeys {
     pub object_id: Option<Uuid>,
     pub picture_sha256: Option<String>,
+    /// The environment API's welcome activity, once posted.
+    pub welcome_activity_id: Option<u64>,
+    /// The environment API's integration credentials record.
+    pub integration_credentials_id: Option<u64>,
 }
 
 impl VendorKeys {
@@ -315,6 +319,10 @@ impl VendorKeys {
                 .get("pictureSha256")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            welcome_activity_id: value.get("welcomeActivityId").and_then(Value::as_u64),
+            integration_credentials_id: value
+                .get("integrationCredentialsId")
+                .and_then(Value::as_u64),
         }
     }
 
@@ -325,6 +333,12 @@ impl VendorKeys {
         }
         if let Some(sha) = &self.picture_sha256 {
             keys.insert("pictureSha256".into(), json!(sha));
+        }
+        if let Some(id) = self.welcome_activity_id {
+            keys.insert("welcomeActivityId".into(), json!(id));
+        }
+        if let Some(id) = self.integration_credentials_id {
+            keys.insert("integrationCredentialsId".into(), json!(id));
         }
         Value::Object(keys)
     }
@@ -505,6 +519,8 @@ mod tests {
         let keys = VendorKeys {
             object_id: Some(Uuid::nil()),
             picture_sha256: Some("ab".into()),
+            welcome_activity_id: Some(3),
+            integration_credentials_id: Some(4),
         };
         assert_eq!(VendorKeys::from_value(&keys.to_value()), keys);
         assert_eq!(VendorKeys::from_value(&json!({})), VendorKeys::default());

@@ -9,6 +9,8 @@ use connector::http::HttpSettings;
 use connector::mapping::MappingSettings;
 use connector::secret::{Secret, SecretError};
 
+use crate::environment::{EnvironmentApiSettings, WelcomeActivity};
+
 /// What A9 accepts (docs/connectors/workspace365-adsync.md "Vendor calls" [O]: 4 MiB), and so the default cap on a picture.
 pub const DEFAULT_MAX_PICTURE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -46,6 +48,13 @@ pub struct AdSyncSettings {
     pub allow_http_for_tests: bool,
     #[serde(default)]
     pub http: HttpSettings,
+    /// The environment API, for the welcome activity and integration credentials (as the
+    /// `workspace365` connector takes it).
+    #[serde(default)]
+    pub environment_api: Option<EnvironmentApiSettings>,
+    /// An activity posted to each user the connector creates (needs `environment_api`).
+    #[serde(default)]
+    pub welcome_activity: Option<WelcomeActivity>,
     /// Where each Workspace 365 field takes its value from
     /// (docs/connectors/workspace365-adsync.md "Mapping").
     #[serde(default)]
@@ -98,6 +107,8 @@ impl AdSyncSettings {
             max_picture_bytes: DEFAULT_MAX_PICTURE_BYTES,
             allow_http_for_tests: false,
             http: HttpSettings::default(),
+            environment_api: None,
+            welcome_activity: None,
             mapping: MappingSettings::default(),
         }
     }
@@ -140,6 +151,10 @@ impl AdSyncSettings {
             ));
         }
         problems.extend(self.http.problems());
+        problems.extend(crate::environment::onboarding::problems(
+            self.environment_api.as_ref(),
+            self.welcome_activity.as_ref(),
+        ));
         problems.extend(
             super::mapping::Mappings::build(self)
                 .err()

@@ -9,6 +9,7 @@
 
 mod api;
 mod model;
+pub mod onboarding;
 mod settings;
 
 pub use api::{CredentialsUpdate, EnvApi, EnvApiError};
@@ -17,4 +18,5 @@ pub use model::{
     CategoryLookup, Color, CreatedActivity, ErrorMessage, GroupLookup, IconContent, IconSource,
     IntegrationCredentials, Media, NewActivity, NewAnnouncement, Scope, UserLookup,
 };
+pub use onboarding::{Onboarding, WelcomeActivity};
 pub use settings::EnvironmentApiSettings;

@@ -3,13 +3,14 @@
 
 use async_trait::async_trait;
 use scim::ResourceKind;
-use scim::schema::{AttrType, Attribute, Mutability, Returned, Schema};
+use scim::schema::{AttrType, Attribute, Schema};
 use serde_json::{Map, Value, json};
 
 use super::api::{ProvisioningApi, ProvisioningError, UserBody};
 use super::mapping::{Desired, EXTENSION_URN, Mappings, VendorKeys, describe, is_duplicate};
 use super::settings::{PasswordPolicy, Workspace365Settings};
-use crate::environment::{ActivityData, EnvApi, EnvApiError, NewActivity, UserLookup};
+use crate::environment::EnvApi;
+use crate::environment::onboarding::{Onboarding, Person, credentials_attribute};
 use connector::http::VendorClient;
 use connector::{
     Capabilities, Connector, ConnectorError, ConnectorStatus, PlannedCall, ResourceChange, Secret,
@@ -19,7 +20,7 @@ use connector::{
 #[derive(Debug)]
 pub struct Workspace365 {
     api: ProvisioningApi,
-    env_api: Option<EnvApi>,
+    onboarding: Onboarding,
     settings: Workspace365Settings,
     mappings: Mappings,
 }
@@ -33,14 +34,14 @@ impl Workspace365 {
         let mappings = Mappings::build(&settings)
             .map_err(|problems| connector::unusable("workspace365", &problems))?;
         let client = VendorClient::new("workspace365", settings.http.endpoint(&settings.base_url))?;
-        let env_api = settings
-            .environment_api
-            .as_ref()
-            .map(|env| EnvApi::new(env, &settings.environment))
-            .transpose()?;
+        let onboarding = Onboarding::new(
+            settings.environment_api.as_ref(),
+            &settings.environment,
+            settings.welcome_activity.clone(),
+        )?;
         Ok(Workspace365 {
             api: ProvisioningApi::new(client, settings.environment.clone(), key),
-            env_api,
+            onboarding,
             settings,
             mappings,
         })
@@ -58,22 +59,7 @@ impl Workspace365 {
                 Attribute::new("createInOffice365", AttrType::Boolean).describe(
                     "Whether Workspace 365 also creates the user in Office 365 (used when the user is created); default: the connector's create_in_office365",
                 ),
-                Attribute::complex(
-                    "integrationCredentials",
-                    vec![
-                        Attribute::new("username", AttrType::String)
-                            .describe("An e-mail address; default: the user's address")
-                            .mutability(Mutability::WriteOnly)
-                            .returned(Returned::Never),
-                        Attribute::new("password", AttrType::String)
-                            .case_exact()
-                            .mutability(Mutability::WriteOnly)
-                            .returned(Returned::Never),
-                    ],
-                )
-                .mutability(Mutability::WriteOnly)
-                .returned(Returned::Never)
-                .describe("Credentials Workspace 365 keeps for the user's integrations (needs the connector's environment_api)"),
+                credentials_attribute(),
             ],
         )
     }
@@ -87,11 +73,7 @@ impl Workspace365 {
         }
         if let Some(after) = change.after {
             let desired = self.mappings.desired(after)?;
-            if desired.credentials.is_some() && self.env_api.is_none() {
-                return Err(ConnectorError::Rejected {
-                    reason: "integrationCredentials need the Workspace 365 environment API, which this connector is not configured for".into(),
-                });
-            }
+            self.onboarding.check(desired.credentials.as_ref())?;
         }
         Ok(())
     }
@@ -319,84 +301,33 @@ impl Workspace365 {
         }
     }
 
-    /// Posts the configured welcome activity; a failure is logged, not returned (the user
-    /// exists, and a retry would adopt it without welcoming it).
+    /// Posts the configured welcome activity (see [`Onboarding::welcome`]).
     async fn welcome(&self, desired: &Desired, request_id: Option<&str>) -> Option<u64> {
-        let (Some(welcome), Some(env)) = (&self.settings.welcome_activity, &self.env_api) else {
-            return None;
+        let user = &desired.user;
+        let person = Person {
+            upn: &user.email_address,
+            first_name: &user.first_name,
+            last_name: &user.last_name,
+            email: &user.email_address,
         };
-        let activity = NewActivity {
-            user: UserLookup::Upn(desired.user.email_address.clone()),
-            data: ActivityData {
-                icon: welcome.icon.clone(),
-                title: super::mapping::welcome_title(&welcome.title, &desired.user),
-                url: welcome.url.clone(),
-                tag: welcome.tag.clone(),
-                color: None,
-                actions: Vec::new(),
-            },
-        };
-        match env.post_activity(&activity, request_id).await {
-            Ok(created) => Some(created.id),
-            Err(e) => {
-                tracing::warn!(
-                    email = desired.user.email_address.as_str(),
-                    request_id,
-                    error = %e,
-                    "the user was created, but the welcome activity could not be posted"
-                );
-                None
-            }
-        }
+        self.onboarding.welcome(&person, request_id).await
     }
 
-    /// Sends the extension's integration credentials: an update of the record `existing`
-    /// names, else a new record. Returns the record's id.
+    /// Sends the extension's integration credentials (see [`Onboarding::push_credentials`]).
     async fn push_credentials(
         &self,
         desired: &Desired,
         existing: Option<u64>,
         request_id: Option<&str>,
     ) -> Result<Option<u64>, ConnectorError> {
-        let Some(credentials) = &desired.credentials else {
-            return Ok(existing);
-        };
-        let Some(env) = &self.env_api else {
-            return Err(ConnectorError::Rejected {
-                reason: "integrationCredentials need the Workspace 365 environment API".into(),
-            });
-        };
-        let upn = &desired.user.email_address;
-        if let Some(id) = existing {
-            match env
-                .update_integration_credentials(id, credentials, request_id)
-                .await?
-            {
-                crate::environment::CredentialsUpdate::Updated => return Ok(Some(id)),
-                crate::environment::CredentialsUpdate::NotFound => {
-                    tracing::info!(
-                        id,
-                        email = upn.as_str(),
-                        request_id,
-                        "the integration credentials are gone at the vendor; creating them again"
-                    );
-                }
-            }
-        }
-        match env
-            .create_integration_credentials(upn, credentials, request_id)
+        self.onboarding
+            .push_credentials(
+                &desired.user.email_address,
+                desired.credentials.as_ref(),
+                existing,
+                request_id,
+            )
             .await
-        {
-            Ok(id) => Ok(Some(id)),
-            // Users reach the environment API from the provisioning side; give it time.
-            Err(EnvApiError::NotFound(e)) => Err(ConnectorError::Unavailable {
-                reason: format!(
-                    "the Workspace 365 environment API does not know {upn} yet ({e}); the integration credentials were not stored"
-                ),
-                retry_after: None,
-            }),
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// A failed W1/W2 as the SCIM client should see it.
@@ -459,7 +390,7 @@ impl Connector for Workspace365 {
     /// The Provisioning API, then the environment API when configured.
     fn status(&self) -> ConnectorStatus {
         let mut endpoints = vec![self.api.status()];
-        endpoints.extend(self.env_api.as_ref().map(EnvApi::status));
+        endpoints.extend(self.onboarding.api().map(EnvApi::status));
         ConnectorStatus { endpoints }
     }
 
@@ -468,7 +399,7 @@ impl Connector for Workspace365 {
     /// configured. Both are tried; the first failure is returned.
     async fn probe(&self) -> Result<(), ConnectorError> {
         let provisioning = self.api.probe().await;
-        let environment = match &self.env_api {
+        let environment = match self.onboarding.api() {
             Some(env) => env.probe().await,
             None => Ok(()),
         };
@@ -572,6 +503,7 @@ mod tests {
     use serde_json::Map;
 
     use super::*;
+    use scim::schema::{Mutability, Returned};
 
     fn change<'a>(
         kind: ResourceKind,

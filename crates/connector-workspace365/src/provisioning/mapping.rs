@@ -6,13 +6,13 @@
 //! mapping") is the SCIM primary e-mail (the one marked `primary`, else the first), else
 //! `userName` when it is an e-mail address.
 
-use scim::json::get_ci;
 use scim::resource::UserView;
 use serde_json::{Map, Value, json};
 
 use super::api::ValidationMessage;
 use super::settings::Workspace365Settings;
 use crate::environment::IntegrationCredentials;
+use crate::environment::onboarding::credentials_of;
 use connector::mapping::{Field, FieldKind, FieldSpec, Mapping, MappingError, resource_schema};
 use connector::secret::Secret;
 use connector::{ConnectorError, Problem};
@@ -167,21 +167,7 @@ impl Mappings {
         let view = UserView(user);
         let map = &self.user;
         let address = map.required(F::EmailAddress, user)?;
-        let credentials = view
-            .extension(EXTENSION_URN)
-            .and_then(|e| get_ci(e, "integrationCredentials"))
-            .and_then(Value::as_object)
-            .and_then(|c| {
-                let password = get_ci(c, "password")?.as_str()?;
-                let username = get_ci(c, "username")
-                    .and_then(Value::as_str)
-                    .filter(|u| !u.trim().is_empty())
-                    .unwrap_or(&address);
-                Some(IntegrationCredentials {
-                    username: username.to_owned(),
-                    password: Secret::new(password),
-                })
-            });
+        let credentials = credentials_of(view.extension(EXTENSION_URN), &address);
         let flag =
             |field| -> Result<bool, MappingError> { Ok(map.flag(field, user)?.unwrap_or(false)) };
         Ok(Desired {
@@ -301,14 +287,6 @@ pub fn describe(results: &[ValidationMessage]) -> String {
         })
         .collect();
     format!("Workspace 365: {}", parts.join("; "))
-}
-
-/// The welcome activity's title for `user`: `{firstName}`, `{lastName}`, `{email}` replaced.
-pub fn welcome_title(template: &str, user: &VendorUser) -> String {
-    template
-        .replace("{firstName}", &user.first_name)
-        .replace("{lastName}", &user.last_name)
-        .replace("{email}", &user.email_address)
 }
 
 #[cfg(test)]
@@ -446,20 +424,6 @@ mod tests {
             describe(&[first, dup]),
             "Workspace 365: FirstName (name.givenName): The FirstName field is required.; \
              EmailAddress (emails (primary) / userName): A user with this email address already exists."
-        );
-    }
-
-    #[test]
-    fn welcome_titles_name_the_user() {
-        let u = VendorUser {
-            email_address: "a@x.nl".into(),
-            first_name: "Ann".into(),
-            last_name: "B".into(),
-            is_administrator: false,
-        };
-        assert_eq!(
-            welcome_title("Welcome {firstName} ({email})", &u),
-            "Welcome Ann (a@x.nl)"
         );
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::environment::EnvironmentApiSettings;
+pub use crate::environment::WelcomeActivity;
 use connector::Problem;
 use connector::http::HttpSettings;
 use connector::mapping::MappingSettings;
@@ -82,21 +83,6 @@ pub enum PasswordPolicy {
     Refuse,
 }
 
-/// The activity a new user finds in their feed. `{firstName}`, `{lastName}` and `{email}` in
-/// `title` are replaced with the user's.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WelcomeActivity {
-    pub title: String,
-    #[serde(default)]
-    pub url: Option<String>,
-    /// An icon name, e.g. `Phone`.
-    #[serde(default)]
-    pub icon: Option<String>,
-    #[serde(default)]
-    pub tag: Option<String>,
-}
-
 impl Workspace365Settings {
     /// Settings for a simulator or a test: this API root, environment and key, everything
     /// else default.
@@ -160,29 +146,10 @@ impl Workspace365Settings {
                 "remove the key to use the default, 24",
             ));
         }
-        if let Some(env) = &self.environment_api {
-            problems.extend(
-                env.problems()
-                    .into_iter()
-                    .map(|p| p.under("environment_api")),
-            );
-        }
-        if let Some(welcome) = &self.welcome_activity {
-            if self.environment_api.is_none() {
-                problems.push(Problem::new(
-                    "welcome_activity",
-                    "needs the environment API",
-                    "add an [environment_api] table with base_url and token",
-                ));
-            }
-            if welcome.title.trim().is_empty() {
-                problems.push(Problem::new(
-                    "welcome_activity.title",
-                    "is empty",
-                    "give the text the new user sees",
-                ));
-            }
-        }
+        problems.extend(crate::environment::onboarding::problems(
+            self.environment_api.as_ref(),
+            self.welcome_activity.as_ref(),
+        ));
         problems.extend(self.http.problems());
         problems.extend(
             super::mapping::Mappings::build(self)

@@ -1145,3 +1145,64 @@ async fn the_preview_is_what_a_write_sends() {
         );
     }
 }
+
+/// With the environment API configured, a new user gets the welcome activity and the
+/// extension's integration credentials, as the `workspace365` connector does; without it,
+/// credentials are refused before any call.
+#[tokio::test]
+async fn a_created_user_is_welcomed_and_gets_its_integration_credentials() {
+    use connector_workspace365::environment::{EnvironmentApiSettings, WelcomeActivity};
+    let f = Fixture::start();
+    let w = f.connector(|s| {
+        s.environment_api = Some(EnvironmentApiSettings::new(f.server.base_url(), "api-key"));
+        s.welcome_activity = Some(WelcomeActivity {
+            title: "Welcome, {firstName}!".into(),
+            url: None,
+            icon: None,
+            tag: Some("onboarding".into()),
+        });
+    });
+    let mut alice = person("alice@contoso.onmicrosoft.com", "Alice", "de Vries");
+    alice.insert(
+        USER_EXTENSION_URN.into(),
+        json!({"integrationCredentials": {"password": "Int-Pw-1"}}),
+    );
+    let keys = f
+        .apply(&w, ResourceKind::User, ALICE, None, Some(&alice))
+        .await
+        .expect("created");
+    let activities = f.sim.activities(ENV);
+    assert_eq!(activities.len(), 1, "{activities:?}");
+    assert_eq!(activities[0].title, "Welcome, Alice!");
+    assert_eq!(activities[0].user_upn, "alice@contoso.onmicrosoft.com");
+    let credentials = f.sim.credentials(ENV);
+    assert_eq!(credentials.len(), 1);
+    assert_eq!(credentials[0].username, "alice@contoso.onmicrosoft.com");
+    assert_eq!(keys["welcomeActivityId"], json!(activities[0].id));
+    assert_eq!(keys["integrationCredentialsId"], json!(credentials[0].id));
+    // An update welcomes no one again.
+    let mut renamed = alice.clone();
+    renamed.insert(
+        "name".into(),
+        json!({"givenName": "Alicia", "familyName": "de Vries"}),
+    );
+    renamed.shift_remove(USER_EXTENSION_URN);
+    f.apply(&w, ResourceKind::User, ALICE, Some(&alice), Some(&renamed))
+        .await
+        .expect("updated");
+    assert_eq!(f.sim.activities(ENV).len(), 1);
+
+    let without = f.connector(|_| {});
+    let mut bob = person("bob@contoso.onmicrosoft.com", "Bob", "Ek");
+    bob.insert(
+        USER_EXTENSION_URN.into(),
+        json!({"integrationCredentials": {"password": "x"}}),
+    );
+    f.server.log().clear();
+    let e = f
+        .apply(&without, ResourceKind::User, BOB, None, Some(&bob))
+        .await
+        .expect_err("no environment API");
+    assert!(e.to_string().contains("environment API"), "{e}");
+    assert!(f.server.log().is_empty());
+}
