@@ -28,6 +28,9 @@ macro_rules! on_both_backends {
     (timeedit_university: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::TimeEditUniversity; $($name),*);
     };
+    (timeedit_store_only: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@ $crate::common::Vendor::TimeEditStoreOnly; $($name),*);
+    };
     (workspace365: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::Workspace365; $($name),*);
     };

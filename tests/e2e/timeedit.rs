@@ -23,6 +23,8 @@ on_both_backends!(timeedit_university:
     unmapped_groups_and_renamed_users,
 );
 
+on_both_backends!(timeedit_store_only: unmapped_groups_stay_in_the_store_and_are_listed);
+
 async fn entra_sequence_reaches_timeedit(app: TestApp) {
     crate::entra::user_sequence(&app).await;
     // The sequence ends with a hard delete: TimeEdit keeps users with history, so the default
@@ -350,5 +352,44 @@ async fn unmapped_groups_and_renamed_users(app: TestApp) {
         sim.user("jane.doe", "timeedit")
             .is_none_or(|u| !u.allowlogin)
     );
+    app.finish().await;
+}
+
+/// With `unmapped_groups = "store_only"`, a Group the mapping does not name is kept, its
+/// members reach no vendor, and the admin API's connector status lists it.
+async fn unmapped_groups_stay_in_the_store_and_are_listed(app: TestApp) {
+    let kim = upn_user(&app, "Kim.Ng@uni.example.edu").await;
+    let calls_before = app.timeedit().server.log().len();
+    let students = app
+        .post(
+            "/Groups",
+            json!({"displayName": "Students", "members": [{"value": kim}]}),
+        )
+        .await;
+    assert_eq!(students.status, 201, "{:?}", students.body);
+    let gid = students.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        app.timeedit().server.log().len(),
+        calls_before,
+        "nothing reached TimeEdit"
+    );
+    assert!(orgs(&app, "kim.ng").is_empty());
+    let status = app
+        .admin(reqwest::Method::GET, "/admin/connectors/test")
+        .await;
+    assert_eq!(status.status, 200, "{:?}", status.body);
+    assert_eq!(
+        status.body["storeOnly"]["Group"],
+        json!({"resources": [{"id": gid, "displayName": "Students"}], "more": false})
+    );
+    // A mapped Group still reaches TimeEdit.
+    let teachers = app
+        .post(
+            "/Groups",
+            json!({"displayName": "Teachers", "members": [{"value": kim}]}),
+        )
+        .await;
+    assert_eq!(teachers.status, 201, "{:?}", teachers.body);
+    assert_eq!(orgs(&app, "kim.ng"), ["all_teachers"]);
     app.finish().await;
 }

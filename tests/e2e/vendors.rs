@@ -14,6 +14,8 @@ pub enum Vendor {
     TimeEdit,
     /// The same, with the mapping and group policy of `examples/timeedit-university.toml`.
     TimeEditUniversity,
+    /// The same, keeping unmapped Groups in the store only.
+    TimeEditStoreOnly,
     /// A `workspace365` connector over the Provisioning API simulator (environment
     /// `example`).
     Workspace365,
@@ -101,12 +103,19 @@ impl Simulators {
                 let server = sim.start(options()).expect("simulator");
                 sims.mytimetable = Some(MyTimetableSim { sim, server });
             }
-            Vendor::TimeEdit | Vendor::TimeEditUniversity => {
+            Vendor::TimeEdit | Vendor::TimeEditUniversity | Vendor::TimeEditStoreOnly => {
                 let sim = vendor_sim::timeedit::TimeEditSim::new(Default::default());
                 let server = sim.start(options()).expect("simulator");
                 sims.timeedit = Some(TimeEditSim { sim, server });
-                if vendor == Vendor::TimeEditUniversity {
-                    sims.vendor_keys = university_keys();
+                match vendor {
+                    Vendor::TimeEditUniversity => sims.vendor_keys = university_keys(),
+                    Vendor::TimeEditStoreOnly => {
+                        sims.vendor_keys = university_keys().replace(
+                            "unmapped_groups = \"refuse\"",
+                            "unmapped_groups = \"store_only\"",
+                        );
+                    }
+                    _ => {}
                 }
             }
             Vendor::Workspace365 => {

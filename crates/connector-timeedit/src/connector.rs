@@ -286,7 +286,7 @@ impl TimeEdit {
 
     /// The organization the vendor keys name (`None` for a Group kept in the store only).
     fn kept_organization(change: &ResourceChange<'_>) -> Option<Option<String>> {
-        if change.vendor_keys.get("unmapped").is_some() {
+        if *change.vendor_keys == connector::store_only_keys() {
             return Some(None);
         }
         change
@@ -369,7 +369,7 @@ impl TimeEdit {
                 return Err(self.unmapped(after));
             }
             // Kept in the store only: no member reaches TimeEdit.
-            return Ok(json!({"unmapped": true}));
+            return Ok(connector::store_only_keys());
         }
         if change.before.is_none()
             && let Some(org) = &new_org

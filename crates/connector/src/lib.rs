@@ -59,6 +59,13 @@ pub struct ResourceChange<'a> {
     pub lookup: &'a dyn KeyLookup,
 }
 
+/// The vendor keys of a resource a connector keeps in the store only, reaching no vendor (a
+/// TimeEdit Group the mapping gives no organization, with `unmapped_groups = "store_only"`).
+/// The admin API lists the resources that have them.
+pub fn store_only_keys() -> Value {
+    serde_json::json!({"storeOnly": true})
+}
+
 /// Reads what the store keeps for other resources of the same connector: a Group change
 /// names its members by SCIM id, and the vendor knows them by the keys their own changes
 /// returned.

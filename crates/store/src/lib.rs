@@ -116,6 +116,17 @@ pub trait Resources: Send + Sync + 'static {
         only: Option<&[String]>,
     ) -> Result<Vec<Member>, StoreError>;
 
+    /// The resources of `kind` whose vendor keys are exactly `keys`, as `(id, displayName)`,
+    /// oldest first, at most `limit`: the ones a connector marked as kept in the store only
+    /// (the admin API lists them).
+    async fn with_vendor_keys(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        keys: &serde_json::Value,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
     /// Which of `ids` name a User or a Group of the connector, with its kind (in any order):
     /// what a new member is checked against.
     async fn kinds_of(

@@ -96,6 +96,13 @@ pub(crate) const BY_ID: Statement = statement!(concat!(
 pub(crate) const ID_BY_UNIQUE_KEY: Statement =
     statement!("SELECT id FROM resources WHERE connector = $1 AND kind = $2 AND unique_key = $3");
 
+/// The resources of kind $2 whose vendor keys are exactly the JSON text $3, as
+/// `(id, displayName)`, oldest first, at most $4: what a connector keeps in the store only.
+pub(crate) const WITH_VENDOR_KEYS: Statement = statement!(
+    "SELECT id, display_name FROM resources \
+     WHERE connector = $1 AND kind = $2 AND vendor_keys = $3 ORDER BY seq LIMIT $4"
+);
+
 /// The Groups listing member $2, as `(id, displayName)` in insertion order.
 pub(crate) const GROUPS_OF: Statement = statement!(
     "SELECT r.id, r.display_name FROM memberships m JOIN resources r \

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use scim::ScimType;
+use scim::{ResourceKind, ScimType};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use store::{
@@ -85,6 +85,41 @@ fn queue_json(stats: Option<&QueueStats>) -> Value {
     })
 }
 
+/// How many resources kept in the store only the status names, per kind.
+const STORE_ONLY_SHOWN: usize = 100;
+
+/// The resources the connector keeps in the store only (they reach no vendor), per kind:
+/// `{"Group": {"resources": [{"id", "displayName"}], "more": false}}`; kinds without any are
+/// left out.
+async fn store_only_json(state: &AppState, runtime: &ConnectorRuntime) -> Result<Value, ApiError> {
+    let mut out = serde_json::Map::new();
+    for kind in [ResourceKind::User, ResourceKind::Group] {
+        let mut found = state
+            .store
+            .with_vendor_keys(
+                &runtime.name,
+                kind,
+                &connector::store_only_keys(),
+                STORE_ONLY_SHOWN + 1,
+            )
+            .await?;
+        if found.is_empty() {
+            continue;
+        }
+        let more = found.len() > STORE_ONLY_SHOWN;
+        found.truncate(STORE_ONLY_SHOWN);
+        let resources: Vec<Value> = found
+            .into_iter()
+            .map(|(id, name)| json!({"id": id, "displayName": name}))
+            .collect();
+        out.insert(
+            kind.as_str().into(),
+            json!({"resources": resources, "more": more}),
+        );
+    }
+    Ok(Value::Object(out))
+}
+
 fn connector_json(
     runtime: &ConnectorRuntime,
     stats: &[QueueStats],
@@ -143,8 +178,13 @@ pub async fn connector(
     let stats = admin.state.store.queue_stats().await?;
     let reconciled = admin.state.reconciliations.lock().await;
     let mut body = connector_json(runtime, &stats, reconciled.get(&runtime.name));
-    if let (Some(probe), Some(object)) = (probe, body.as_object_mut()) {
-        object.insert("probe".into(), probe);
+    std::mem::drop(reconciled);
+    let store_only = store_only_json(&admin.state, runtime).await?;
+    if let Some(object) = body.as_object_mut() {
+        if let Some(probe) = probe {
+            object.insert("probe".into(), probe);
+        }
+        object.insert("storeOnly".into(), store_only);
     }
     Ok(HttpResponse::Ok().json(body))
 }

@@ -23,7 +23,7 @@ use crate::list::NeededMembers;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
 use crate::sql::{
     self, BY_ID, Dialect, GROUPS_OF, ID_BY_UNIQUE_KEY, JOURNAL_PENDING, KINDS_AMONG, MEMBERS,
-    MEMBERS_AMONG, SCAN_AFTER, journal_columns, resource_columns,
+    MEMBERS_AMONG, SCAN_AFTER, WITH_VENDOR_KEYS, journal_columns, resource_columns,
 };
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx};
 use crate::{
@@ -643,6 +643,26 @@ impl Resources for PgStore {
         only: Option<&[String]>,
     ) -> Result<Vec<Member>, StoreError> {
         members(&self.pool, connector, group_id, only).await
+    }
+
+    async fn with_vendor_keys(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        keys: &Value,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(WITH_VENDOR_KEYS.postgres)
+            .bind(connector)
+            .bind(kind.as_str())
+            .bind(codec::json_text(keys)?)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| (id, name.unwrap_or_default()))
+            .collect())
     }
 
     async fn kinds_of(

@@ -29,7 +29,7 @@ use crate::list::NeededMembers;
 use crate::plan::{self, Lookup, Plan, SqlOrder};
 use crate::sql::{
     self, BY_ID, Dialect, GROUPS_OF, ID_BY_UNIQUE_KEY, JOURNAL_PENDING, KINDS_AMONG, MEMBERS,
-    MEMBERS_AMONG, SCAN_AFTER, journal_columns, resource_columns,
+    MEMBERS_AMONG, SCAN_AFTER, WITH_VENDOR_KEYS, journal_columns, resource_columns,
 };
 use crate::tx::{Counters, Fetched, ReadTx};
 use crate::{
@@ -421,6 +421,28 @@ impl Resources for SqliteStore {
                 })
             }
         }
+    }
+
+    async fn with_vendor_keys(
+        &self,
+        connector: &str,
+        kind: ResourceKind,
+        keys: &Value,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let keys = codec::json_text(keys)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<(String, Option<String>)> = self.readers.read(|conn| {
+            reader::pairs(
+                conn,
+                WITH_VENDOR_KEYS.sqlite,
+                (connector, kind.as_str(), &keys, limit),
+            )
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| (id, name.unwrap_or_default()))
+            .collect())
     }
 
     async fn kinds_of(

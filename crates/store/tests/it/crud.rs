@@ -15,7 +15,55 @@ on_both!(
     connectors_are_isolated,
     unique_key_lookup_ignores_case,
     timestamps_are_utc_with_sub_second_precision,
+    resources_are_found_by_their_exact_vendor_keys,
 );
+
+/// What the admin API lists as kept in the store only: resources whose vendor keys are
+/// exactly the marker, oldest first, bounded.
+async fn resources_are_found_by_their_exact_vendor_keys(env: Env) {
+    let store = env.store.as_ref();
+    let marker = json!({"storeOnly": true});
+    for (id, name, keys) in [
+        ("g1", "Students", marker.clone()),
+        ("g2", "Teachers", json!({"organization": "all_teachers"})),
+        ("g3", "Alumni", marker.clone()),
+        ("g4", "Guests", marker.clone()),
+    ] {
+        let seq = store
+            .journal_append(entry(
+                Group,
+                Change::Create {
+                    id: id.into(),
+                    attributes: group(name, &[]),
+                    members: Default::default(),
+                },
+            ))
+            .await
+            .expect("append");
+        store.commit(seq, keys).await.expect("commit");
+    }
+    let found = store
+        .with_vendor_keys(CONNECTOR, Group, &marker, 2)
+        .await
+        .expect("query");
+    assert_eq!(
+        found,
+        [
+            ("g1".to_owned(), "Students".to_owned()),
+            ("g3".to_owned(), "Alumni".to_owned())
+        ]
+    );
+    let users = store
+        .with_vendor_keys(CONNECTOR, User, &marker, 10)
+        .await
+        .expect("query");
+    assert!(users.is_empty());
+    let other = store
+        .with_vendor_keys("another", Group, &marker, 10)
+        .await
+        .expect("query");
+    assert!(other.is_empty(), "connectors are apart");
+}
 
 async fn lifecycle_with_versions(env: Env) {
     let store = env.store.as_ref();
