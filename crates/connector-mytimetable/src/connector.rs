@@ -311,6 +311,18 @@ impl Connector for MyTimetable {
         })
     }
 
+    /// The username: the kept one, else the one the mapping gives.
+    fn account_name(
+        &self,
+        _kind: ResourceKind,
+        attributes: &Map<String, Value>,
+        vendor_keys: &Value,
+    ) -> Option<String> {
+        VendorKeys::from_value(vendor_keys)
+            .username
+            .or_else(|| self.mappings.username(attributes).ok())
+    }
+
     fn compare(&self, stored_keys: &Value, account: &VendorAccount) -> Vec<String> {
         let stored = VendorKeys::from_value(stored_keys);
         let vendor = VendorKeys::from_value(&account.keys);

@@ -515,4 +515,14 @@ mod tests {
         assert!(!keys.covers(&[want("o365"), want("ews")]));
         assert_eq!(VendorKeys::from_value(&keys.to_value()), keys);
     }
+
+    #[test]
+    fn the_documented_default_mapping_is_the_codes() {
+        let m = Mappings::build(&settings(&[])).expect("defaults");
+        let page = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/connectors/mytimetable.md"
+        );
+        connector::mapping::assert_documented(page, &m.user.markdown());
+    }
 }

@@ -689,6 +689,21 @@ impl Connector for TimeEdit {
         })
     }
 
+    /// The login name: the kept key's, else the one the mapping gives.
+    fn account_name(
+        &self,
+        kind: ResourceKind,
+        attributes: &Map<String, Value>,
+        vendor_keys: &Value,
+    ) -> Option<String> {
+        match kind {
+            ResourceKind::User => Self::key_from_value(vendor_keys)
+                .or_else(|| self.key_of(attributes).ok())
+                .map(|k| k.loginname),
+            ResourceKind::Group => None,
+        }
+    }
+
     fn compare(&self, stored_keys: &Value, account: &VendorAccount) -> Vec<String> {
         match (
             Self::key_from_value(stored_keys),

@@ -453,4 +453,15 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn the_documented_default_mapping_is_the_codes() {
+        let m = mappings(json!({}));
+        let page = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/connectors/timeedit.md"
+        );
+        connector::mapping::assert_documented(page, &m.user.markdown());
+        connector::mapping::assert_documented(page, &m.group.markdown());
+    }
 }

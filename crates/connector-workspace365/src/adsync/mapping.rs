@@ -526,4 +526,15 @@ mod tests {
         assert_eq!(VendorKeys::from_value(&json!({})), VendorKeys::default());
         assert_eq!(VendorKeys::default().to_value(), json!({}));
     }
+
+    #[test]
+    fn the_documented_default_mapping_is_the_codes() {
+        let m = mappings();
+        let page = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/connectors/workspace365-adsync.md"
+        );
+        connector::mapping::assert_documented(page, &m.user.markdown());
+        connector::mapping::assert_documented(page, &m.group.markdown());
+    }
 }

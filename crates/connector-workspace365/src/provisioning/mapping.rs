@@ -426,4 +426,13 @@ mod tests {
              EmailAddress (emails (primary) / userName): A user with this email address already exists."
         );
     }
+
+    #[test]
+    fn the_documented_default_mapping_is_the_codes() {
+        let page = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/connectors/workspace365.md"
+        );
+        connector::mapping::assert_documented(page, &mappings(&settings()).user.markdown());
+    }
 }

@@ -324,6 +324,28 @@ impl<F: Field> Mapping<F> {
             .collect()
     }
 
+    /// The fields and their rules as a Markdown table: what each connector's page in
+    /// `docs/connectors/` shows as its default mapping (a test keeps the two equal).
+    pub fn markdown(&self) -> String {
+        let mut out = String::from("| key | value | rule |\n| --- | --- | --- |\n");
+        for &field in F::ALL {
+            let spec = field.spec();
+            let kind = match spec.kind {
+                FieldKind::Text => "text",
+                FieldKind::Flag => "true/false",
+                FieldKind::List => "list",
+            };
+            let required = if spec.required { ", required" } else { "" };
+            out.push_str(&format!(
+                "| `{}` | {kind}{required}: {} | `{}` |\n",
+                self.key(field),
+                spec.about,
+                self.describe(field).replace('|', "\\|"),
+            ));
+        }
+        out
+    }
+
     /// `mapping.user.loginname`: the key that configures the field.
     pub fn key(&self, field: F) -> String {
         format!("mapping.{}.{}", F::TABLE, field.spec().name)
@@ -463,4 +485,15 @@ mod tests {
             required[0]
         );
     }
+}
+
+/// Asserts that the Markdown page at `path` holds `table` (a mapping's
+/// [`Mapping::markdown`]), and says what to paste when it does not. For the vendor crates'
+/// tests of their documentation.
+pub fn assert_documented(path: &str, table: &str) {
+    let page = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert!(
+        page.contains(table),
+        "{path} does not show the default mapping as the code has it; paste:\n\n{table}"
+    );
 }

@@ -123,8 +123,13 @@ pub async fn reconcile(
                     .and_then(|v| v.as_str())
                     .unwrap_or_default()
                     .to_owned();
+                // The vendor may know it by a name its mapping derives (a login name).
+                let account_name = runtime
+                    .connector
+                    .account_name(kind, &stored.attributes, &stored.vendor_keys)
+                    .unwrap_or_else(|| name.clone());
                 report.stored += 1;
-                match vendor.remove(&name.to_lowercase()) {
+                match vendor.remove(&account_name.to_lowercase()) {
                     None => report.drift.push(Drift::MissingAtVendor {
                         kind,
                         id: stored.id,
