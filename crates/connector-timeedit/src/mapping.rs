@@ -133,7 +133,7 @@ impl Field for UserField {
                 "orgroles",
                 List,
                 false,
-                "<organization>=<role> pairs (must exist in TimeEdit)",
+                "organization=role pairs (must exist in TimeEdit)",
             ),
             UserField::Permissions => (
                 "permissions",
