@@ -358,6 +358,17 @@ impl<F: Field> Mapping<F> {
     }
 }
 
+/// Asserts that the Markdown page at `path` holds `table` (a mapping's
+/// [`Mapping::markdown`]), and says what to paste when it does not. For the vendor crates'
+/// tests of their documentation.
+pub fn assert_documented(path: &str, table: &str) {
+    let page = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert!(
+        page.contains(table),
+        "{path} does not show the default mapping as the code has it; paste:\n\n{table}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -485,15 +496,4 @@ mod tests {
             required[0]
         );
     }
-}
-
-/// Asserts that the Markdown page at `path` holds `table` (a mapping's
-/// [`Mapping::markdown`]), and says what to paste when it does not. For the vendor crates'
-/// tests of their documentation.
-pub fn assert_documented(path: &str, table: &str) {
-    let page = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    assert!(
-        page.contains(table),
-        "{path} does not show the default mapping as the code has it; paste:\n\n{table}"
-    );
 }
