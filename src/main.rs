@@ -25,8 +25,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the gateway. Without --config: one `directory` connector (no vendor) on the SQLite
-    /// file ./scim-bridge.db, listening on 127.0.0.1:8080, with a fresh bearer token printed
-    /// at start.
+    /// file ./scim-bridge.db, listening on 127.0.0.1:8080; its bearer token is printed at the
+    /// first start and kept (as a hash, in ./scim-bridge.db.token-hash) across restarts.
     Serve {
         /// The TOML configuration (see examples/). Every key can be overridden from the
         /// environment: SCIM_BRIDGE_SERVER__LISTEN=0.0.0.0:8080.

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use gateway::auth::token::DefaultToken;
 use gateway::config::{Config, LogFormat};
 use gateway::server::RunningServer;
 
@@ -87,6 +88,18 @@ pub async fn start(mut config: Config) -> Result<RunningServer, String> {
         .map_err(|e| format!("cannot start the HTTP server: {e}"))
 }
 
+/// Where a configuration-less `serve` keeps its token's hash: beside its SQLite file
+/// (`scim-bridge.db.token-hash`), or in the working directory for another store.
+fn default_token_path(store_url: &str) -> PathBuf {
+    match store_url.strip_prefix("sqlite://") {
+        Some(rest) => {
+            let file = rest.split('?').next().unwrap_or(rest);
+            PathBuf::from(format!("{file}.token-hash"))
+        }
+        None => PathBuf::from("scim-bridge.token-hash"),
+    }
+}
+
 pub async fn serve(path: Option<PathBuf>) -> ExitCode {
     let (config, minted) = match &path {
         Some(path) => match load(path) {
@@ -94,7 +107,6 @@ pub async fn serve(path: Option<PathBuf>) -> ExitCode {
             Err(code) => return code,
         },
         None => {
-            let token = gateway::auth::token::mint();
             let mut config = match Config::from_default(DEFAULT_CONFIG) {
                 Ok(config) => config,
                 Err(problems) => {
@@ -102,10 +114,18 @@ pub async fn serve(path: Option<PathBuf>) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            let path = default_token_path(&config.store.url);
+            let token = match gateway::auth::token::kept_or_minted(&path) {
+                Ok(token) => token,
+                Err(e) => {
+                    eprintln!("scim-bridge: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             if let Some(directory) = config.connectors.get_mut("directory") {
-                directory.auth.bearer_token_hashes = vec![token.hash.clone()];
+                directory.auth.bearer_token_hashes = vec![token.hash().to_owned()];
             }
-            (config, Some(token))
+            (config, Some((token, path)))
         }
     };
     init_logging(config.server.log_format);
@@ -123,11 +143,17 @@ pub async fn serve(path: Option<PathBuf>) -> ExitCode {
             server.state().public_url
         );
     }
-    if let Some(token) = minted {
-        println!(
-            "scim-bridge: bearer token for this run (shown once, stored only as a hash): {}",
+    match minted {
+        Some((DefaultToken::Minted(token), path)) => println!(
+            "scim-bridge: bearer token (shown this once; its hash is kept in {}, so it works after a restart): {}",
+            path.display(),
             token.token
-        );
+        ),
+        Some((DefaultToken::Kept { .. }, path)) => println!(
+            "scim-bridge: bearer token: the one shown at the first start (its hash is in {}; delete that file to mint a new one)",
+            path.display()
+        ),
+        None => {}
     }
     server.run_until_signal().await;
     ExitCode::SUCCESS

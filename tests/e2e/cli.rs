@@ -587,3 +587,78 @@ async fn import_provisions_an_hr_export_in_batches_and_reports_failed_rows() {
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `serve` without a configuration, in `dir`: the endpoint URL and the token line it prints.
+fn serve_default(dir: &std::path::Path) -> (Child, String, String) {
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_scim-bridge"))
+            .arg("serve")
+            .current_dir(dir)
+            .env_remove("SCIM_BRIDGE_CONFIG")
+            .env("SCIM_BRIDGE_SERVER__LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starts"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let mut endpoint = String::new();
+    let mut token_line = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        if let Some(url) = line.strip_prefix("scim-bridge: SCIM endpoint ") {
+            endpoint = url.trim().to_owned();
+        }
+        if line.contains("bearer token") {
+            token_line = line;
+            break;
+        }
+    }
+    (child, endpoint, token_line)
+}
+
+/// The embedded default keeps its token across restarts: shown once, its hash kept beside the
+/// store, so an identity provider pointed at it keeps working.
+#[test]
+fn the_default_token_survives_a_restart() {
+    let dir = std::env::temp_dir().join(format!("scim-bridge-default-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let status = |endpoint: &str, token: &str| {
+        runtime.block_on(async {
+            reqwest::Client::new()
+                .get(format!("{endpoint}/Users"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("gateway")
+                .status()
+                .as_u16()
+        })
+    };
+    let (first, endpoint, line) = serve_default(&dir);
+    let token = line
+        .rsplit(": ")
+        .next()
+        .expect("the token ends the line")
+        .to_owned();
+    assert!(line.contains("shown this once"), "{line}");
+    assert_eq!(status(&endpoint, &token), 200);
+    drop(first);
+    let kept = std::fs::read_to_string(dir.join("scim-bridge.db.token-hash")).expect("hash file");
+    assert!(
+        kept.starts_with("sha256:") && !kept.contains(&token),
+        "{kept}"
+    );
+
+    let (_second, endpoint, line) = serve_default(&dir);
+    assert!(line.contains("the one shown at the first start"), "{line}");
+    assert!(!line.contains(&token), "never shown again: {line}");
+    assert_eq!(status(&endpoint, &token), 200, "the same token still works");
+    assert_eq!(status(&endpoint, "another-token"), 401);
+    drop(_second);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use connector::Problem;
-use connector::mapping::{Field, FieldKind, FieldSpec, Mapping, MappingError, resource_schema};
+use connector::mapping::{
+    Field, FieldKind, FieldSpec, Mapping, MappingError, no_group_rules, resource_schema,
+};
 use scim::ResourceKind;
 use scim::resource::UserView;
 use serde_json::{Map, Value, json};
@@ -136,13 +138,7 @@ pub struct Mappings {
 impl Mappings {
     /// Reads `settings.mapping`; the problems are keyed `mapping.user.…`.
     pub fn build(settings: &MyTimetableSettings) -> Result<Mappings, Vec<Problem>> {
-        if !settings.mapping.group.is_empty() {
-            return Err(vec![Problem::new(
-                "mapping.group",
-                "MyTimetable has no groups",
-                "remove the table",
-            )]);
-        }
+        no_group_rules(&settings.mapping, "MyTimetable has no groups")?;
         let extensions = [(ResourceKind::User, MyTimetable::extension_schema())];
         Ok(Mappings {
             user: Mapping::build(

@@ -6,7 +6,9 @@
 //! had keeps what TimeEdit holds. So nothing the SCIM client did not touch is lost.
 
 use connector::Problem;
-use connector::mapping::{Field, FieldKind, FieldSpec, Mapping, MappingError, resource_schema};
+use connector::mapping::{
+    Field, FieldKind, FieldSpec, Mapping, MappingError, both, resource_schema,
+};
 use scim::ResourceKind;
 use scim::schema::{AttrType, Attribute, Mutability, Schema};
 use serde_json::{Map, Value, json};
@@ -260,15 +262,8 @@ impl Mappings {
             &group_defaults(),
             resource_schema(ResourceKind::Group, &extensions),
         );
-        match (user, group) {
-            (Ok(user), Ok(group)) => Ok(Mappings { user, group }),
-            (user, group) => Err(user
-                .err()
-                .into_iter()
-                .chain(group.err())
-                .flatten()
-                .collect()),
-        }
+        let (user, group) = both(user, group)?;
+        Ok(Mappings { user, group })
     }
 
     /// The TimeEdit key of a SCIM user.

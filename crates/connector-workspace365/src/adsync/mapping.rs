@@ -2,7 +2,9 @@
 //! vendor keys kept for it. Pure.
 
 use connector::Problem;
-use connector::mapping::{Field, FieldKind, FieldSpec, Mapping, MappingError, resource_schema};
+use connector::mapping::{
+    Field, FieldKind, FieldSpec, Mapping, MappingError, both, resource_schema,
+};
 use scim::ResourceKind;
 use scim::json::get_ci;
 use serde::Serialize;
@@ -222,15 +224,8 @@ impl Mappings {
             &group_defaults(),
             resource_schema(ResourceKind::Group, &extensions),
         );
-        match (user, group) {
-            (Ok(user), Ok(group)) => Ok(Mappings { user, group }),
-            (user, group) => Err(user
-                .err()
-                .into_iter()
-                .chain(group.err())
-                .flatten()
-                .collect()),
-        }
+        let (user, group) = both(user, group)?;
+        Ok(Mappings { user, group })
     }
 
     /// The A1 body for a SCIM User (docs/connectors/workspace365-adsync.md "SCIM mapping").

@@ -13,7 +13,9 @@ use super::api::ValidationMessage;
 use super::settings::Workspace365Settings;
 use crate::environment::IntegrationCredentials;
 use crate::environment::onboarding::credentials_of;
-use connector::mapping::{Field, FieldKind, FieldSpec, Mapping, MappingError, resource_schema};
+use connector::mapping::{
+    Field, FieldKind, FieldSpec, Mapping, MappingError, no_group_rules, resource_schema,
+};
 use connector::secret::Secret;
 use connector::{ConnectorError, Problem};
 use scim::ResourceKind;
@@ -138,13 +140,10 @@ pub struct Mappings {
 impl Mappings {
     /// Reads `settings.mapping`; the problems are keyed `mapping.user.…`.
     pub fn build(settings: &Workspace365Settings) -> Result<Mappings, Vec<Problem>> {
-        if !settings.mapping.group.is_empty() {
-            return Err(vec![Problem::new(
-                "mapping.group",
-                "the Workspace 365 Provisioning API has no groups",
-                "remove the table",
-            )]);
-        }
+        no_group_rules(
+            &settings.mapping,
+            "the Workspace 365 Provisioning API has no groups",
+        )?;
         let extensions = [(ResourceKind::User, super::Workspace365::extension_schema())];
         Ok(Mappings {
             user: Mapping::build(

@@ -127,6 +127,26 @@ impl From<MappingError> for ConnectorError {
     }
 }
 
+/// Both mappings, or every problem of either.
+pub fn both<A, B>(
+    a: Result<A, Vec<Problem>>,
+    b: Result<B, Vec<Problem>>,
+) -> Result<(A, B), Vec<Problem>> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err(a.err().into_iter().chain(b.err()).flatten().collect()),
+    }
+}
+
+/// Refuses `mapping.group` rules for a connector without Groups (`why` says so).
+pub fn no_group_rules(settings: &MappingSettings, why: &str) -> Result<(), Vec<Problem>> {
+    if settings.group.is_empty() {
+        Ok(())
+    } else {
+        Err(vec![Problem::new("mapping.group", why, "remove the table")])
+    }
+}
+
 /// Reads a flag as the vendor fields take it.
 pub fn parse_flag(value: &str) -> Option<bool> {
     match value.trim().to_ascii_lowercase().as_str() {

@@ -68,6 +68,86 @@ pub fn hash_password(password: &str) -> Result<String, HashPasswordError> {
         .map_err(|e| HashPasswordError(e.to_string()))
 }
 
+/// The bearer token of a configuration-less `serve`: the one minted at the first start,
+/// known afterwards only by its hash.
+#[derive(Debug)]
+pub enum DefaultToken {
+    /// Read from the hash file: the token was shown at the first start.
+    Kept { hash: String },
+    /// Minted now, its hash written to the file: show the token once.
+    Minted(MintedToken),
+}
+
+impl DefaultToken {
+    pub fn hash(&self) -> &str {
+        match self {
+            DefaultToken::Kept { hash } => hash,
+            DefaultToken::Minted(minted) => &minted.hash,
+        }
+    }
+}
+
+/// Why the default token's file cannot be used.
+#[derive(Debug, Error)]
+pub enum DefaultTokenError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} does not hold a token hash (sha256:<64 hex digits>); delete it to mint a new token"
+    )]
+    Malformed { path: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// The token hash kept at `path`, or a new token whose hash is written there (readable by
+/// the owner only), so that an identity provider keeps working across restarts of a
+/// configuration-less `serve`. Only the hash is kept: the token is shown once, when minted.
+pub fn kept_or_minted(path: &std::path::Path) -> Result<DefaultToken, DefaultTokenError> {
+    let shown = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let hash = text.trim();
+            if parse_hash(hash).is_none() {
+                return Err(DefaultTokenError::Malformed { path: shown });
+            }
+            Ok(DefaultToken::Kept {
+                hash: hash.to_owned(),
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let minted = mint();
+            write_private(path, &format!("{}\n", minted.hash)).map_err(|source| {
+                DefaultTokenError::Write {
+                    path: shown,
+                    source,
+                }
+            })?;
+            Ok(DefaultToken::Minted(minted))
+        }
+        Err(source) => Err(DefaultTokenError::Read {
+            path: shown,
+            source,
+        }),
+    }
+}
+
+/// Creates `path` with `text`, readable and writable by the owner only.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
 /// Parses `sha256:<64 hex>` (either case) into the digest; `None` when malformed.
 pub(crate) fn parse_hash(text: &str) -> Option<[u8; 32]> {
     let hex_digits = text.strip_prefix(HASH_PREFIX)?.as_bytes();
@@ -142,6 +222,34 @@ fn hex_value(digit: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_default_token_is_minted_once_and_kept_as_a_hash() {
+        let dir = std::env::temp_dir().join(format!("scim-bridge-token-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("scim-bridge.db.token-hash");
+        let _ = std::fs::remove_file(&path);
+        let DefaultToken::Minted(minted) = kept_or_minted(&path).expect("minted") else {
+            panic!("a first start mints")
+        };
+        let kept = kept_or_minted(&path).expect("kept");
+        assert!(matches!(kept, DefaultToken::Kept { .. }), "{kept:?}");
+        assert_eq!(kept.hash(), hash(&minted.token));
+        let text = std::fs::read_to_string(&path).expect("file");
+        assert!(!text.contains(&minted.token), "only the hash is kept");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o077, 0, "readable by the owner only: {mode:o}");
+        }
+        std::fs::write(&path, "not a hash").expect("write");
+        assert!(matches!(
+            kept_or_minted(&path),
+            Err(DefaultTokenError::Malformed { .. })
+        ));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
     use super::*;
     use argon2::password_hash::PasswordVerifier;
 
