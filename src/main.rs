@@ -56,10 +56,14 @@ enum Command {
     /// Inspect a connector's attribute mapping (`mapping preview --help`).
     #[command(subcommand)]
     Mapping(mapping::MappingCommand),
-    /// Check a configuration and explain every mistake, with its key and a fix.
+    /// Check a configuration and explain every mistake, with its key and a fix. With
+    /// --online, also ask each connector's vendor (one cheap read each, no write) whether it
+    /// answers, takes the credentials and has what the settings name.
     CheckConfig {
         #[arg(long, short, env = "SCIM_BRIDGE_CONFIG")]
         config: PathBuf,
+        #[arg(long)]
+        online: bool,
     },
     /// Mint a bearer token: prints the token (give it to the identity provider) and its hash
     /// (put it in the connector's auth.bearer_token_hashes). With --password, reads a Basic
@@ -70,16 +74,25 @@ enum Command {
     },
 }
 
-fn check_config(path: PathBuf) -> ExitCode {
+async fn check_config(path: PathBuf, online: bool) -> ExitCode {
     let config = match serve::load(&path) {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let problems = config.problems(&scim_bridge::registry());
+    let registry = scim_bridge::registry();
+    let mut problems = config.problems(&registry);
+    if online && problems.is_empty() {
+        problems = config.online_problems(&registry).await;
+    }
     if problems.is_empty() {
         println!(
-            "{}: ok ({} connector(s): {})",
+            "{}: ok{} ({} connector(s): {})",
             path.display(),
+            if online {
+                ", and every vendor answers"
+            } else {
+                ""
+            },
             config.connectors.len(),
             config
                 .connectors
@@ -138,7 +151,7 @@ async fn main() -> ExitCode {
         } => reconcile::run(&connector, &config, import).await,
         Command::Import(args) => import::run(args).await,
         Command::Mapping(command) => mapping::run(command).await,
-        Command::CheckConfig { config } => check_config(config),
+        Command::CheckConfig { config, online } => check_config(config, online).await,
         Command::Token { password } => token(password),
     }
 }

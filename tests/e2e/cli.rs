@@ -662,3 +662,83 @@ fn the_default_token_survives_a_restart() {
     drop(_second);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `check-config --online` asks each vendor what only it can tell: credentials, an auth
+/// server that does not exist, an endpoint nobody answers.
+#[tokio::test]
+async fn check_config_online_asks_each_vendor() {
+    let sim = vendor_sim::timeedit::TimeEditSim::new(Default::default());
+    let server = sim
+        .start(vendor_sim::SimOptions::default())
+        .expect("simulator");
+    let endpoint = format!("{}{}", server.base_url(), sim.endpoint_path());
+    let dir = std::env::temp_dir().join(format!("scim-bridge-online-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let hash = "sha256:3690a4a2ed3b26b46a696e9ab873a300d9da3ae56bc84352e2bf724885c91dfd";
+    let write = |name: &str, endpoint: &str, password: &str, extra: &str| {
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "[connectors.te]\nkind = \"timeedit\"\nauth.bearer_token_hashes = [\"{hash}\"]\n\
+                 [connectors.te.timeedit]\nendpoint = \"{endpoint}\"\nusername = \"{}\"\n\
+                 password = \"{password}\"\ncertificate = \"{}\"\n\
+                 http.max_retries = 0\nhttp.timeout_secs = 2\n{extra}\n",
+                vendor_sim::timeedit::DEFAULT_USERNAME,
+                vendor_sim::timeedit::DEFAULT_CERTIFICATE,
+            ),
+        )
+        .expect("write");
+        path.display().to_string()
+    };
+    let run = |path: String| {
+        tokio::task::spawn_blocking(move || {
+            bridge(&["check-config", "--config", &path, "--online"])
+        })
+    };
+    let good = write(
+        "good",
+        &endpoint,
+        vendor_sim::timeedit::DEFAULT_PASSWORD,
+        "",
+    );
+    let (code, stdout, stderr) = run(good).await.expect("ran");
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("every vendor answers"), "{stdout}");
+
+    let refused = write("refused", &endpoint, "wrong-password", "");
+    let (code, _, stderr) = run(refused).await.expect("ran");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("connectors.te.timeedit: the vendor refused scim-bridge's credentials")
+            && stderr.contains("fix:"),
+        "{stderr}"
+    );
+
+    let auth = write(
+        "auth",
+        &endpoint,
+        vendor_sim::timeedit::DEFAULT_PASSWORD,
+        "auth_server = \"saml\"",
+    );
+    let (code, _, stderr) = run(auth).await.expect("ran");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(
+            "connectors.te.timeedit.auth_server: TimeEdit has no active auth server \"saml\""
+        ),
+        "{stderr}"
+    );
+
+    let nobody = write(
+        "nobody",
+        "http://127.0.0.1:9/soap/3/x",
+        vendor_sim::timeedit::DEFAULT_PASSWORD,
+        "",
+    );
+    let (code, _, stderr) = run(nobody).await.expect("ran");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cannot be reached"), "{stderr}");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

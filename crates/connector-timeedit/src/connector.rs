@@ -38,7 +38,7 @@ use crate::{
 };
 use connector::metadata::MetadataCache;
 use connector::{
-    AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, PlannedCall,
+    AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, PlannedCall, Problem,
     ResourceChange, VendorAccount,
 };
 
@@ -524,6 +524,31 @@ impl Connector for TimeEdit {
             .insert((), servers.into_iter().map(|a| a.signature).collect())
             .await;
         Ok(())
+    }
+
+    /// The probe, then the auth server the settings name among the active ones.
+    async fn check_online(&self) -> Vec<Problem> {
+        let servers = match self.client.probe().await {
+            Ok(servers) => servers,
+            Err(e) => return vec![connector::probe_problem(&e)],
+        };
+        let signatures: Vec<String> = servers.into_iter().map(|a| a.signature).collect();
+        let default = &self.settings.auth_server;
+        let mut problems = Vec::new();
+        if self.settings.check_auth_servers
+            && !signatures.iter().any(|s| s.eq_ignore_ascii_case(default))
+        {
+            problems.push(Problem::new(
+                "auth_server",
+                format!(
+                    "TimeEdit has no active auth server \"{default}\" (it has: {})",
+                    signatures.join(", ")
+                ),
+                "set auth_server to one of them; every user without its own would be refused",
+            ));
+        }
+        self.auth_servers.insert((), signatures).await;
+        problems
     }
 
     fn check(&self, change: &ResourceChange<'_>) -> Result<(), ConnectorError> {

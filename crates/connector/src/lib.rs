@@ -192,6 +192,17 @@ pub trait Connector: Send + Sync + 'static {
         Ok(())
     }
 
+    /// What only the vendor can tell about the settings (`check-config --online`): that it
+    /// answers and takes our credentials (by default, one [`Connector::probe`]), and, where a
+    /// connector can ask, that it has what the settings name. Keys are relative to the
+    /// connector's settings table; no write is made.
+    async fn check_online(&self) -> Vec<Problem> {
+        match self.probe().await {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![probe_problem(&e)],
+        }
+    }
+
     /// One page of the accounts of `kind` the vendor has, for reconciliation: `cursor` is
     /// `None` for the first page and then the previous page's `next`.
     async fn list_accounts(
@@ -233,6 +244,27 @@ pub trait Connector: Send + Sync + 'static {
                 account.keys
             )]
         }
+    }
+}
+
+/// What a failed probe means for the settings that made it, with a fix.
+pub fn probe_problem(e: &ConnectorError) -> Problem {
+    match e {
+        ConnectorError::Unauthorized { reason } => Problem::new(
+            "",
+            format!("the vendor refused scim-bridge's credentials: {reason}"),
+            "check the token, key or password in this table (or its _file), and that the account may use the API",
+        ),
+        ConnectorError::Unavailable { reason, .. } => Problem::new(
+            "",
+            format!("the vendor cannot be reached: {reason}"),
+            "check the URL in this table, the network between scim-bridge and the vendor, and the vendor's status",
+        ),
+        other => Problem::new(
+            "",
+            format!("the vendor refused the check: {other}"),
+            "check the URL and environment in this table against the vendor's",
+        ),
     }
 }
 

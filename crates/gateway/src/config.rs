@@ -394,6 +394,33 @@ impl Config {
 
     /// Everything wrong with a configuration that parsed, the connectors' settings checked
     /// by the factories of `registry`.
+    /// What only the vendors can tell (`check-config --online`): each connector is built and
+    /// asked, once and without a write, whether its vendor answers, takes the credentials and
+    /// has what the settings name. Run it on a configuration [`Config::problems`] accepts.
+    pub async fn online_problems(&self, registry: &Registry) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for (name, connector) in &self.connectors {
+            let Some(factory) = registry.get(&connector.kind) else {
+                continue;
+            };
+            let at = match factory.settings_table() {
+                Some(table) => format!("connectors.{name}.{table}"),
+                None => format!("connectors.{name}"),
+            };
+            match factory.build(connector.kind_settings(registry)) {
+                Ok(built) => {
+                    problems.extend(built.check_online().await.into_iter().map(|p| p.under(&at)))
+                }
+                Err(e) => problems.push(Problem::new(
+                    at,
+                    e.to_string(),
+                    "fix the settings check-config reports",
+                )),
+            }
+        }
+        problems
+    }
+
     pub fn problems(&self, registry: &Registry) -> Vec<Problem> {
         let mut problems = Vec::new();
         let push = |problems: &mut Vec<Problem>, key: String, problem: String, fix: &str| {
