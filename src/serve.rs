@@ -65,6 +65,13 @@ pub fn load_checked(path: &std::path::Path) -> Result<Config, ExitCode> {
 
 /// Binds, opens the store, finishes what a previous run left pending, and serves.
 pub async fn start(mut config: Config) -> Result<RunningServer, String> {
+    let tls = config
+        .server
+        .tls
+        .as_ref()
+        .map(gateway::tls::server_config)
+        .transpose()
+        .map_err(|e| format!("cannot serve HTTPS: {e}"))?;
     let listener = std::net::TcpListener::bind(config.server.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
     if config.server.public_url.is_none() {
@@ -72,7 +79,8 @@ pub async fn start(mut config: Config) -> Result<RunningServer, String> {
         let addr = listener
             .local_addr()
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
-        config.server.public_url = Some(format!("http://{addr}"));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        config.server.public_url = Some(format!("{scheme}://{addr}"));
     }
     let state = gateway::state::AppState::new(&config, &scim_bridge::registry())
         .await
@@ -84,8 +92,17 @@ pub async fn start(mut config: Config) -> Result<RunningServer, String> {
         tracing::info!(?report, "finished the writes a previous run left pending");
     }
     let shutdown = std::time::Duration::from_secs(config.server.shutdown_timeout_secs);
-    gateway::server::start(state, listener, config.server.workers, shutdown)
-        .map_err(|e| format!("cannot start the HTTP server: {e}"))
+    let (tls, reloader) = match tls {
+        Some((tls, reloader)) => (Some(tls), Some(reloader)),
+        None => (None, None),
+    };
+    let server =
+        gateway::server::start_with_tls(state, listener, config.server.workers, shutdown, tls)
+            .map_err(|e| format!("cannot start the HTTP server: {e}"))?;
+    if let Some(reloader) = reloader {
+        reloader.spawn();
+    }
+    Ok(server)
 }
 
 /// Where a configuration-less `serve` keeps its token's hash: beside its SQLite file

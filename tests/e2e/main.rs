@@ -23,4 +23,5 @@ mod queue;
 mod replicas;
 mod restart;
 mod timeedit;
+mod tls;
 mod workspace365;

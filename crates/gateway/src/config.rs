@@ -101,6 +101,8 @@ pub struct ServerConfig {
     pub shutdown_timeout_secs: u64,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
+    /// HTTPS on `listen` (`[server.tls]`); plain HTTP without it, for a proxy in front.
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -113,6 +115,7 @@ impl Default for ServerConfig {
             workers: None,
             shutdown_timeout_secs: 30,
             log_format: LogFormat::Text,
+            tls: None,
         }
     }
 }
@@ -423,6 +426,9 @@ impl Config {
 
     pub fn problems(&self, registry: &Registry) -> Vec<Problem> {
         let mut problems = Vec::new();
+        if let Some(tls) = &self.server.tls {
+            problems.extend(crate::tls::problems(tls));
+        }
         let push = |problems: &mut Vec<Problem>, key: String, problem: String, fix: &str| {
             problems.push(Problem {
                 key,

@@ -20,6 +20,7 @@ pub mod render;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 pub mod writer;
 
 use actix_web::{HttpResponse, web};

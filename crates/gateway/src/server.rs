@@ -128,6 +128,17 @@ pub fn start(
     workers: Option<usize>,
     shutdown_timeout: Duration,
 ) -> std::io::Result<RunningServer> {
+    start_with_tls(state, listener, workers, shutdown_timeout, None)
+}
+
+/// [`start`], serving HTTPS with `tls` when given (see [`crate::tls`]).
+pub fn start_with_tls(
+    state: AppState,
+    listener: TcpListener,
+    workers: Option<usize>,
+    shutdown_timeout: Duration,
+    tls: Option<rustls::ServerConfig>,
+) -> std::io::Result<RunningServer> {
     let addr = listener.local_addr()?;
     crate::telemetry::handle();
     let state = web::Data::new(state);
@@ -148,7 +159,10 @@ pub fn start(
     if let Some(workers) = workers {
         server = server.workers(workers.max(1));
     }
-    let server = server.listen(listener)?.run();
+    let server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls)?.run(),
+        None => server.listen(listener)?.run(),
+    };
     let handle = server.handle();
     let task = tokio::spawn(server);
     let worker = crate::delivery::Worker::spawn(state.clone());
