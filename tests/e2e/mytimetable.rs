@@ -19,7 +19,52 @@ on_both_backends!(mytimetable:
     vendor_faults_are_scim_errors,
     reconciliation_finds_and_imports_drift,
     recovery_waits_out_a_throttling_vendor,
+    types_from_an_identity_providers_mapping_screen,
 );
+
+/// Entra ID's and Okta's mapping screens send a string or a list of strings, never the
+/// complex `synchronizations`: `synchronizationTypes` takes them.
+async fn types_from_an_identity_providers_mapping_screen(app: TestApp) {
+    let created = app
+        .post(
+            "/Users",
+            json!({"userName": "entra@uni.edu", "emails": [{"value": "entra@uni.edu", "primary": true}],
+                   MTT: {"synchronizationTypes": "ews"}}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        syncs(&app),
+        [("entra@uni.edu".to_owned(), "ews".to_owned())]
+    );
+    // Entra's PATCH of a single-valued mapping, with both types in one string.
+    let patched = app
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "Replace", "path": format!("{MTT}:synchronizationTypes"), "value": "ews,o365"}]),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    assert_eq!(
+        syncs(&app),
+        [
+            ("entra@uni.edu".to_owned(), "ews".to_owned()),
+            ("entra@uni.edu".to_owned(), "o365".to_owned())
+        ]
+    );
+    // Okta's list of strings.
+    let okta = app
+        .post(
+            "/Users",
+            json!({"userName": "okta@uni.edu", "emails": [{"value": "okta@uni.edu"}],
+                   MTT: {"synchronizationTypes": ["googlecalendar"]}}),
+        )
+        .await;
+    assert_eq!(okta.status, 201, "{:?}", okta.body);
+    assert!(syncs(&app).contains(&("okta@uni.edu".to_owned(), "googlecalendar".to_owned())));
+    app.finish().await;
+}
 
 /// `(username, type)` of every synchronization at the vendor, sorted.
 fn syncs(app: &TestApp) -> Vec<(String, String)> {

@@ -61,6 +61,11 @@ impl MyTimetable {
                 .describe(
                     "The push synchronizations the user should have; when none are given, the connector's default types apply",
                 ),
+                Attribute::new("synchronizationTypes", AttrType::String)
+                    .multi()
+                    .describe(
+                        "More synchronization types as plain strings (\"ews\", or \"ews,o365\"): what an identity provider's attribute mapping can send; they join `synchronizations`",
+                    ),
             ],
         )
     }

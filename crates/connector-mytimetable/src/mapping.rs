@@ -219,7 +219,7 @@ fn wanted_syncs(
     if !view.active() {
         return Vec::new();
     }
-    let requested: Vec<(String, Option<String>)> = view
+    let mut requested: Vec<(String, Option<String>)> = view
         .extension(EXTENSION_URN)
         .and_then(|e| scim::json::get_ci(e, "synchronizations"))
         .and_then(Value::as_array)
@@ -237,6 +237,25 @@ fn wanted_syncs(
                 .collect()
         })
         .unwrap_or_default();
+    // Plain strings, as Entra ID's and Okta's mapping screens send them: "ews", ["ews", "o365"]
+    // or "ews,o365".
+    if let Some(types) = view
+        .extension(EXTENSION_URN)
+        .and_then(|e| scim::json::get_ci(e, "synchronizationTypes"))
+    {
+        let strings: Vec<&str> = match types {
+            Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+            other => other.as_str().into_iter().collect(),
+        };
+        requested.extend(
+            strings
+                .into_iter()
+                .flat_map(|s| s.split(','))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| (t.to_owned(), None)),
+        );
+    }
     let requested = if requested.is_empty() {
         settings
             .default_sync_types
@@ -462,6 +481,19 @@ mod tests {
         let bob = user(json!({"userName": "bob"}));
         assert_eq!(types(&wanted_syncs(&bob, &settings(&["o365"]))), ["o365"]);
         assert!(wanted_syncs(&bob, &settings(&[])).is_empty());
+    }
+
+    #[test]
+    fn plain_type_strings_join_the_synchronizations() {
+        let entra = user(json!({
+            "userName": "e", "emails": [{"value": "e@x.edu"}],
+            EXTENSION_URN: {"synchronizationTypes": ["ews,googlecalendar", " o365 "],
+                            "synchronizations": [{"type": "EWS", "smtpAddress": "room@x.edu"}]}
+        }));
+        let wanted = wanted_syncs(&entra, &settings(&["o365"]));
+        assert_eq!(types(&wanted), ["EWS", "googlecalendar", "o365"]);
+        assert_eq!(wanted[0].smtp_address.as_deref(), Some("room@x.edu"));
+        assert_eq!(wanted[2].smtp_address.as_deref(), Some("e@x.edu"));
     }
 
     #[test]
