@@ -80,5 +80,20 @@ async fn discovery_and_search(app: TestApp) {
 
     let metrics = send(app.client.get(format!("{}/metrics", app.root))).await;
     assert_eq!(metrics.status, 200);
+    // Every series explains itself.
+    let text = app.metrics().await;
+    let series: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(series.contains(&"scim_requests_total"), "{text}");
+    for name in series {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("# HELP {name} "))),
+            "no HELP for {name}:\n{text}"
+        );
+    }
     app.finish().await;
 }

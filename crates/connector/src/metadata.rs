@@ -243,6 +243,18 @@ where
     }
 }
 
+/// The `# HELP` lines of the metadata cache's series (the gateway's `/metrics`).
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        "vendor_metadata_cache_hits_total",
+        "Vendor metadata reads answered from the cache, by vendor and what"
+    );
+    metrics::describe_counter!(
+        "vendor_metadata_cache_misses_total",
+        "Vendor metadata reads that called the vendor, by vendor and what"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

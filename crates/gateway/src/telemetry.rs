@@ -26,9 +26,59 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
                 .ok()?;
-            builder.install_recorder().ok()
+            let handle = builder.install_recorder().ok()?;
+            describe();
+            Some(handle)
         })
         .as_ref()
+}
+
+/// The `# HELP` line of every series, so that `/metrics` explains itself.
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "scim_requests_total",
+        "SCIM requests answered, by connector, operation and HTTP status"
+    );
+    describe_histogram!(
+        "scim_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer a SCIM request, by connector and operation"
+    );
+    describe_counter!(
+        "scim_rate_limited_total",
+        "Requests refused by an inbound quota (429), by connector and scope (client or connector)"
+    );
+    describe_counter!(
+        "scim_deliveries_total",
+        "Delivery attempts of queued writes, by connector and outcome (delivered, retry, failed)"
+    );
+    describe_counter!(
+        "scim_store_pruned_total",
+        "History rows removed by retention, by what (journal or deliveries)"
+    );
+    describe_counter!(
+        "scim_cache_hits_total",
+        "Read answers served from the response cache, by connector"
+    );
+    describe_counter!(
+        "scim_cache_misses_total",
+        "Read answers the response cache did not have, by connector"
+    );
+    describe_gauge!(
+        "scim_queue_depth",
+        "Queued writes waiting for delivery, by connector"
+    );
+    describe_gauge!(
+        "scim_queue_failed",
+        "Queued writes given up on and waiting for an operator, by connector"
+    );
+    describe_gauge!(
+        "scim_queue_oldest_age_seconds",
+        Unit::Seconds,
+        "Age of the oldest queued write, by connector"
+    );
+    connector::metadata::describe_metrics();
 }
 
 /// The request metrics of one connector, operation and status.
