@@ -596,8 +596,9 @@ fn serve_default(dir: &std::path::Path) -> (Child, String, String) {
             .current_dir(dir)
             .env_remove("SCIM_BRIDGE_CONFIG")
             .env("SCIM_BRIDGE_SERVER__LISTEN", "127.0.0.1:0")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("serve.log")).expect("log file"))
             .spawn()
             .expect("starts"),
     );
@@ -660,6 +661,17 @@ fn the_default_token_survives_a_restart() {
     assert_eq!(status(&endpoint, &token), 200, "the same token still works");
     assert_eq!(status(&endpoint, "another-token"), 401);
     drop(_second);
+    // A refused request is logged with the SCIM error's detail; the token never is.
+    let log = std::fs::read_to_string(dir.join("serve.log")).expect("log");
+    let refused = log
+        .lines()
+        .find(|l| l.contains("request refused") && l.contains("status=401"))
+        .unwrap_or_else(|| panic!("no refusal logged:\n{log}"));
+    assert!(refused.contains("detail="), "{refused}");
+    assert!(
+        !log.contains(&token) && !log.contains("another-token"),
+        "{log}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -421,5 +421,19 @@ async fn the_admin_api_has_its_own_credential(app: TestApp) {
     assert_eq!(kept.body, report.body);
     let status = app.admin(Method::GET, "/admin/connectors/test").await;
     assert_eq!(status.body["lastReconciliation"]["unresolved"], 0);
+    // Admin calls are labelled as such in /metrics, not as a connector named "".
+    let metrics = app.metrics().await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("scim_requests_total{")
+                && l.contains("connector=\"(admin)\"")
+                && l.contains("/admin/connectors/{name}/reconcile")),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("connector=\"\",operation=\"POST /admin"),
+        "{metrics}"
+    );
     app.finish().await;
 }

@@ -8,7 +8,7 @@ use actix_web::body::BoxBody;
 use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpMessage, HttpServer, ResponseError, web};
+use actix_web::{App, HttpMessage, HttpServer, web};
 use scim::ScimType;
 use tracing::Instrument;
 
@@ -75,12 +75,17 @@ async fn observe(
     let started = Instant::now();
     async move {
         let mut response = match not_utf8(&req) {
-            Some(refused) => req.into_response(refused.error_response()),
+            Some(refused) => req.error_response(refused),
             None => next.call(req).await?,
         };
         // Routing has run now, so the route pattern is known.
         let request = response.request();
-        let connector = request.match_info().get("connector").unwrap_or_default();
+        // Admin calls name a connector as `{name}`, or none: they are labelled as admin.
+        let connector = match request.match_info().get("connector") {
+            Some(connector) => connector,
+            None if request.path().starts_with("/admin") => "(admin)",
+            None => "",
+        };
         let operation = format!(
             "{} {}",
             request.method(),
@@ -95,7 +100,22 @@ async fn observe(
         // failed ones at info (`RUST_LOG=info,gateway::server=debug` shows every request).
         let elapsed_ms = elapsed.as_secs_f64() * 1e3;
         if status >= 400 {
-            tracing::info!(status, elapsed_ms, "request");
+            // The SCIM error says why: its type and detail (never a credential: details
+            // name what was wrong, not the secret).
+            let refused = response
+                .response()
+                .error()
+                .and_then(|e| e.as_error::<crate::error::ApiError>());
+            match refused {
+                Some(e) => tracing::info!(
+                    status,
+                    elapsed_ms,
+                    scim_type = e.error.scim_type.map(|t| t.as_str()),
+                    detail = %e.error.detail,
+                    "request refused"
+                ),
+                None => tracing::info!(status, elapsed_ms, "request"),
+            }
         } else {
             tracing::debug!(status, elapsed_ms, "request");
         }
