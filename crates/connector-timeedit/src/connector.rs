@@ -151,6 +151,20 @@ impl TimeEdit {
         })
     }
 
+    /// The probe (`getAuthServers`, once, whatever the cache holds): the signatures of the
+    /// active auth servers, which refresh the cache.
+    async fn probe_auth_servers(&self) -> Result<Vec<String>, ConnectorError> {
+        let signatures: Vec<String> = self
+            .client
+            .probe()
+            .await?
+            .into_iter()
+            .map(|a| a.signature)
+            .collect();
+        self.auth_servers.insert((), signatures.clone()).await;
+        Ok(signatures)
+    }
+
     /// `getAuthServers`: the signatures of the active auth servers.
     async fn read_auth_servers(&self) -> Result<Vec<String>, ConnectorError> {
         Ok(self
@@ -284,16 +298,20 @@ impl TimeEdit {
         self.mappings.organization(group)
     }
 
-    /// The organization the vendor keys name (`None` for a Group kept in the store only).
-    fn kept_organization(change: &ResourceChange<'_>) -> Option<Option<String>> {
+    /// The organization a Group stood for before the change: the one its vendor keys name
+    /// (none for a Group kept in the store only), else the one its previous version maps to.
+    fn previous_organization(&self, change: &ResourceChange<'_>) -> Option<String> {
         if *change.vendor_keys == connector::store_only_keys() {
-            return Some(None);
+            return None;
         }
-        change
+        match change
             .vendor_keys
             .get("organization")
             .and_then(Value::as_str)
-            .map(|o| Some(o.to_owned()))
+        {
+            Some(kept) => Some(kept.to_owned()),
+            None => change.before.and_then(|b| self.organization(b)),
+        }
     }
 
     /// `mapping.group.organization = { … }`, for details.
@@ -315,6 +333,30 @@ impl TimeEdit {
         }
     }
 
+    /// The answer of the configured `organizations` for `org`; `None` when none is
+    /// configured (TimeEdit must be asked).
+    fn listed_organization(&self, org: &str) -> Option<Result<(), ConnectorError>> {
+        let listed = &self.settings.organizations;
+        if listed.is_empty() {
+            return None;
+        }
+        Some(if listed.iter().any(|o| o == org) {
+            Ok(())
+        } else {
+            Err(self.missing_organization(org, "it is not in the connector's organizations"))
+        })
+    }
+
+    /// The refusal of a Group whose organization TimeEdit lacks (`how`: how we know).
+    fn missing_organization(&self, org: &str, how: &str) -> ConnectorError {
+        ConnectorError::Rejected {
+            reason: format!(
+                "TimeEdit has no organization \"{org}\" ({how}); it comes from {}: change the mapping, or create the organization in TimeEdit",
+                self.organization_rule()
+            ),
+        }
+    }
+
     /// The user `validateUsers` is asked about to learn whether TimeEdit has `org`.
     fn organization_probe(&self, org: &str) -> TeUser {
         let mut probe = TeUser::new(ORGANIZATION_PROBE, &self.settings.auth_server);
@@ -326,24 +368,14 @@ impl TimeEdit {
     /// a user that would hold it (TimeEdit lists no organizations, docs/connectors/timeedit.md
     /// "SCIM mapping").
     async fn check_organization(&self, org: &str) -> Result<(), ConnectorError> {
-        let missing = |how: &str| ConnectorError::Rejected {
-            reason: format!(
-                "TimeEdit has no organization \"{org}\" ({how}); it comes from {}: change the mapping, or create the organization in TimeEdit",
-                self.organization_rule()
-            ),
-        };
-        if !self.settings.organizations.is_empty() {
-            return if self.settings.organizations.iter().any(|o| o == org) {
-                Ok(())
-            } else {
-                Err(missing("it is not in the connector's organizations"))
-            };
+        if let Some(listed) = self.listed_organization(org) {
+            return listed;
         }
         let status = self.validate.submit(self.organization_probe(org)).await?;
         match status.code {
             StatusCode::Ok => Ok(()),
             StatusCode::UnknownReference => {
-                Err(missing(&format!("TimeEdit says: {}", status.message)))
+                Err(self.missing_organization(org, &format!("TimeEdit says: {}", status.message)))
             }
             StatusCode::Exists => {
                 tracing::warn!(
@@ -357,18 +389,11 @@ impl TimeEdit {
     }
 
     async fn apply_group(&self, change: &ResourceChange<'_>) -> Result<Value, ConnectorError> {
-        let old_org = match Self::kept_organization(change) {
-            Some(kept) => kept,
-            None => change.before.and_then(|b| self.organization(b)),
-        };
+        let old_org = self.previous_organization(change);
         let new_org = change.after.and_then(|a| self.organization(a));
-        if let Some(after) = change.after
-            && new_org.is_none()
-        {
-            if self.settings.unmapped_groups == UnmappedGroups::Refuse {
-                return Err(self.unmapped(after));
-            }
-            // Kept in the store only: no member reaches TimeEdit.
+        if change.after.is_some() && new_org.is_none() {
+            // [`Connector::check`] refused it unless it is kept in the store only: no member
+            // reaches TimeEdit.
             return Ok(connector::store_only_keys());
         }
         if change.before.is_none()
@@ -519,20 +544,15 @@ impl Connector for TimeEdit {
 
     /// `getAuthServers`, once, whatever the cache holds; the answer refreshes the cache.
     async fn probe(&self) -> Result<(), ConnectorError> {
-        let servers = self.client.probe().await?;
-        self.auth_servers
-            .insert((), servers.into_iter().map(|a| a.signature).collect())
-            .await;
-        Ok(())
+        self.probe_auth_servers().await.map(drop)
     }
 
     /// The probe, then the auth server the settings name among the active ones.
     async fn check_online(&self) -> Vec<Problem> {
-        let servers = match self.client.probe().await {
-            Ok(servers) => servers,
+        let signatures = match self.probe_auth_servers().await {
+            Ok(signatures) => signatures,
             Err(e) => return vec![connector::probe_problem(&e)],
         };
-        let signatures: Vec<String> = servers.into_iter().map(|a| a.signature).collect();
         let default = &self.settings.auth_server;
         let mut problems = Vec::new();
         if self.settings.check_auth_servers
@@ -547,7 +567,6 @@ impl Connector for TimeEdit {
                 "set auth_server to one of them; every user without its own would be refused",
             ));
         }
-        self.auth_servers.insert((), signatures).await;
         problems
     }
 
@@ -577,17 +596,8 @@ impl Connector for TimeEdit {
             }
             ResourceKind::Group => {
                 let new = self.organization(after);
-                if change.before.is_none() {
-                    if new.is_none() && self.settings.unmapped_groups == UnmappedGroups::Refuse {
-                        return Err(self.unmapped(after));
-                    }
-                    return Ok(());
-                }
-                let old = match Self::kept_organization(change) {
-                    Some(kept) => kept,
-                    None => change.before.and_then(|b| self.organization(b)),
-                };
-                if old != new {
+                let old = self.previous_organization(change);
+                if change.before.is_some() && old != new {
                     let show = |o: &Option<String>| {
                         o.as_deref()
                             .map_or("no organization".to_owned(), |o| format!("\"{o}\""))
@@ -600,6 +610,9 @@ impl Connector for TimeEdit {
                             self.organization_rule()
                         ),
                     });
+                }
+                if new.is_none() && self.settings.unmapped_groups == UnmappedGroups::Refuse {
+                    return Err(self.unmapped(after));
                 }
             }
         }
@@ -650,22 +663,13 @@ impl Connector for TimeEdit {
                     Err(self.unmapped(resource))
                 }
                 None => Ok(Vec::new()),
-                Some(org) if !self.settings.organizations.is_empty() => {
-                    if self.settings.organizations.contains(&org) {
-                        Ok(Vec::new())
-                    } else {
-                        Err(ConnectorError::Rejected {
-                            reason: format!(
-                                "TimeEdit has no organization \"{org}\" (it is not in the connector's organizations); it comes from {}",
-                                self.organization_rule()
-                            ),
-                        })
-                    }
-                }
-                Some(org) => Ok(vec![PlannedCall::new(
-                    "validateUsers (does TimeEdit have the organization?)",
-                    xml(&self.organization_probe(&org))?,
-                )]),
+                Some(org) => match self.listed_organization(&org) {
+                    Some(listed) => listed.map(|()| Vec::new()),
+                    None => Ok(vec![PlannedCall::new(
+                        "validateUsers (does TimeEdit have the organization?)",
+                        xml(&self.organization_probe(&org))?,
+                    )]),
+                },
             },
         }
     }

@@ -218,19 +218,16 @@ pub trait Connector: Send + Sync + 'static {
     }
 
     /// The name the vendor lists a stored resource under ([`VendorAccount::name`]), which
-    /// reconciliation matches on: by default its unique attribute (`userName`); a connector
-    /// whose mapping derives the vendor's name (a login name from a UPN) says so here.
+    /// reconciliation matches on, when the connector's mapping derives it (a login name from
+    /// a UPN). `None` (the default): the resource's unique attribute (`userName`).
     fn account_name(
         &self,
         kind: ResourceKind,
         attributes: &Map<String, Value>,
         vendor_keys: &Value,
     ) -> Option<String> {
-        let _ = vendor_keys;
-        attributes
-            .get(kind.unique_attribute())
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+        let _ = (kind, attributes, vendor_keys);
+        None
     }
 
     /// How the vendor's account differs from the keys the store holds for it (empty when they

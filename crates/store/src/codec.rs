@@ -40,10 +40,14 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<OffsetDateTime, StoreError> 
 pub(crate) fn parse_groups(text: &str) -> Result<Vec<(String, String)>, StoreError> {
     let groups: Vec<(String, Option<String>)> = serde_json::from_str(text)
         .map_err(|e| corrupt(format!("groups are not a JSON list of pairs: {e}")))?;
-    Ok(groups
-        .into_iter()
+    Ok(id_names(groups))
+}
+
+/// `(id, display_name)` rows, a missing name read as empty.
+pub(crate) fn id_names(rows: Vec<(String, Option<String>)>) -> Vec<(String, String)> {
+    rows.into_iter()
         .map(|(id, name)| (id, name.unwrap_or_default()))
-        .collect())
+        .collect()
 }
 
 /// A stored value the application cannot read: a bug or a hand-edited database.

@@ -630,10 +630,7 @@ impl Resources for PgStore {
             .bind(member_id)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name)| (id, name.unwrap_or_default()))
-            .collect())
+        Ok(codec::id_names(rows))
     }
 
     async fn members(
@@ -659,10 +656,7 @@ impl Resources for PgStore {
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name)| (id, name.unwrap_or_default()))
-            .collect())
+        Ok(codec::id_names(rows))
     }
 
     async fn kinds_of(

@@ -398,10 +398,7 @@ impl Resources for SqliteStore {
         let rows: Vec<(String, Option<String>)> = self
             .readers
             .read(|conn| reader::pairs(conn, GROUPS_OF.sqlite, (connector, member_id)))?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name)| (id, name.unwrap_or_default()))
-            .collect())
+        Ok(codec::id_names(rows))
     }
 
     async fn members(
@@ -439,10 +436,7 @@ impl Resources for SqliteStore {
                 (connector, kind.as_str(), &keys, limit),
             )
         })?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name)| (id, name.unwrap_or_default()))
-            .collect())
+        Ok(codec::id_names(rows))
     }
 
     async fn kinds_of(
