@@ -92,10 +92,7 @@ pub async fn start(mut config: Config) -> Result<RunningServer, String> {
         tracing::info!(?report, "finished the writes a previous run left pending");
     }
     let shutdown = std::time::Duration::from_secs(config.server.shutdown_timeout_secs);
-    let (tls, reloader) = match tls {
-        Some((tls, reloader)) => (Some(tls), Some(reloader)),
-        None => (None, None),
-    };
+    let (tls, reloader) = tls.unzip();
     let server =
         gateway::server::start_with_tls(state, listener, config.server.workers, shutdown, tls)
             .map_err(|e| format!("cannot start the HTTP server: {e}"))?;

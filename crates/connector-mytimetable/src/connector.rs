@@ -205,8 +205,8 @@ impl Connector for MyTimetable {
         }
     }
 
-    /// The user (with its profile on 2019.16+), then each wanted synchronization. The
-    /// synchronizations the vendor already has are not created again.
+    /// The user (with its profile on 2019.16+), then each wanted synchronization; a write
+    /// creates only those the vendor does not list yet.
     fn preview(
         &self,
         kind: ResourceKind,

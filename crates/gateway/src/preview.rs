@@ -4,7 +4,7 @@
 
 use connector::PlannedCall;
 use connector::mapping::MappedField;
-use scim::{ResourceKind, ScimType, validate_resource};
+use scim::{ResourceKind, validate_resource};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -72,8 +72,7 @@ pub async fn preview(
     };
     // Members travel apart from the attributes (each is a call of its own).
     if kind == ResourceKind::Group {
-        scim::members::take_members(&mut resource)
-            .map_err(|detail| ApiError::bad_request(ScimType::InvalidValue, detail))?;
+        crate::writer::take_members(&mut resource)?;
     }
     let connector = &runtime.connector;
     Ok(Preview {

@@ -479,7 +479,9 @@ async fn apply_patch(
 
 /// Takes a Group's `members` out of its attributes as a client wrote them (the store keeps
 /// them apart); `None` when there is no list.
-fn take_members(attributes: &mut Map<String, Value>) -> Result<Option<Vec<Member>>, ApiError> {
+pub(crate) fn take_members(
+    attributes: &mut Map<String, Value>,
+) -> Result<Option<Vec<Member>>, ApiError> {
     scim::members::take_members(attributes)
         .map_err(|detail| ApiError::bad_request(ScimType::InvalidValue, detail))
 }
