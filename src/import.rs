@@ -12,8 +12,14 @@ use scim::ResourceKind;
 use crate::progress::Bar;
 use crate::serve::load_checked;
 
-/// Exit status when some rows failed.
+/// Exit status when some rows failed, or deliveries they queued failed for good.
 const EXIT_ROWS_FAILED: u8 = 3;
+/// Exit status when deliveries the import queued still wait at `--wait-secs` (a worker goes on
+/// trying them; the admin API shows them).
+const EXIT_DELIVERIES_WAITING: u8 = 4;
+
+/// How often the queue is looked at while waiting for deliveries.
+const DELIVERY_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// What `import` takes from the command line.
 #[derive(Debug, clap::Args)]
@@ -36,6 +42,11 @@ pub struct ImportArgs {
     /// stands for (`"First name" = "name.givenName"`); columns it does not name are left out.
     #[arg(long)]
     map: Option<PathBuf>,
+    /// For a connector with queued delivery: how long to wait for the vendor to accept what
+    /// was queued (this process delivers meanwhile, beside any running gateway). Exit 3 if a
+    /// delivery failed for good, 4 if some still wait then.
+    #[arg(long, default_value_t = 120)]
+    wait_secs: u64,
 }
 
 fn column_map(path: &Path) -> Result<ColumnMap, String> {
@@ -103,7 +114,16 @@ async fn import_file(
         .get(&args.connector)
         .cloned()
         .ok_or_else(|| format!("there is no connector named \"{}\"", args.connector))?;
-    let writer = Writer::new(state.clone(), runtime, Some("import".into()));
+    let queued = runtime.delivery == gateway::config::DeliveryMode::Queued;
+    // One id for this run's writes: its queued deliveries are found by it.
+    let request_id = format!(
+        "import-{}-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis()),
+        std::process::id()
+    );
+    let writer = Writer::new(state.clone(), runtime, Some(request_id.clone()));
     let schema = writer
         .runtime()
         .schema(ResourceKind::User)
@@ -112,9 +132,14 @@ async fn import_file(
     let bar = Bar::new();
     let results = import(&writer, rows, &bar).await;
     bar.done();
+    let summary = Summary::of(&results);
+    let deliveries = if queued && summary.created + summary.updated > 0 {
+        Some(deliver(&state, &args.connector, &request_id, args.wait_secs).await?)
+    } else {
+        None
+    };
     state.store.close().await;
 
-    let summary = Summary::of(&results);
     println!(
         "{}: {} created, {} updated, {} unchanged, {} failed",
         args.file.display(),
@@ -156,11 +181,72 @@ async fn import_file(
             .flush()
             .map_err(|e| format!("cannot write the report: {e}"))?;
     }
-    Ok(if summary.failed == 0 {
+    let mut code = if summary.failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_ROWS_FAILED)
-    })
+    };
+    if let Some(report) = deliveries {
+        code = report_deliveries(&report, &args.connector).unwrap_or(code);
+    }
+    Ok(code)
+}
+
+/// Delivers what the import queued (a worker of its own, sharing the queue with any running
+/// gateway through the store's leases) and waits for it, up to `wait_secs`.
+async fn deliver(
+    state: &std::sync::Arc<gateway::state::AppState>,
+    connector: &str,
+    request_id: &str,
+    wait_secs: u64,
+) -> Result<gateway::import::DeliveryReport, String> {
+    println!("waiting up to {wait_secs} s for the vendor to accept the queued writes …");
+    let worker = gateway::delivery::Worker::spawn(actix_web::web::Data::from(state.clone()));
+    let report = gateway::import::wait_for_deliveries(
+        state,
+        connector,
+        request_id,
+        std::time::Duration::from_secs(wait_secs),
+        DELIVERY_POLL,
+    )
+    .await;
+    worker.stop().await;
+    report.map_err(|e| format!("cannot read the delivery queue: {e}"))
+}
+
+/// Prints the deliveries that did not reach the vendor; the exit status they call for.
+fn report_deliveries(
+    report: &gateway::import::DeliveryReport,
+    connector: &str,
+) -> Option<ExitCode> {
+    if report.all_delivered() {
+        println!("every queued write reached the vendor");
+        return None;
+    }
+    let reason = |r: &Option<String>| r.clone().unwrap_or_else(|| "not attempted yet".into());
+    if !report.failed.is_empty() {
+        println!(
+            "{} deliveries failed for good (retry them with POST /admin/queue/retry?connector={connector} once the cause is fixed):",
+            report.failed.len()
+        );
+        for d in &report.failed {
+            println!("  {}: {}", d.id, reason(&d.reason));
+        }
+    }
+    if !report.waiting.is_empty() {
+        println!(
+            "{} deliveries still wait for the vendor (a running gateway goes on trying; see GET /admin/queue?connector={connector}):",
+            report.waiting.len()
+        );
+        for d in &report.waiting {
+            println!("  {}: {}", d.id, reason(&d.reason));
+        }
+    }
+    Some(ExitCode::from(if report.failed.is_empty() {
+        EXIT_DELIVERIES_WAITING
+    } else {
+        EXIT_ROWS_FAILED
+    }))
 }
 
 fn open_report(path: &Path) -> Result<csv::Writer<std::fs::File>, String> {

@@ -93,9 +93,24 @@ pub async fn start(mut config: Config) -> Result<RunningServer, String> {
     }
     let shutdown = std::time::Duration::from_secs(config.server.shutdown_timeout_secs);
     let (tls, reloader) = tls.unzip();
-    let server =
+    let metrics = config
+        .metrics
+        .listen
+        .map(|addr| {
+            std::net::TcpListener::bind(addr)
+                .map_err(|e| format!("cannot listen on {addr} for /metrics: {e}"))
+        })
+        .transpose()?;
+    let mut server =
         gateway::server::start_with_tls(state, listener, config.server.workers, shutdown, tls)
             .map_err(|e| format!("cannot start the HTTP server: {e}"))?;
+    if let Some(metrics) = metrics {
+        let addr = server
+            .serve_metrics(metrics)
+            .map_err(|e| format!("cannot serve /metrics: {e}"))?;
+        tracing::info!(%addr, "serving /metrics on its own port");
+        println!("scim-bridge: metrics at http://{addr}/metrics");
+    }
     if let Some(reloader) = reloader {
         reloader.spawn();
     }

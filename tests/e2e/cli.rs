@@ -752,5 +752,51 @@ async fn check_config_online_asks_each_vendor() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("cannot be reached"), "{stderr}");
     server.stop().await;
+
+    // MyTimetable lists no synchronization types; the check asks about each configured one
+    // for a user no instance has, and nothing is created.
+    let mtt =
+        vendor_sim::mytimetable::MyTimetableSim::new(vendor_sim::mytimetable::MyTimetableConfig {
+            sync_types: Some(vec!["o365".into(), "ews".into()]),
+            ..Default::default()
+        });
+    let mtt_server = mtt
+        .start(vendor_sim::SimOptions::default())
+        .expect("simulator");
+    let mytimetable = |name: &str, types: &str| {
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "[connectors.mtt]\nkind = \"mytimetable\"\nauth.bearer_token_hashes = [\"{hash}\"]\n\
+                 [connectors.mtt.mytimetable]\nbase_url = \"{}/api/v0\"\napi_token = \"{}\"\n\
+                 default_sync_types = {types}\nhttp.max_retries = 0\n",
+                mtt_server.base_url(),
+                vendor_sim::mytimetable::DEMO_ADMIN_TOKEN,
+            ),
+        )
+        .expect("write");
+        path.display().to_string()
+    };
+    let (code, stdout, stderr) = run(mytimetable("types-good", r#"["o365", "EWS"]"#))
+        .await
+        .expect("ran");
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, _, stderr) = run(mytimetable("types-bad", r#"["o365", "teams"]"#))
+        .await
+        .expect("ran");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(
+            "connectors.mtt.mytimetable.default_sync_types[1]: MyTimetable does not know the synchronization type \"teams\""
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("default_sync_types[0]"), "{stderr}");
+    assert!(
+        mtt.users().is_empty() && mtt.synchronizations().is_empty(),
+        "the check created nothing"
+    );
+    mtt_server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

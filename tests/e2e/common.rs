@@ -40,6 +40,12 @@ macro_rules! on_both_backends {
     (workspace365_adsync_queued: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::AdSyncQueued; $($name),*);
     };
+    (workspace365_entra_guide: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@ $crate::common::Vendor::Workspace365EntraGuide; $($name),*);
+    };
+    (workspace365_adsync_entra_guide: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@ $crate::common::Vendor::AdSyncEntraGuide; $($name),*);
+    };
     ($($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::None; $($name),*);
     };

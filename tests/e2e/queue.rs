@@ -18,6 +18,7 @@ crate::on_both_backends!(mytimetable_queued:
     every_accepted_write_reaches_a_flaky_vendor_once,
     a_restart_resumes_a_waiting_queue,
     an_operator_retries_or_drops_a_failed_delivery,
+    an_operator_retries_and_drops_failed_deliveries_in_bulk,
 );
 
 crate::on_both_backends!(mytimetable:
@@ -329,6 +330,116 @@ async fn an_operator_retries_or_drops_a_failed_delivery(app: TestApp) {
     assert!(queue(&app, "failed").await.is_empty());
     assert_eq!(queue(&app, "dropped").await.len(), 1);
     assert!(!app.vendor().sim.has_user("bob@example.edu"));
+    app.finish().await;
+}
+
+/// Waits until `n` deliveries have failed for good.
+async fn failed_entries(app: &TestApp, n: usize) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let failed = queue(app, "failed").await;
+        if failed.len() >= n {
+            return failed;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{} of {n} deliveries failed",
+            failed.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn an_operator_retries_and_drops_failed_deliveries_in_bulk(app: TestApp) {
+    let server = &app.vendor().server;
+    server.faults().set(
+        1,
+        vec![FaultRule::always(
+            RouteMatch::new("PUT", "/api/v0/users"),
+            Fault::Status(400),
+        )],
+    );
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(app.create_user(&format!("bulk{i}@example.edu")).await);
+    }
+    failed_entries(&app, 6).await;
+
+    // What names nothing settles nothing; what is malformed is refused with a reason.
+    let none = app
+        .admin(
+            Method::POST,
+            "/admin/queue/retry?connector=test&error=no%20such%20text",
+        )
+        .await;
+    assert_eq!(none.status, 200, "{:?}", none.body);
+    assert_eq!(
+        none.body,
+        json!({"retried": 0, "skipped": 0, "more": false})
+    );
+    app.admin(Method::POST, "/admin/queue/retry")
+        .await
+        .assert_error(400, Some("invalidValue"));
+    app.admin(Method::POST, "/admin/queue/retry?connector=nope")
+        .await
+        .assert_error(404, None);
+    app.admin(
+        Method::POST,
+        "/admin/queue/drop?connector=test&state=delivered",
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    app.admin(
+        Method::POST,
+        "/admin/queue/drop?connector=test&resourceType=Robot",
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+
+    // One user is given up; the others are retried, three per request, once the vendor is
+    // fixed.
+    let dropped = app
+        .admin(
+            Method::POST,
+            &format!(
+                "/admin/queue/drop?connector=test&resourceType=User&id={}",
+                ids[0]
+            ),
+        )
+        .await;
+    assert_eq!(
+        dropped.body,
+        json!({"dropped": 1, "skipped": 0, "more": false})
+    );
+    server.faults().clear();
+    let first = app
+        .admin(
+            Method::POST,
+            "/admin/queue/retry?connector=test&error=HTTP%20400&count=3",
+        )
+        .await;
+    assert_eq!(
+        first.body,
+        json!({"retried": 3, "skipped": 0, "more": true})
+    );
+    let rest = app
+        .admin(
+            Method::POST,
+            "/admin/queue/retry?connector=test&error=HTTP%20400",
+        )
+        .await;
+    assert_eq!(
+        rest.body,
+        json!({"retried": 2, "skipped": 0, "more": false})
+    );
+    drained(&app, Duration::from_secs(20)).await;
+    let users: BTreeSet<String> = app.vendor().sim.users().into_iter().collect();
+    assert_eq!(
+        users,
+        (1..6).map(|i| format!("bulk{i}@example.edu")).collect(),
+        "every retried user arrived, the dropped one did not"
+    );
+    assert!(queue(&app, "failed").await.is_empty());
     app.finish().await;
 }
 

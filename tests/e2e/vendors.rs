@@ -24,6 +24,10 @@ pub enum Vendor {
     AdSync,
     /// The same, with `delivery = "queued"`.
     AdSyncQueued,
+    /// `Workspace365` with the mapping docs/setup/entra-id.md gives for administrators.
+    Workspace365EntraGuide,
+    /// `AdSync` keyed by Entra's object id as docs/setup/entra-id.md sets it up.
+    AdSyncEntraGuide,
 }
 
 /// The AD sync token of the `AdSync` simulator's environment.
@@ -84,6 +88,47 @@ fn university_keys() -> String {
     keys
 }
 
+/// The keys of the TOML block that follows `marker` in docs/setup/entra-id.md, from its
+/// `[connectors.<name>.<table>…]` tables, as dotted keys relative to `<table>`: the test runs
+/// the configuration the guide gives, word for word.
+fn guide_keys(marker: &str, table: &str) -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/setup/entra-id.md");
+    let text = std::fs::read_to_string(path).expect("the guide");
+    let block: String = text
+        .split_once(marker)
+        .and_then(|(_, rest)| rest.split_once("```toml\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block.lines().map(str::trim).collect::<Vec<_>>().join("\n"))
+        .unwrap_or_else(|| panic!("docs/setup/entra-id.md has a toml block after {marker}"));
+    let config: toml::Table = toml::from_str(&block).expect("the guide's block is TOML");
+    let (_, connector) = config["connectors"]
+        .as_table()
+        .and_then(|c| c.iter().next())
+        .expect("the block names a connector");
+    let mut keys = String::new();
+    flatten(&connector[table], "", &mut keys);
+    keys
+}
+
+/// `value`'s leaves as `a.b.c = value` lines.
+fn flatten(value: &toml::Value, prefix: &str, out: &mut String) {
+    match value {
+        toml::Value::Table(table)
+            if table.values().any(toml::Value::is_table) || prefix.is_empty() =>
+        {
+            for (key, value) in table {
+                let key = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(value, &key, out);
+            }
+        }
+        leaf => out.push_str(&format!("{prefix} = {leaf}\n")),
+    }
+}
+
 fn options() -> vendor_sim::SimOptions {
     vendor_sim::SimOptions {
         workers: 2,
@@ -118,7 +163,10 @@ impl Simulators {
                     _ => {}
                 }
             }
-            Vendor::Workspace365 => {
+            Vendor::Workspace365 | Vendor::Workspace365EntraGuide => {
+                if vendor == Vendor::Workspace365EntraGuide {
+                    sims.vendor_keys = guide_keys("**Administrators.**", "workspace365");
+                }
                 let sim = vendor_sim::workspace365::Workspace365Sim::new(Default::default());
                 let server = sim.start(options()).expect("simulator");
                 sims.workspace365 = Some(Workspace365Sims {
@@ -127,7 +175,10 @@ impl Simulators {
                     server,
                 });
             }
-            Vendor::AdSync | Vendor::AdSyncQueued => {
+            Vendor::AdSync | Vendor::AdSyncQueued | Vendor::AdSyncEntraGuide => {
+                if vendor == Vendor::AdSyncEntraGuide {
+                    sims.vendor_keys = guide_keys("to `objectId`", "workspace365_adsync");
+                }
                 sims.queued = vendor == Vendor::AdSyncQueued;
                 let sim = vendor_sim::workspace365_env::Workspace365EnvSim::new(
                     vendor_sim::workspace365_env::Workspace365EnvConfig::single(
@@ -195,9 +246,11 @@ impl Simulators {
                 base_url = "{}"
                 environment = "example"
                 provisioning_key = "{}"
-                http.initial_backoff_ms = 10"#,
+                http.initial_backoff_ms = 10
+                {}"#,
                 sim.api_base(server).trim_end_matches('/'),
                 vendor_sim::workspace365::DEMO_PROVISIONING_KEY,
+                self.vendor_keys,
             ),
             Some(w) => format!(
                 r#"kind = "workspace365-adsync"
@@ -206,9 +259,11 @@ impl Simulators {
                 base_url = "{}"
                 environment = "example"
                 token = "{ADSYNC_TOKEN}"
-                http.initial_backoff_ms = 10"#,
+                http.initial_backoff_ms = 10
+                {}"#,
                 if self.queued { "queued" } else { "sync" },
                 w.server.base_url(),
+                self.vendor_keys,
             ),
             None => "kind = \"directory\"".to_owned(),
         }

@@ -13,6 +13,85 @@ on_both_backends!(workspace365_adsync:
     entra_groups_reach_adsync,
     nested_groups_reach_adsync,
 );
+on_both_backends!(workspace365_entra_guide: entra_app_roles_make_administrators);
+on_both_backends!(workspace365_adsync_entra_guide: entra_object_ids_key_adsync_users);
+
+/// An Entra user as its default mapping sends it, with `roles` as `SingleAppRoleAssignment`
+/// fills it.
+fn entra_user(user_name: &str, external_id: &str, roles: serde_json::Value) -> serde_json::Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "externalId": external_id,
+        "userName": user_name,
+        "active": true,
+        "displayName": "Jo Doe",
+        "emails": [{"primary": true, "type": "work", "value": user_name}],
+        "name": {"familyName": "Doe", "givenName": "Jo"},
+        "roles": roles,
+    })
+}
+
+/// docs/setup/entra-id.md "Workspace 365 (Provisioning API)": the app role `admin` makes an
+/// administrator, any other role or none does not, and a role changed by Entra's PATCH follows.
+async fn entra_app_roles_make_administrators(app: TestApp) {
+    let role = |value: &str| json!([{"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": value}]);
+    let admin = app
+        .post(
+            "/Users",
+            entra_user("ada@example.edu", "ada", role("Admin")),
+        )
+        .await;
+    assert_eq!(admin.status, 201, "{:?}", admin.body);
+    let plain = app
+        .post("/Users", entra_user("bo@example.edu", "bo", json!([])))
+        .await;
+    assert_eq!(plain.status, 201, "{:?}", plain.body);
+    let sim = app.workspace365().provisioning.as_ref().expect("simulator");
+    let is_admin = |email: &str| {
+        sim.user("example", email)
+            .expect("provisioned")
+            .is_administrator
+    };
+    assert!(is_admin("ada@example.edu"));
+    assert!(!is_admin("bo@example.edu"));
+
+    let id = admin.body["id"].as_str().expect("id").to_owned();
+    for (value, expected) in [("User", false), ("admin", true)] {
+        let reply = app
+            .patch(
+                &format!("/Users/{id}"),
+                json!([{"op": "Replace", "path": "roles[primary eq \"True\"].value", "value": value}]),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        assert_eq!(is_admin("ada@example.edu"), expected, "role {value}");
+    }
+    app.finish().await;
+}
+
+/// docs/setup/entra-id.md "Workspace 365 (AD sync)": with `object_id = "externalId"` and
+/// Entra's `externalId` mapped to `objectId`, the Workspace 365 object is the Entra one; with
+/// Entra's default (`mailNickname`) every user is refused, saying why.
+async fn entra_object_ids_key_adsync_users(app: TestApp) {
+    let object_id = "7f1c2d9e-52a4-4b1e-9d0c-3a6f8e2b1c47";
+    let keyed = app
+        .post("/Users", entra_user("jo@example.edu", object_id, json!([])))
+        .await;
+    assert_eq!(keyed.status, 201, "{:?}", keyed.body);
+    let user = adsync(&app)
+        .user("example", object_id.parse().expect("uuid"))
+        .expect("the user is keyed by the Entra object id");
+    assert_eq!(user.user_principal_name, "jo@example.edu");
+
+    let nickname = app
+        .post("/Users", entra_user("jdoe@example.edu", "jdoe", json!([])))
+        .await;
+    nickname.assert_error(400, Some("invalidValue"));
+    let detail = nickname.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("\"jdoe\" is not a GUID"), "{detail}");
+    assert_eq!(adsync(&app).users("example").len(), 1);
+    app.finish().await;
+}
 
 async fn okta_sequence_reaches_workspace365(app: TestApp) {
     crate::okta::user_sequence(&app).await;

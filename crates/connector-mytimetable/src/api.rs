@@ -21,6 +21,20 @@ struct Users {
     users: Vec<String>,
 }
 
+/// The username [`Api::check_sync_type`] asks about: reserved, so that no instance has it.
+pub const TYPE_CHECK_USER: &str = "scim-bridge.sync-type-check";
+
+/// What [`Api::check_sync_type`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypeCheck {
+    /// The instance took the type (and then found no such user).
+    Known,
+    /// The instance refused the type, with its answer.
+    Refused(String),
+    /// The reserved user exists, so the check created a synchronization for it.
+    CheckUserExists,
+}
+
 /// An authenticated client of one MyTimetable instance.
 #[derive(Debug, Clone)]
 pub struct Api {
@@ -98,6 +112,30 @@ impl Api {
                 |answer| answer.error_for_status()?.json::<Users>().map(drop),
             )
             .await
+    }
+
+    /// Whether the instance knows a synchronization type, without creating anything: M5 for
+    /// [`TYPE_CHECK_USER`], a username no instance has. MyTimetable lists no types, but
+    /// refuses an unknown one with 400 before it looks the user up (422 "user not found"),
+    /// so 422 means the type passed. An instance that looked the user up first would pass
+    /// every type: the check can miss an unknown type, never refuse a good one.
+    pub async fn check_sync_type(&self, sync_type: &str) -> Result<TypeCheck, ConnectorError> {
+        let url = self.client.url("/synchronizations");
+        let form = sync_form(TYPE_CHECK_USER, sync_type, None);
+        let answer = self
+            .call("check synchronization type", None, |c| {
+                c.put(&url).form(&form)
+            })
+            .await?;
+        Ok(match answer.status.as_u16() {
+            422 => TypeCheck::Known,
+            400 => TypeCheck::Refused(answer.reason()),
+            204 => TypeCheck::CheckUserExists,
+            _ => {
+                answer.error_for_status()?;
+                TypeCheck::Known
+            }
+        })
     }
 
     /// How calls to the instance have gone.

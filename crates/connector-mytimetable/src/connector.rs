@@ -6,12 +6,12 @@ use scim::ResourceKind;
 use scim::schema::{AttrType, Attribute, Schema};
 use serde_json::{Map, Value, json};
 
-use crate::api::Api;
+use crate::api::{Api, TYPE_CHECK_USER, TypeCheck};
 use crate::mapping::{self, EXTENSION_URN, Mappings, VendorKeys, WantedSync};
 use crate::settings::{ApiProfile, MyTimetableSettings, RenamePolicy};
 use connector::http::VendorClient;
 use connector::{
-    AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, PlannedCall,
+    AccountPage, Capabilities, Connector, ConnectorError, ConnectorStatus, PlannedCall, Problem,
     ResourceChange, VendorAccount,
 };
 
@@ -25,13 +25,17 @@ pub struct MyTimetable {
 
 impl MyTimetable {
     /// A connector for these settings (no call is made until the first change).
-    pub fn new(settings: MyTimetableSettings) -> Result<MyTimetable, ConnectorError> {
+    pub fn new(name: &str, settings: MyTimetableSettings) -> Result<MyTimetable, ConnectorError> {
         let token = settings
             .token()
             .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
         let mappings = Mappings::build(&settings)
             .map_err(|problems| connector::unusable("mytimetable", &problems))?;
-        let client = VendorClient::new("mytimetable", settings.http.endpoint(&settings.base_url))?;
+        let client = VendorClient::new(
+            name,
+            "mytimetable",
+            settings.http.endpoint(&settings.base_url),
+        )?;
         Ok(MyTimetable {
             api: Api::new(client, token),
             settings,
@@ -172,6 +176,35 @@ impl Connector for MyTimetable {
     /// `GET /users` (M1), once.
     async fn probe(&self) -> Result<(), ConnectorError> {
         self.api.probe().await
+    }
+
+    /// The probe, then each of `default_sync_types` asked of the instance
+    /// ([`crate::api::Api::check_sync_type`]: nothing is created).
+    async fn check_online(&self) -> Vec<Problem> {
+        if let Err(e) = self.api.probe().await {
+            return vec![connector::probe_problem(&e)];
+        }
+        let mut problems = Vec::new();
+        for (index, sync_type) in self.settings.default_sync_types.iter().enumerate() {
+            let key = format!("default_sync_types[{index}]");
+            match self.api.check_sync_type(sync_type).await {
+                Ok(TypeCheck::Known) => {}
+                Ok(TypeCheck::Refused(answer)) => problems.push(Problem::new(
+                    key,
+                    format!("MyTimetable does not know the synchronization type \"{sync_type}\" ({answer})"),
+                    "use a type the instance offers (e.g. o365, ews, googlecalendar; its administrators know which), or remove it",
+                )),
+                Ok(TypeCheck::CheckUserExists) => problems.push(Problem::new(
+                    key,
+                    format!(
+                        "the instance has a user named {TYPE_CHECK_USER}, so checking \"{sync_type}\" gave it a synchronization"
+                    ),
+                    format!("remove the user {TYPE_CHECK_USER} from MyTimetable; the name is reserved for this check"),
+                )),
+                Err(e) => problems.push(connector::probe_problem(&e).under(&key)),
+            }
+        }
+        problems
     }
 
     fn check(&self, change: &ResourceChange<'_>) -> Result<(), ConnectorError> {
@@ -385,9 +418,11 @@ mod tests {
 
     #[test]
     fn renames_are_refused_by_default_and_case_changes_are_not_renames() {
-        let connector =
-            MyTimetable::new(MyTimetableSettings::new("http://127.0.0.1:9/api/v0", "t"))
-                .expect("builds");
+        let connector = MyTimetable::new(
+            "mytimetable",
+            MyTimetableSettings::new("http://127.0.0.1:9/api/v0", "t"),
+        )
+        .expect("builds");
         let keys = json!({"username": "alice", "synchronizations": {}});
         let renamed = json!({"userName": "alicia"});
         let recased = json!({"userName": "ALICE"});
@@ -404,7 +439,7 @@ mod tests {
         );
         let mut settings = MyTimetableSettings::new("http://127.0.0.1:9/api/v0", "t");
         settings.rename = RenamePolicy::Recreate;
-        let connector = MyTimetable::new(settings).expect("builds");
+        let connector = MyTimetable::new("mytimetable", settings).expect("builds");
         assert!(
             connector
                 .check(&change(None, renamed.as_object(), &keys))
@@ -414,9 +449,11 @@ mod tests {
 
     #[test]
     fn drift_names_each_synchronization() {
-        let connector =
-            MyTimetable::new(MyTimetableSettings::new("http://127.0.0.1:9/api/v0", "t"))
-                .expect("builds");
+        let connector = MyTimetable::new(
+            "mytimetable",
+            MyTimetableSettings::new("http://127.0.0.1:9/api/v0", "t"),
+        )
+        .expect("builds");
         let stored = json!({"username": "a", "synchronizations": {"o365": 1, "ews": 2}});
         let account = VendorAccount {
             name: "a".into(),

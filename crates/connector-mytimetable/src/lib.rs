@@ -38,6 +38,6 @@ pub fn factory() -> SettingsFactory<MyTimetableSettings> {
         "mytimetable",
         "mytimetable",
         MyTimetableSettings::problems,
-        |settings| Ok(Arc::new(MyTimetable::new(settings)?)),
+        |name, settings| Ok(Arc::new(MyTimetable::new(name, settings)?)),
     )
 }

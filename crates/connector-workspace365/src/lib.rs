@@ -24,7 +24,7 @@ pub fn provisioning_factory() -> SettingsFactory<provisioning::Workspace365Setti
         "workspace365",
         "workspace365",
         provisioning::Workspace365Settings::problems,
-        |settings| Ok(Arc::new(provisioning::Workspace365::new(settings)?)),
+        |name, settings| Ok(Arc::new(provisioning::Workspace365::new(name, settings)?)),
     )
 }
 
@@ -35,6 +35,6 @@ pub fn adsync_factory() -> SettingsFactory<adsync::AdSyncSettings> {
         "workspace365-adsync",
         "workspace365_adsync",
         adsync::AdSyncSettings::problems,
-        |settings| Ok(Arc::new(adsync::Workspace365AdSync::new(settings)?)),
+        |name, settings| Ok(Arc::new(adsync::Workspace365AdSync::new(name, settings)?)),
     )
 }

@@ -14,7 +14,8 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use crate::outbound::{OutboundLimiter, OutboundRate};
-use crate::status::{CallRecord, EndpointStatus, Outcome};
+use crate::status::{CallRecord, Credentials, CredentialsChange, EndpointStatus, Outcome};
+use crate::telemetry::{CallMetrics, CallOutcome};
 use crate::{ConnectorError, Problem};
 
 /// The header our request id travels in.
@@ -260,6 +261,7 @@ pub struct VendorClient {
     config: EndpointConfig,
     limiter: Option<Arc<OutboundLimiter>>,
     record: Arc<CallRecord>,
+    metrics: CallMetrics,
 }
 
 /// What the attempts of a call found, beyond its result.
@@ -269,6 +271,8 @@ struct Trace {
     limited: bool,
     /// `retry_on`'s verdict on the last answer.
     retry_verdict: bool,
+    /// Why the last attempt got no answer (`Timeout` or `Unreachable`).
+    no_answer: Option<CallOutcome>,
 }
 
 /// What decides whether a call's final answer means the vendor is failing (see
@@ -283,8 +287,10 @@ enum Failing {
 }
 
 impl VendorClient {
-    /// A client for `vendor` (a short name for logs, e.g. `"mytimetable"`).
+    /// A client of `connector` (the configuration's name, for the metrics) for `vendor` (a
+    /// short name for logs and the `endpoint` label, e.g. `"mytimetable"`).
     pub fn new(
+        connector: &str,
         vendor: &'static str,
         config: EndpointConfig,
     ) -> Result<VendorClient, ConnectorError> {
@@ -307,6 +313,7 @@ impl VendorClient {
                 .map(Arc::new),
             config,
             record: Arc::new(CallRecord::default()),
+            metrics: CallMetrics::new(connector, vendor),
         })
     }
 
@@ -323,7 +330,37 @@ impl VendorClient {
     /// says it failed (a SOAP fault refusing our credentials, a probe's unexpected answer).
     /// Only for calls whose status counted the answer as a success.
     pub fn record_failure(&self, error: &ConnectorError) {
-        self.record.failed_after_answer(reason_of(error));
+        let refused = matches!(error, ConnectorError::Unauthorized { .. });
+        let reason = reason_of(error);
+        let change = self
+            .record
+            .failed_after_answer(reason.clone(), refused.then_some(Credentials::Refused));
+        self.credentials_changed(change, &reason);
+    }
+
+    /// The log line and the gauge of a change of the credentials state: the first refusal is
+    /// an ERROR, since every call to this vendor fails until someone fixes the credentials.
+    fn credentials_changed(&self, change: Option<CredentialsChange>, reason: &str) {
+        match change {
+            Some(CredentialsChange::NowRefused) => {
+                tracing::error!(
+                    connector = self.metrics.connector(),
+                    vendor = self.vendor,
+                    reason,
+                    "the vendor refuses our credentials: every call to it fails until they are fixed in the connector's settings"
+                );
+                self.metrics.credentials_refused(true);
+            }
+            Some(CredentialsChange::NowAccepted) => {
+                tracing::info!(
+                    connector = self.metrics.connector(),
+                    vendor = self.vendor,
+                    "the vendor accepts our credentials again"
+                );
+                self.metrics.credentials_refused(false);
+            }
+            None => {}
+        }
     }
 
     /// One attempt of a harmless call, to learn whether the vendor answers and takes our
@@ -410,25 +447,41 @@ impl VendorClient {
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<VendorResponse, ConnectorError> {
         let _in_flight = self.record.start();
+        let started = std::time::Instant::now();
         let mut trace = Trace::default();
         let result = self
             .attempts(call, repeat, request_id, &retry_on, &mut trace, build)
             .await;
-        let outcome = match &result {
+        let (outcome, label) = match &result {
             Ok(answer) => {
                 let is_failing = match failing {
                     Failing::ByStatus => answer.status.is_server_error(),
                     Failing::ByRetryVerdict => trace.retry_verdict,
                 };
-                judge(self.vendor, call, answer.status, is_failing)
+                (
+                    judge(self.vendor, call, answer.status, is_failing),
+                    outcome_of(answer.status, is_failing),
+                )
             }
-            Err(e) => Outcome {
-                // A call our own limiter refused says nothing about the vendor.
-                reached: (!trace.limited).then_some(false),
-                error: Some(reason_of(e)),
-            },
+            Err(e) => {
+                let label = if trace.limited {
+                    CallOutcome::Limited
+                } else {
+                    trace.no_answer.unwrap_or(CallOutcome::Unreachable)
+                };
+                let outcome = Outcome {
+                    // A call our own limiter refused says nothing about the vendor.
+                    reached: (!trace.limited).then_some(false),
+                    error: Some(reason_of(e)),
+                    credentials: None,
+                };
+                (outcome, label)
+            }
         };
-        self.record.finish(outcome);
+        self.metrics.call(call, label, started.elapsed());
+        let reason = outcome.error.clone().unwrap_or_default();
+        let change = self.record.finish(outcome);
+        self.credentials_changed(change, &reason);
         result
     }
 
@@ -450,6 +503,7 @@ impl VendorClient {
         for attempt in 1..=attempts {
             if attempt > 1 {
                 self.record.retried();
+                self.metrics.retried();
             }
             if let Some(limiter) = &self.limiter
                 && let Err(e) = limiter.acquire(self.vendor, call).await
@@ -471,10 +525,10 @@ impl VendorClient {
                             headers,
                             body: body.to_vec(),
                         }),
-                        Err(e) => Err(transport(self.vendor, call, &e)),
+                        Err(e) => Err(transport(self.vendor, call, &e, trace)),
                     }
                 }
-                Err(e) => Err(transport(self.vendor, call, &e)),
+                Err(e) => Err(transport(self.vendor, call, &e, trace)),
             };
             let last = attempt == attempts;
             let wait = match &outcome {
@@ -537,19 +591,33 @@ impl VendorClient {
 /// failures from a vendor that answered; failing and timing out (408) are failures of one that
 /// is not working. Other answers, 4xx refusals of the input included, are the vendor working.
 fn judge(vendor: &str, call: &str, status: StatusCode, failing: bool) -> Outcome {
-    let failed = |reached: bool, what: &str| Outcome {
+    let failed = |reached: bool, what: &str, credentials: Option<Credentials>| Outcome {
         reached: Some(reached),
         error: Some(format!("{vendor} {call}: HTTP {status}{what}")),
+        credentials,
     };
     match status.as_u16() {
-        401 | 403 | 407 => failed(true, " (credentials refused)"),
-        429 => failed(true, " (the vendor is throttling us)"),
-        408 => failed(false, ""),
-        _ if failing => failed(false, ""),
+        401 | 403 | 407 => failed(true, " (credentials refused)", Some(Credentials::Refused)),
+        429 => failed(true, " (the vendor is throttling us)", None),
+        408 => failed(false, "", None),
+        _ if failing => failed(false, "", None),
         _ => Outcome {
             reached: Some(true),
             error: None,
+            credentials: Some(Credentials::Accepted),
         },
+    }
+}
+
+/// The `outcome` label of a call that got an answer (`failing` as for [`judge`]).
+fn outcome_of(status: StatusCode, failing: bool) -> CallOutcome {
+    match status.as_u16() {
+        401 | 403 | 407 => CallOutcome::Unauthorized,
+        429 => CallOutcome::Throttled,
+        408 => CallOutcome::Timeout,
+        _ if failing => CallOutcome::ServerError,
+        200..=399 => CallOutcome::Ok,
+        _ => CallOutcome::Rejected,
     }
 }
 
@@ -575,14 +643,15 @@ fn jittered(backoff: Duration) -> Duration {
 }
 
 /// A call that got no HTTP answer: the vendor is down, slow or the connection broke.
-fn transport(vendor: &str, call: &str, e: &reqwest::Error) -> ConnectorError {
-    let what = if e.is_timeout() {
-        "timed out"
+fn transport(vendor: &str, call: &str, e: &reqwest::Error, trace: &mut Trace) -> ConnectorError {
+    let (what, outcome) = if e.is_timeout() {
+        ("timed out", CallOutcome::Timeout)
     } else if e.is_connect() {
-        "could not connect"
+        ("could not connect", CallOutcome::Unreachable)
     } else {
-        "the connection failed"
+        ("the connection failed", CallOutcome::Unreachable)
     };
+    trace.no_answer = Some(outcome);
     ConnectorError::Unavailable {
         reason: format!("{vendor} {call}: {what}"),
         retry_after: None,

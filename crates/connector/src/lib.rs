@@ -16,6 +16,7 @@ pub mod outbound;
 pub mod registry;
 pub mod secret;
 pub mod status;
+pub mod telemetry;
 
 use std::time::Duration;
 
@@ -195,7 +196,8 @@ pub trait Connector: Send + Sync + 'static {
     /// What only the vendor can tell about the settings (`check-config --online`): that it
     /// answers and takes our credentials (by default, one [`Connector::probe`]), and, where a
     /// connector can ask, that it has what the settings name. Keys are relative to the
-    /// connector's settings table; no write is made.
+    /// connector's settings table; nothing is changed at the vendor (MyTimetable's type check
+    /// is a write for a user no instance has, which creates nothing).
     async fn check_online(&self) -> Vec<Problem> {
         match self.probe().await {
             Ok(()) => Vec::new(),

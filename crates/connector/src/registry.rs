@@ -74,10 +74,13 @@ pub trait ConnectorFactory: Send + Sync {
     /// no vendor is called.
     fn problems(&self, settings: &Value) -> Vec<Problem>;
 
-    /// The connector for these settings (`Value::Null` for a kind without a table). Makes
-    /// no vendor call.
-    fn build(&self, settings: &Value) -> Result<Arc<dyn Connector>, ConnectorError>;
+    /// The connector `name` (the configuration's, which labels its metrics) for these
+    /// settings (`Value::Null` for a kind without a table). Makes no vendor call.
+    fn build(&self, name: &str, settings: &Value) -> Result<Arc<dyn Connector>, ConnectorError>;
 }
+
+/// How a [`SettingsFactory`] builds the connector `name` from its settings.
+pub type BuildFn<S> = fn(&str, S) -> Result<Arc<dyn Connector>, ConnectorError>;
 
 /// A [`ConnectorFactory`] for a kind whose settings table deserializes into `S`: the common
 /// case, so that a vendor crate only says how to check and how to build.
@@ -85,7 +88,7 @@ pub struct SettingsFactory<S> {
     kind: &'static str,
     table: &'static str,
     check: fn(&S) -> Vec<Problem>,
-    build: fn(S) -> Result<Arc<dyn Connector>, ConnectorError>,
+    build: BuildFn<S>,
 }
 
 impl<S> SettingsFactory<S> {
@@ -94,7 +97,7 @@ impl<S> SettingsFactory<S> {
         kind: &'static str,
         table: &'static str,
         check: fn(&S) -> Vec<Problem>,
-        build: fn(S) -> Result<Arc<dyn Connector>, ConnectorError>,
+        build: BuildFn<S>,
     ) -> Self {
         SettingsFactory {
             kind,
@@ -140,11 +143,11 @@ impl<S: DeserializeOwned + Send + Sync> ConnectorFactory for SettingsFactory<S> 
         }
     }
 
-    fn build(&self, settings: &Value) -> Result<Arc<dyn Connector>, ConnectorError> {
+    fn build(&self, name: &str, settings: &Value) -> Result<Arc<dyn Connector>, ConnectorError> {
         let settings = parse_settings::<S>(settings).map_err(|p| {
             ConnectorError::Unsupported(format!("[{}] {}: {}", self.table, p.key, p.problem))
         })?;
-        (self.build)(settings)
+        (self.build)(name, settings)
     }
 }
 
@@ -164,7 +167,7 @@ impl ConnectorFactory for DirectoryFactory {
         Vec::new()
     }
 
-    fn build(&self, _: &Value) -> Result<Arc<dyn Connector>, ConnectorError> {
+    fn build(&self, _: &str, _: &Value) -> Result<Arc<dyn Connector>, ConnectorError> {
         Ok(Arc::new(Directory))
     }
 }
@@ -260,7 +263,7 @@ mod tests {
                 }
                 problems
             },
-            |_| Ok(Arc::new(Directory)),
+            |_, _| Ok(Arc::new(Directory)),
         )
     }
 
@@ -270,7 +273,7 @@ mod tests {
         assert_eq!(registry.kinds().collect::<Vec<_>>(), ["directory"]);
         let directory = registry.get("directory").expect("directory");
         assert_eq!(directory.settings_table(), None);
-        assert!(directory.build(&Value::Null).is_ok());
+        assert!(directory.build("directory", &Value::Null).is_ok());
         let registry = registry.with(factory());
         assert_eq!(
             registry.kinds().collect::<Vec<_>>(),
@@ -298,8 +301,8 @@ mod tests {
         let unknown = f.problems(&json!({"base_url": "x", "http": {"timeout": 5}}));
         assert_eq!(unknown[0].key, "http.timeout");
         assert!(unknown[0].fix.contains("timeout_secs"), "{}", unknown[0]);
-        assert!(f.build(&json!({})).is_err());
-        assert!(f.build(&json!({"base_url": "x"})).is_ok());
+        assert!(f.build("example", &json!({})).is_err());
+        assert!(f.build("example", &json!({"base_url": "x"})).is_ok());
         assert_eq!(
             Problem::new("base_url", "p", "f")
                 .under("connectors.x.v")

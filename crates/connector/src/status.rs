@@ -50,6 +50,9 @@ pub struct EndpointStatus {
     pub retries: u64,
     /// Calls under way now (waiting for the limiter included).
     pub in_flight: u64,
+    /// Whether the vendor refused our credentials on the last call that said either way;
+    /// it stays so until a call is accepted.
+    pub credentials_refused: bool,
     /// The outbound rate limit, when one is configured.
     pub limiter: Option<LimiterStatus>,
 }
@@ -89,6 +92,7 @@ struct Last {
     consecutive_failures: u32,
     calls: u64,
     failures: u64,
+    credentials_refused: bool,
 }
 
 /// How one call ended, for its endpoint's status.
@@ -99,6 +103,25 @@ pub(crate) struct Outcome {
     pub reached: Option<bool>,
     /// Why the call failed; `None` for a success.
     pub error: Option<String>,
+    /// What the answer said of our credentials: refused, accepted, or nothing (no answer, or
+    /// one that could go either way, such as throttling or a server failure).
+    pub credentials: Option<Credentials>,
+}
+
+/// What a vendor's answer said of our credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Credentials {
+    Accepted,
+    Refused,
+}
+
+/// A change of an endpoint's credentials state, for the one log line it deserves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CredentialsChange {
+    /// The first refusal after acceptance (or since start).
+    NowRefused,
+    /// Accepted again after a refusal.
+    NowAccepted,
 }
 
 /// Counts a call as under way for as long as it lives (a dropped call future included).
@@ -127,8 +150,8 @@ impl CallRecord {
         self.retries.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A call ended this way.
-    pub fn finish(&self, outcome: Outcome) {
+    /// A call ended this way; says whether that changed the credentials state.
+    pub fn finish(&self, outcome: Outcome) -> Option<CredentialsChange> {
         let now = OffsetDateTime::now_utc();
         let mut last = self.last();
         last.calls += 1;
@@ -142,13 +165,33 @@ impl CallRecord {
             }
             Some(error) => Self::fail(&mut last, now, error),
         }
+        outcome
+            .credentials
+            .and_then(|c| Self::credentials(&mut last, c))
     }
 
     /// A call already counted as answered turned out to have failed, by what its answer said
     /// rather than its HTTP status (a SOAP fault refusing our credentials).
-    pub fn failed_after_answer(&self, error: String) {
+    pub fn failed_after_answer(
+        &self,
+        error: String,
+        credentials: Option<Credentials>,
+    ) -> Option<CredentialsChange> {
         let now = OffsetDateTime::now_utc();
-        Self::fail(&mut self.last(), now, error);
+        let mut last = self.last();
+        Self::fail(&mut last, now, error);
+        credentials.and_then(|c| Self::credentials(&mut last, c))
+    }
+
+    fn credentials(last: &mut Last, now: Credentials) -> Option<CredentialsChange> {
+        let refused = now == Credentials::Refused;
+        let change = match (last.credentials_refused, refused) {
+            (false, true) => Some(CredentialsChange::NowRefused),
+            (true, false) => Some(CredentialsChange::NowAccepted),
+            _ => None,
+        };
+        last.credentials_refused = refused;
+        change
     }
 
     fn fail(last: &mut Last, now: OffsetDateTime, error: String) {
@@ -178,6 +221,7 @@ impl CallRecord {
             failures: last.failures,
             retries: self.retries.load(Ordering::Relaxed),
             in_flight: self.in_flight.load(Ordering::Acquire),
+            credentials_refused: last.credentials_refused,
             limiter,
         }
     }
@@ -206,6 +250,15 @@ mod tests {
         Outcome {
             reached: Some(false),
             error: Some(error.to_owned()),
+            credentials: None,
+        }
+    }
+
+    fn answered(credentials: Credentials) -> Outcome {
+        Outcome {
+            reached: Some(true),
+            error: (credentials == Credentials::Refused).then(|| "v c: HTTP 401".to_owned()),
+            credentials: Some(credentials),
         }
     }
 
@@ -228,6 +281,7 @@ mod tests {
         record.finish(Outcome {
             reached: Some(true),
             error: None,
+            credentials: None,
         });
         let up = record.snapshot("v", "https://v.example/api", None);
         assert_eq!(up.reachable, Some(true));
@@ -244,16 +298,42 @@ mod tests {
         record.finish(Outcome {
             reached: Some(true),
             error: None,
+            credentials: None,
         });
         record.finish(Outcome {
             reached: None,
             error: Some("v c: more calls are waiting".into()),
+            credentials: None,
         });
-        record.failed_after_answer("v c: Invalid credentials".into());
+        record.failed_after_answer("v c: Invalid credentials".into(), None);
         let status = record.snapshot("v", "https://v.example", None);
         assert_eq!(status.reachable, Some(true));
         assert_eq!((status.calls, status.failures), (2, 2));
         assert_eq!(status.consecutive_failures, 2);
+    }
+
+    #[test]
+    fn a_credentials_refusal_is_reported_once_and_holds_until_accepted() {
+        let record = CallRecord::default();
+        assert!(!record.snapshot("v", "http://v", None).credentials_refused);
+        assert_eq!(
+            record.finish(answered(Credentials::Refused)),
+            Some(CredentialsChange::NowRefused)
+        );
+        assert_eq!(record.finish(answered(Credentials::Refused)), None);
+        // A call that says nothing of them (no answer) leaves them refused.
+        assert_eq!(record.finish(failed("v c: timed out")), None);
+        assert!(record.snapshot("v", "http://v", None).credentials_refused);
+        assert_eq!(
+            record.finish(answered(Credentials::Accepted)),
+            Some(CredentialsChange::NowAccepted)
+        );
+        assert!(!record.snapshot("v", "http://v", None).credentials_refused);
+        // A SOAP fault read after the answer refuses them too.
+        assert_eq!(
+            record.failed_after_answer("v c: invalid".into(), Some(Credentials::Refused)),
+            Some(CredentialsChange::NowRefused)
+        );
     }
 
     #[test]

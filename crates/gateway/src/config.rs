@@ -55,6 +55,9 @@ pub struct Config {
     /// The admin API under `/admin`, with its own credentials (off without them).
     #[serde(default)]
     pub admin: AdminConfig,
+    /// Where `/metrics` is served, and to whom.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// The connectors, by name: each is served under `/scim/v2/{name}`.
     #[serde(default)]
     pub connectors: BTreeMap<String, ConnectorConfig>,
@@ -332,9 +335,22 @@ pub struct AdminConfig {
 impl AdminConfig {
     /// Whether any credential is configured.
     pub fn enabled(&self) -> bool {
-        let auth = &self.auth;
-        !auth.bearer_token_hashes.is_empty() || auth.jwt.is_some() || !auth.basic.is_empty()
+        self.auth.any()
     }
+}
+
+/// The `[metrics]` table: `/metrics` is served on the SCIM port to anyone who reaches it,
+/// unless it has a port of its own (`listen`), credentials (`auth`), or both.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` (plain HTTP, with `/healthz` and `/readyz`) on this address instead
+    /// of the SCIM port, e.g. one only the cluster's Prometheus reaches.
+    pub listen: Option<SocketAddr>,
+    /// Who may read `/metrics` (the same forms as a connector's `auth`; Prometheus sends a
+    /// bearer token with `authorization.credentials_file`). Without any, anyone may.
+    #[serde(default)]
+    pub auth: AuthConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -410,7 +426,7 @@ impl Config {
                 Some(table) => format!("connectors.{name}.{table}"),
                 None => format!("connectors.{name}"),
             };
-            match factory.build(connector.kind_settings(registry)) {
+            match factory.build(name, connector.kind_settings(registry)) {
                 Ok(built) => {
                     problems.extend(built.check_online().await.into_iter().map(|p| p.under(&at)))
                 }
@@ -505,6 +521,18 @@ impl Config {
             Vec::new()
         };
         problems.extend(admin_checks.into_iter().map(|p| p.under("admin.auth")));
+        if self.metrics.auth.any() {
+            let checks = crate::auth::check(&self.metrics.auth);
+            problems.extend(checks.into_iter().map(|p| p.under("metrics.auth")));
+        }
+        if self.metrics.listen == Some(self.server.listen) && self.server.listen.port() != 0 {
+            problems.push(Problem {
+                key: "metrics.listen".into(),
+                problem: format!("is server.listen's address, {}", self.server.listen),
+                fix: "give /metrics another port, or remove the key to serve it on the SCIM port"
+                    .into(),
+            });
+        }
         if let Some(url) = &self.server.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -771,7 +799,7 @@ mod tests {
                     Vec::new()
                 }
             },
-            |_| Ok(std::sync::Arc::new(connector::Directory)),
+            |_, _| Ok(std::sync::Arc::new(connector::Directory)),
         ))
     }
 

@@ -139,6 +139,8 @@ pub struct RunningServer {
     /// Delivers the queued writes.
     worker: crate::delivery::Worker,
     state: web::Data<AppState>,
+    /// The `/metrics` port's server, when `[metrics] listen` gives it one.
+    metrics: Option<(ServerHandle, tokio::task::JoinHandle<std::io::Result<()>>)>,
 }
 
 /// Serves `state` on `listener` (bind `127.0.0.1:0` in tests).
@@ -192,6 +194,7 @@ pub fn start_with_tls(
         task,
         worker,
         state,
+        metrics: None,
     })
 }
 
@@ -210,9 +213,41 @@ impl RunningServer {
         &self.state
     }
 
+    /// Serves `/metrics` (with `/healthz` and `/readyz`, for the probes of a port that only
+    /// the monitoring reaches) on `listener`, plain HTTP, one worker: a scrape is small.
+    pub fn serve_metrics(&mut self, listener: TcpListener) -> std::io::Result<SocketAddr> {
+        let addr = listener.local_addr()?;
+        let state = self.state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .route(
+                    "/metrics",
+                    web::get().to(crate::handlers::health::metrics_here),
+                )
+                .route("/healthz", web::get().to(crate::handlers::health::healthz))
+                .route("/readyz", web::get().to(crate::handlers::health::readyz))
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(crate::error::ApiError::not_found(
+                        "this port serves /metrics, /healthz and /readyz only",
+                    ))
+                }))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)?
+        .run();
+        self.metrics = Some((server.handle(), tokio::spawn(server)));
+        Ok(addr)
+    }
+
     /// Stops accepting, lets in-flight requests and deliveries finish (giving back the
     /// queue's leases), then closes the store.
     pub async fn stop(self) {
+        if let Some((handle, task)) = self.metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         self.handle.stop(true).await;
         if let Err(e) = self.task.await {
             tracing::warn!(error = %e, "the server task ended abnormally");
@@ -224,6 +259,9 @@ impl RunningServer {
     /// Ends at once, as if the process died: requests and deliveries in flight are cut off,
     /// leases are not given back. For tests of what the other replicas do then.
     pub fn kill(self) {
+        if let Some((_, task)) = self.metrics {
+            task.abort();
+        }
         self.task.abort();
         self.worker.kill();
     }

@@ -37,6 +37,10 @@ pub struct AppState {
     pub queue: crate::queue::Queue,
     /// Who may use `/admin`; `None` when no credential is configured (the API is off).
     pub admin: Option<Authenticator>,
+    /// Who may read `/metrics`; `None` when anyone may.
+    pub metrics: Option<Authenticator>,
+    /// `/metrics` is served on a port of its own, so the SCIM port answers 404 there.
+    pub metrics_elsewhere: bool,
     /// The last reconciliation the admin API ran, per connector, and when it finished.
     pub reconciliations:
         Mutex<HashMap<String, (time::OffsetDateTime, crate::reconcile::report::Report)>>,
@@ -98,7 +102,7 @@ impl ConnectorRuntime {
             )));
         }
         let connector: Arc<dyn Connector> = factory
-            .build(config.kind_settings(registry))
+            .build(name, config.kind_settings(registry))
             .map_err(|e| error(e.to_string()))?;
         let capabilities = connector.capabilities();
         let mut registry = SchemaRegistry::standard();
@@ -237,6 +241,9 @@ impl AppState {
         registry: &Registry,
         store: Arc<dyn Store>,
     ) -> Result<AppState, StartError> {
+        // The connectors register series as they are built (the credentials gauge): the
+        // recorder must be there first.
+        crate::telemetry::handle();
         // One bound on Basic verification for the whole process: it guards its CPU and memory.
         let guard = Arc::new(crate::auth::BasicGuard::default());
         let mut connectors = HashMap::new();
@@ -254,6 +261,15 @@ impl AppState {
         } else {
             None
         };
+        let metrics = if config.metrics.auth.any() {
+            Some(
+                Authenticator::new(&config.metrics.auth, Arc::clone(&guard))
+                    .await
+                    .map_err(|e| StartError::Config(format!("metrics.auth: {e}")))?,
+            )
+        } else {
+            None
+        };
         Ok(AppState {
             store,
             cache: crate::cache::ResponseCache::new(&config.cache, config.connectors.keys()),
@@ -266,6 +282,8 @@ impl AppState {
             },
             queue: crate::queue::Queue::new(config.queue.clone(), config.store.retention()),
             admin,
+            metrics,
+            metrics_elsewhere: config.metrics.listen.is_some(),
             reconciliations: Mutex::new(HashMap::new()),
         })
     }

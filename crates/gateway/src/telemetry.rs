@@ -79,6 +79,7 @@ fn describe() {
         "Age of the oldest queued write, by connector"
     );
     connector::metadata::describe_metrics();
+    connector::telemetry::describe_metrics();
 }
 
 /// The request metrics of one connector, operation and status.

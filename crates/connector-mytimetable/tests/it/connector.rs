@@ -45,7 +45,7 @@ impl Fixture {
     fn connector(&self, edit: impl FnOnce(&mut MyTimetableSettings)) -> MyTimetable {
         let mut settings = self.settings();
         edit(&mut settings);
-        MyTimetable::new(settings).expect("connector")
+        MyTimetable::new("mytimetable", settings).expect("connector")
     }
 
     /// `(username, type)` of every synchronization, sorted.
@@ -482,10 +482,10 @@ async fn refused_credentials_are_not_retried() {
         ..MyTimetableConfig::default()
     });
     let server = sim.start(SimOptions::default()).expect("simulator");
-    let reader = MyTimetable::new(MyTimetableSettings::new(
-        format!("{}/api/v0", server.base_url()),
-        "reader",
-    ))
+    let reader = MyTimetable::new(
+        "mytimetable",
+        MyTimetableSettings::new(format!("{}/api/v0", server.base_url()), "reader"),
+    )
     .expect("connector");
     let e = apply(&reader, None, Some(&judy), &no_keys())
         .await

@@ -126,7 +126,7 @@ impl Fixture {
         settings.http.max_backoff_ms = 40;
         settings.http.timeout_secs = 2;
         edit(&mut settings);
-        Workspace365AdSync::new(settings).expect("connector")
+        Workspace365AdSync::new("workspace365-adsync", settings).expect("connector")
     }
 
     /// Checks and applies a change with the keys the store holds, and keeps what it returns
@@ -1024,8 +1024,11 @@ async fn refused_credentials_are_unauthorized_and_not_retried() {
 
 #[test]
 fn publishes_its_extensions_and_offers_groups() {
-    let w = Workspace365AdSync::new(AdSyncSettings::new("http://127.0.0.1:9", ENV, TOKEN))
-        .expect("connector");
+    let w = Workspace365AdSync::new(
+        "workspace365-adsync",
+        AdSyncSettings::new("http://127.0.0.1:9", ENV, TOKEN),
+    )
+    .expect("connector");
     assert_eq!(w.kind(), "workspace365-adsync");
     assert!(w.capabilities().groups && !w.capabilities().change_password);
     let ids: Vec<(ResourceKind, String)> =

@@ -21,6 +21,13 @@ pub struct AuthConfig {
     pub basic: Vec<BasicCredential>,
 }
 
+impl AuthConfig {
+    /// Whether any credential is configured (without one, what it guards is off or open).
+    pub fn any(&self) -> bool {
+        !self.bearer_token_hashes.is_empty() || self.jwt.is_some() || !self.basic.is_empty()
+    }
+}
+
 /// JWT bearer tokens: who issues them, for whom, and where the verification keys come from.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

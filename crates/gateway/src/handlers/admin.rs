@@ -375,6 +375,163 @@ pub async fn drop(admin: Admin, seq: web::Path<String>) -> Result<HttpResponse, 
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// At most this many deliveries are settled by one bulk request; `more` says there are others.
+const MAX_SETTLED: usize = 1_000;
+
+/// Which deliveries a bulk retry or drop settles: every one of `connector` in `state` (failed
+/// unless it says otherwise), narrowed by resource type, resource id and error text.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettleParams {
+    connector: Option<String>,
+    state: Option<String>,
+    resource_type: Option<String>,
+    id: Option<String>,
+    /// Only deliveries whose last error contains this text (`HTTP 401`).
+    error: Option<String>,
+    /// At most this many (1 to 1000, the default).
+    count: Option<usize>,
+}
+
+impl SettleParams {
+    fn matches(&self, delivery: &Delivery, kind: Option<ResourceKind>) -> bool {
+        kind.is_none_or(|k| delivery.entry.kind == k)
+            && self
+                .id
+                .as_deref()
+                .is_none_or(|id| delivery.entry.change.id() == id)
+            && self.error.as_deref().is_none_or(|text| {
+                delivery
+                    .last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains(text))
+            })
+    }
+}
+
+/// The deliveries a bulk request names, oldest first (so that one resource's writes are
+/// settled in their order), and whether more match than one request settles.
+async fn settle_targets(
+    admin: &Admin,
+    params: &SettleParams,
+    allowed: &[DeliveryState],
+) -> Result<(Vec<i64>, bool), ApiError> {
+    let invalid = |detail: String| ApiError::bad_request(ScimType::InvalidValue, detail);
+    let connector = params.connector.as_deref().ok_or_else(|| {
+        invalid("name the connector: ?connector=… (a bulk retry or drop is per connector)".into())
+    })?;
+    admin.connector(connector)?;
+    let state = match params.state.as_deref() {
+        None => DeliveryState::Failed,
+        Some(text) => DeliveryState::parse(text)
+            .filter(|s| allowed.contains(s))
+            .ok_or_else(|| {
+                let known: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+                invalid(format!(
+                    "state \"{text}\" cannot be settled this way; use one of: {}",
+                    known.join(", ")
+                ))
+            })?,
+    };
+    let kind = params
+        .resource_type
+        .as_deref()
+        .map(|text| {
+            ResourceKind::from_name(text).ok_or_else(|| {
+                invalid(format!(
+                    "resourceType \"{text}\" is unknown; use User or Group"
+                ))
+            })
+        })
+        .transpose()?;
+    let wanted = params.count.unwrap_or(MAX_SETTLED).clamp(1, MAX_SETTLED);
+    let mut seqs = Vec::new();
+    let mut before = None;
+    loop {
+        let page = admin
+            .state
+            .store
+            .queue_list(QueueFilter {
+                connector: Some(connector),
+                state: Some(state),
+                before_seq: before,
+                limit: MAX_PAGE,
+            })
+            .await?;
+        for delivery in page.iter().filter(|d| params.matches(d, kind)) {
+            if seqs.len() == wanted {
+                seqs.reverse();
+                return Ok((seqs, true));
+            }
+            seqs.push(delivery.entry.seq);
+        }
+        match page.last() {
+            Some(last) if page.len() == MAX_PAGE => before = Some(last.entry.seq),
+            _ => break,
+        }
+    }
+    seqs.reverse();
+    Ok((seqs, false))
+}
+
+/// Settles each of `seqs` with `settle`; an entry another operator or worker settled meanwhile
+/// is counted as skipped.
+async fn settle_all<F, Fut>(seqs: &[i64], settle: F) -> Result<(usize, usize), ApiError>
+where
+    F: Fn(i64) -> Fut,
+    Fut: Future<Output = Result<(), StoreError>>,
+{
+    let (mut settled, mut skipped) = (0, 0);
+    for &seq in seqs {
+        match settle(seq).await {
+            Ok(()) => settled += 1,
+            Err(StoreError::NoSuchEntry(_)) => skipped += 1,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok((settled, skipped))
+}
+
+/// `POST /admin/queue/retry?connector=&resourceType=&id=&error=&count=`: the failed
+/// deliveries of a connector that match are attempted again, now (at most 1000 a request).
+pub async fn retry_all(
+    admin: Admin,
+    params: web::Query<SettleParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (seqs, more) = settle_targets(&admin, &params, &[DeliveryState::Failed]).await?;
+    let store = &admin.state.store;
+    let (retried, skipped) = settle_all(&seqs, |seq| store.queue_retry(seq)).await?;
+    admin.state.queue.wake();
+    tracing::info!(
+        connector = params.connector.as_deref(),
+        retried,
+        skipped,
+        "an operator retried deliveries"
+    );
+    Ok(HttpResponse::Ok().json(json!({"retried": retried, "skipped": skipped, "more": more})))
+}
+
+/// `POST /admin/queue/drop?connector=&state=failed|queued&resourceType=&id=&error=&count=`:
+/// the matching deliveries of a connector are given up (failed ones unless `state` says
+/// queued); the later writes of their resources go ahead.
+pub async fn drop_all(
+    admin: Admin,
+    params: web::Query<SettleParams>,
+) -> Result<HttpResponse, ApiError> {
+    let allowed = [DeliveryState::Failed, DeliveryState::Queued];
+    let (seqs, more) = settle_targets(&admin, &params, &allowed).await?;
+    let store = &admin.state.store;
+    let (dropped, skipped) = settle_all(&seqs, |seq| store.queue_drop(seq)).await?;
+    admin.state.queue.wake();
+    tracing::info!(
+        connector = params.connector.as_deref(),
+        dropped,
+        skipped,
+        "an operator dropped deliveries"
+    );
+    Ok(HttpResponse::Ok().json(json!({"dropped": dropped, "skipped": skipped, "more": more})))
+}
+
 fn drift_json(drift: &Drift) -> Value {
     match drift {
         Drift::MissingAtVendor { kind, id, name } => json!({
@@ -488,6 +645,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/journal", web::get().to(journal))
             .route("/queue", web::get().to(queue))
+            .route("/queue/retry", web::post().to(retry_all))
+            .route("/queue/drop", web::post().to(drop_all))
             .route("/queue/{seq}/retry", web::post().to(retry))
             .route("/queue/{seq}/drop", web::post().to(drop))
             .default_service(web::to(|| async {

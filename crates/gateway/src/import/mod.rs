@@ -4,6 +4,7 @@
 //! file does not mention stays as it is. Rows run concurrently (a connector may batch them,
 //! as TimeEdit does), and every row gets its own outcome.
 
+mod deliveries;
 mod parse;
 
 use futures_util::StreamExt;
@@ -11,6 +12,7 @@ use futures_util::stream;
 use scim::ResourceKind;
 use serde_json::{Map, Value, json};
 
+pub use deliveries::{DeliveryReport, Undelivered, wait_for_deliveries};
 pub use parse::{ColumnMap, Format, ParseError, Row, parse};
 
 use crate::error::ApiError;

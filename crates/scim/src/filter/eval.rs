@@ -52,9 +52,13 @@ fn check_in(filter: &Filter, scope: Scope<'_>) -> Result<(), FilterError> {
                     op.as_str()
                 )));
             }
-            if attr.ty == AttrType::Boolean
-                && !matches!(value, CompValue::Bool(_) | CompValue::Null)
-            {
+            // Entra ID writes `roles[primary eq "True"]`: a string that names a boolean is one.
+            let boolean = match value {
+                CompValue::Bool(_) | CompValue::Null => true,
+                CompValue::Str(text) => text_bool(text).is_some(),
+                CompValue::Number(_) => false,
+            };
+            if attr.ty == AttrType::Boolean && !boolean {
                 return Err(FilterError::Semantic(format!(
                     "'{path}' is a boolean: compare it with true or false"
                 )));
@@ -245,6 +249,10 @@ fn compare(op: CompareOp, value: &Value, literal: &CompValue, attr: Option<&Attr
         (Value::Bool(actual), CompValue::Bool(expected)) => {
             op == CompareOp::Eq && actual == expected
         }
+        // A boolean compared with "True" or "False" (Entra ID's `roles[primary eq "True"]`).
+        (Value::Bool(actual), CompValue::Str(expected)) => {
+            op == CompareOp::Eq && text_bool(expected) == Some(*actual)
+        }
         // Booleans stored by a client that sent "True" before validation existed.
         (Value::String(actual), CompValue::Bool(expected)) => {
             op == CompareOp::Eq
@@ -252,6 +260,11 @@ fn compare(op: CompareOp, value: &Value, literal: &CompValue, attr: Option<&Attr
         }
         _ => false,
     }
+}
+
+/// `"true"` or `"false"` in any case, as a boolean.
+fn text_bool(text: &str) -> Option<bool> {
+    crate::json::as_bool(&Value::String(text.to_owned()))
 }
 
 fn ordered(op: CompareOp, ordering: Ordering) -> bool {
@@ -404,6 +417,12 @@ mod tests {
         assert!(eval(r#"meta.created le "2010-01-23T04:56:22.000Z""#));
         assert!(eval("active eq true"));
         assert!(!eval("active eq false"));
+        // Entra ID's `roles[primary eq "True"]`: a string naming a boolean compares as one.
+        assert!(eval(
+            r#"emails[primary eq "True"].value eq "bjensen@example.com""#
+        ));
+        assert!(eval(r#"emails[primary eq "TRUE" and type eq "work"]"#));
+        assert!(!eval(r#"active eq "False""#));
         assert!(
             eval("x-unknown ge 41.5"),
             "unknown attributes are compared by their JSON type"

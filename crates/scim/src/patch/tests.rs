@@ -188,6 +188,26 @@ fn entra_capitalised_ops_and_string_booleans() {
     );
 }
 
+/// Entra ID's `SingleAppRoleAssignment` changes the role with a filter comparing the boolean
+/// `primary` with the string "True".
+#[test]
+fn entra_replaces_the_primary_role_by_a_filter_on_a_boolean_string() {
+    let mut with_role = user();
+    with_role.insert(
+        "roles".into(),
+        json!([{"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}]),
+    );
+    let out = patch(
+        "User",
+        with_role,
+        json!([{"op": "Replace", "path": "roles[primary eq \"True\"].value", "value": "User"}]),
+    );
+    assert_eq!(
+        out["roles"],
+        json!([{"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "User"}])
+    );
+}
+
 #[test]
 fn entra_filtered_add_creates_the_missing_element() {
     let out = patch_user(
