@@ -320,7 +320,7 @@ pub fn env_name(path: &[&str]) -> String {
 }
 
 /// Every `*_file` key of a configuration, with its path of keys.
-fn file_keys(table: &toml::Table, prefix: &[String], out: &mut Vec<(Vec<String>, String)>) {
+pub fn file_keys(table: &toml::Table, prefix: &[String], out: &mut Vec<(Vec<String>, String)>) {
     for (key, value) in table {
         let mut path = prefix.to_vec();
         path.push(key.clone());

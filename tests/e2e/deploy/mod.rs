@@ -4,9 +4,11 @@
 //! binaries (`--help` with the compose file's arguments, `check-config` with its mounts and
 //! environment), and the last one runs the compose file's simulators and a replica as local
 //! processes to provision through every connector with the mounted secrets and the README's
-//! demo token.
+//! demo token. The Kubernetes manifests of deploy/kubernetes/ are checked the same way in
+//! `kubernetes`.
 
 mod files;
+mod kubernetes;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -254,11 +256,48 @@ fn the_load_balancer_and_the_health_checks_reach_every_replica() {
             (host.to_owned(), port.parse().expect("port"))
         })
         .collect();
-    let listen: u16 = directives
+    // The plain port, and the TLS one (`listen 8443 ssl`) the identity providers are given.
+    let port_of = |w: &Vec<&str>| -> u16 {
+        w[1].rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a listen port")
+    };
+    let listens: Vec<&Vec<&str>> = directives.iter().filter(|w| w[0] == "listen").collect();
+    let listen = listens
         .iter()
-        .find(|w| w[0] == "listen")
-        .and_then(|w| w[1].rsplit(':').next()?.parse().ok())
-        .expect("nginx listens on a port");
+        .find(|w| !w.contains(&"ssl"))
+        .map(|w| port_of(w))
+        .expect("nginx listens on a plain port");
+    let tls_listen = listens
+        .iter()
+        .find(|w| w.contains(&"ssl"))
+        .map(|w| port_of(w))
+        .expect("nginx listens on a TLS port: identity providers take only https:// URLs");
+    // The certificate and key nginx names are mounted from the repository and load as a pair.
+    let lb_mounts = lb.mounts(&compose);
+    let host_file = |directive: &str| -> std::path::PathBuf {
+        let path = directives
+            .iter()
+            .find(|w| w[0] == directive)
+            .map(|w| w[1])
+            .unwrap_or_else(|| panic!("nginx names its {directive}"));
+        lb_mounts
+            .iter()
+            .find_map(|(target, host)| {
+                let rest = std::path::Path::new(path).strip_prefix(target).ok()?;
+                Some(host.join(rest))
+            })
+            .unwrap_or_else(|| panic!("{path} ({directive}) is not mounted into the load balancer"))
+    };
+    let tls: gateway::tls::TlsConfig = serde_json::from_value(serde_json::json!({
+        "cert_file": host_file("ssl_certificate"),
+        "key_file": host_file("ssl_certificate_key"),
+    }))
+    .expect("a TLS pair");
+    if let Err(e) = gateway::tls::server_config(&tls) {
+        panic!("the load balancer's certificate and key do not load as a pair: {e}");
+    }
     let body_limit = directives
         .iter()
         .find(|w| w[0] == "client_max_body_size")
@@ -275,10 +314,15 @@ fn the_load_balancer_and_the_health_checks_reach_every_replica() {
         })
         .unwrap_or(1 << 20);
     let published = lb.ports();
-    let (host_port, _) = published
-        .iter()
-        .find(|(_, container)| *container == listen)
-        .unwrap_or_else(|| panic!("the load balancer's port {listen} is not published"));
+    let host_port_of = |listen: u16| {
+        published
+            .iter()
+            .find(|(_, container)| *container == listen)
+            .map(|(host, _)| *host)
+            .unwrap_or_else(|| panic!("the load balancer's port {listen} is not published"))
+    };
+    host_port_of(listen);
+    let host_port = host_port_of(tls_listen);
 
     let expected: BTreeSet<(String, u16)> = replicas
         .iter()
@@ -327,10 +371,10 @@ fn the_load_balancer_and_the_health_checks_reach_every_replica() {
         let public = replica
             .setting(&["server", "public_url"])
             .expect("server.public_url: clients reach the load balancer, not the replica");
-        assert_eq!(
-            authority(&public).rsplit(':').next(),
-            Some(host_port.to_string().as_str()),
-            "{name}'s public_url {public} is the load balancer's published port {host_port}"
+        assert!(
+            public.starts_with("https://")
+                && authority(&public).rsplit(':').next() == Some(host_port.to_string().as_str()),
+            "{name}'s public_url {public} is the load balancer's published TLS port {host_port}, over https"
         );
         let max_body: u64 = replica
             .setting(&["server", "max_body_bytes"])
