@@ -138,6 +138,7 @@ async fn import_file(
     } else {
         None
     };
+    state.trail.flush().await;
     state.store.close().await;
 
     println!(

@@ -25,14 +25,17 @@ pub struct MyTimetable {
 
 impl MyTimetable {
     /// A connector for these settings (no call is made until the first change).
-    pub fn new(name: &str, settings: MyTimetableSettings) -> Result<MyTimetable, ConnectorError> {
+    pub fn new(
+        context: &connector::Context,
+        settings: MyTimetableSettings,
+    ) -> Result<MyTimetable, ConnectorError> {
         let token = settings
             .token()
             .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
         let mappings = Mappings::build(&settings)
             .map_err(|problems| connector::unusable("mytimetable", &problems))?;
         let client = VendorClient::new(
-            name,
+            context,
             "mytimetable",
             settings.http.endpoint(&settings.base_url),
         )?;
@@ -419,7 +422,7 @@ mod tests {
     #[test]
     fn renames_are_refused_by_default_and_case_changes_are_not_renames() {
         let connector = MyTimetable::new(
-            "mytimetable",
+            &connector::Context::named("mytimetable"),
             MyTimetableSettings::new("http://127.0.0.1:9/api/v0", "t"),
         )
         .expect("builds");
@@ -439,7 +442,8 @@ mod tests {
         );
         let mut settings = MyTimetableSettings::new("http://127.0.0.1:9/api/v0", "t");
         settings.rename = RenamePolicy::Recreate;
-        let connector = MyTimetable::new("mytimetable", settings).expect("builds");
+        let connector =
+            MyTimetable::new(&connector::Context::named("mytimetable"), settings).expect("builds");
         assert!(
             connector
                 .check(&change(None, renamed.as_object(), &keys))
@@ -450,7 +454,7 @@ mod tests {
     #[test]
     fn drift_names_each_synchronization() {
         let connector = MyTimetable::new(
-            "mytimetable",
+            &connector::Context::named("mytimetable"),
             MyTimetableSettings::new("http://127.0.0.1:9/api/v0", "t"),
         )
         .expect("builds");

@@ -38,6 +38,6 @@ pub fn factory() -> SettingsFactory<MyTimetableSettings> {
         "mytimetable",
         "mytimetable",
         MyTimetableSettings::problems,
-        |name, settings| Ok(Arc::new(MyTimetable::new(name, settings)?)),
+        |context, settings| Ok(Arc::new(MyTimetable::new(context, settings)?)),
     )
 }

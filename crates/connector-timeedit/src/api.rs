@@ -64,20 +64,23 @@ pub struct TimeEditClient {
 
 impl TimeEditClient {
     /// A client with the shared HTTP defaults ([`TimeEditSettings::endpoint_config`]).
-    pub fn new(connector: &str, settings: &TimeEditSettings) -> Result<Self, SettingsError> {
-        Self::with_endpoint_config(connector, settings, settings.endpoint_config())
+    pub fn new(
+        context: &connector::Context,
+        settings: &TimeEditSettings,
+    ) -> Result<Self, SettingsError> {
+        Self::with_endpoint_config(context, settings, settings.endpoint_config())
     }
 
     /// A client whose timeouts and retries follow `config`; envelopes are posted to
     /// `config.base_url` (the endpoint, as [`TimeEditSettings::endpoint_config`] sets it).
     pub fn with_endpoint_config(
-        connector: &str,
+        context: &connector::Context,
         settings: &TimeEditSettings,
         config: EndpointConfig,
     ) -> Result<Self, SettingsError> {
         let endpoint = config.base_url.clone();
         Ok(Self {
-            http: VendorClient::new(connector, VENDOR, config)?,
+            http: VendorClient::new(context, VENDOR, config)?,
             endpoint,
             wsdl_url: settings.wsdl_url(),
             configured_namespace: settings.namespace.clone(),

@@ -66,10 +66,13 @@ pub struct TimeEdit {
 
 impl TimeEdit {
     /// A connector for these settings. Starts its batch queues on the current tokio runtime.
-    pub fn new(name: &str, settings: TimeEditSettings) -> Result<TimeEdit, SettingsError> {
+    pub fn new(
+        context: &connector::Context,
+        settings: TimeEditSettings,
+    ) -> Result<TimeEdit, SettingsError> {
         let mappings = Mappings::build(&settings)
             .map_err(|problems| connector::unusable("timeedit", &problems))?;
-        let client = Arc::new(TimeEditClient::new(name, &settings)?);
+        let client = Arc::new(TimeEditClient::new(context, &settings)?);
         let linger = Duration::from_millis(settings.batch_linger_ms);
         let call = |validate: bool| -> BatchCall {
             let client = client.clone();

@@ -28,7 +28,7 @@ pub fn factory() -> SettingsFactory<TimeEditSettings> {
         "timeedit",
         "timeedit",
         TimeEditSettings::problems,
-        |name, settings| match TimeEdit::new(name, settings) {
+        |context, settings| match TimeEdit::new(context, settings) {
             Ok(connector) => Ok(Arc::new(connector)),
             Err(SettingsError::Client(e)) => Err(e),
             Err(e @ SettingsError::Secret(_)) => Err(ConnectorError::Unsupported(e.to_string())),

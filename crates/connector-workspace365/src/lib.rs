@@ -24,7 +24,11 @@ pub fn provisioning_factory() -> SettingsFactory<provisioning::Workspace365Setti
         "workspace365",
         "workspace365",
         provisioning::Workspace365Settings::problems,
-        |name, settings| Ok(Arc::new(provisioning::Workspace365::new(name, settings)?)),
+        |context, settings| {
+            Ok(Arc::new(provisioning::Workspace365::new(
+                context, settings,
+            )?))
+        },
     )
 }
 
@@ -35,6 +39,10 @@ pub fn adsync_factory() -> SettingsFactory<adsync::AdSyncSettings> {
         "workspace365-adsync",
         "workspace365_adsync",
         adsync::AdSyncSettings::problems,
-        |name, settings| Ok(Arc::new(adsync::Workspace365AdSync::new(name, settings)?)),
+        |context, settings| {
+            Ok(Arc::new(adsync::Workspace365AdSync::new(
+                context, settings,
+            )?))
+        },
     )
 }

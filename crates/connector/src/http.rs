@@ -16,6 +16,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use crate::outbound::{OutboundLimiter, OutboundRate};
 use crate::status::{CallRecord, Credentials, CredentialsChange, EndpointStatus, Outcome};
 use crate::telemetry::{CallMetrics, CallOutcome};
+use crate::trail::{CallObserver, Context, VendorAttempt, masked_path};
 use crate::{ConnectorError, Problem};
 
 /// The header our request id travels in.
@@ -262,6 +263,8 @@ pub struct VendorClient {
     limiter: Option<Arc<OutboundLimiter>>,
     record: Arc<CallRecord>,
     metrics: CallMetrics,
+    /// Where each attempt of a call made for a request is reported (the trail).
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 /// What the attempts of a call found, beyond its result.
@@ -287,10 +290,10 @@ enum Failing {
 }
 
 impl VendorClient {
-    /// A client of `connector` (the configuration's name, for the metrics) for `vendor` (a
+    /// A client of the connector `context` names (its metrics and trail) for `vendor` (a
     /// short name for logs and the `endpoint` label, e.g. `"mytimetable"`).
     pub fn new(
-        connector: &str,
+        context: &Context,
         vendor: &'static str,
         config: EndpointConfig,
     ) -> Result<VendorClient, ConnectorError> {
@@ -313,7 +316,8 @@ impl VendorClient {
                 .map(Arc::new),
             config,
             record: Arc::new(CallRecord::default()),
-            metrics: CallMetrics::new(connector, vendor),
+            metrics: CallMetrics::new(&context.name, vendor),
+            observer: context.calls.clone(),
         })
     }
 
@@ -505,17 +509,48 @@ impl VendorClient {
                 self.record.retried();
                 self.metrics.retried();
             }
-            if let Some(limiter) = &self.limiter
-                && let Err(e) = limiter.acquire(self.vendor, call).await
-            {
-                trace.limited = true;
-                return Err(e);
-            }
+            let at = time::OffsetDateTime::now_utc();
+            let started = std::time::Instant::now();
             let mut request = build(&self.client);
             if let Some(id) = request_id {
                 request = request.header(REQUEST_ID_HEADER, id);
             }
-            let outcome = match request.send().await {
+            // Built here, so that the trail knows the method and path even of a refused call.
+            let request = request.build();
+            let (method, path) = request.as_ref().map_or_else(
+                |_| (String::new(), String::new()),
+                |r| (r.method().to_string(), masked_path(r.url())),
+            );
+            let report = |status: Option<u16>, vendor_id: Option<String>, outcome: CallOutcome| {
+                if let (Some(observer), Some(id)) = (&self.observer, request_id) {
+                    observer.attempt(VendorAttempt {
+                        request_id: id.to_owned(),
+                        connector: self.metrics.connector().to_owned(),
+                        endpoint: self.vendor,
+                        call: call.to_owned(),
+                        method: method.clone(),
+                        path: path.clone(),
+                        status,
+                        duration: started.elapsed(),
+                        attempt,
+                        vendor_request_id: vendor_id,
+                        outcome,
+                        at,
+                    });
+                }
+            };
+            if let Some(limiter) = &self.limiter
+                && let Err(e) = limiter.acquire(self.vendor, call).await
+            {
+                trace.limited = true;
+                report(None, None, CallOutcome::Limited);
+                return Err(e);
+            }
+            let sent = match request {
+                Ok(request) => self.client.execute(request).await,
+                Err(e) => Err(e),
+            };
+            let outcome = match sent {
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
@@ -530,6 +565,18 @@ impl VendorClient {
                 }
                 Err(e) => Err(transport(self.vendor, call, &e, trace)),
             };
+            match &outcome {
+                Ok(answer) => report(
+                    Some(answer.status.as_u16()),
+                    vendor_request_id(&answer.headers),
+                    outcome_of(answer.status, answer.status.is_server_error()),
+                ),
+                Err(_) => report(
+                    None,
+                    None,
+                    trace.no_answer.unwrap_or(CallOutcome::Unreachable),
+                ),
+            }
             let last = attempt == attempts;
             let wait = match &outcome {
                 Ok(answer) => {

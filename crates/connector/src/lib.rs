@@ -17,6 +17,7 @@ pub mod registry;
 pub mod secret;
 pub mod status;
 pub mod telemetry;
+pub mod trail;
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ pub use directory::Directory;
 pub use registry::{ConnectorFactory, Problem, Registry, SettingsFactory, unusable};
 pub use secret::Secret;
 pub use status::{ConnectorStatus, EndpointStatus, LimiterStatus};
+pub use trail::{CallObserver, Context, VendorAttempt};
 
 /// What a connector offers, reflected in `/ResourceTypes` and `/ServiceProviderConfig`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{Connector, ConnectorError, Directory};
+use crate::{Connector, ConnectorError, Context, Directory};
 
 /// One configuration mistake: where it is, what is wrong, and how to fix it. Every check of
 /// the configuration (the gateway's, each connector's) speaks in these, so `check-config`
@@ -74,13 +74,17 @@ pub trait ConnectorFactory: Send + Sync {
     /// no vendor is called.
     fn problems(&self, settings: &Value) -> Vec<Problem>;
 
-    /// The connector `name` (the configuration's, which labels its metrics) for these
-    /// settings (`Value::Null` for a kind without a table). Makes no vendor call.
-    fn build(&self, name: &str, settings: &Value) -> Result<Arc<dyn Connector>, ConnectorError>;
+    /// The connector `context` names for these settings (`Value::Null` for a kind without a
+    /// table). Makes no vendor call.
+    fn build(
+        &self,
+        context: &Context,
+        settings: &Value,
+    ) -> Result<Arc<dyn Connector>, ConnectorError>;
 }
 
 /// How a [`SettingsFactory`] builds the connector `name` from its settings.
-pub type BuildFn<S> = fn(&str, S) -> Result<Arc<dyn Connector>, ConnectorError>;
+pub type BuildFn<S> = fn(&Context, S) -> Result<Arc<dyn Connector>, ConnectorError>;
 
 /// A [`ConnectorFactory`] for a kind whose settings table deserializes into `S`: the common
 /// case, so that a vendor crate only says how to check and how to build.
@@ -143,11 +147,15 @@ impl<S: DeserializeOwned + Send + Sync> ConnectorFactory for SettingsFactory<S> 
         }
     }
 
-    fn build(&self, name: &str, settings: &Value) -> Result<Arc<dyn Connector>, ConnectorError> {
+    fn build(
+        &self,
+        context: &Context,
+        settings: &Value,
+    ) -> Result<Arc<dyn Connector>, ConnectorError> {
         let settings = parse_settings::<S>(settings).map_err(|p| {
             ConnectorError::Unsupported(format!("[{}] {}: {}", self.table, p.key, p.problem))
         })?;
-        (self.build)(name, settings)
+        (self.build)(context, settings)
     }
 }
 
@@ -167,7 +175,7 @@ impl ConnectorFactory for DirectoryFactory {
         Vec::new()
     }
 
-    fn build(&self, _: &str, _: &Value) -> Result<Arc<dyn Connector>, ConnectorError> {
+    fn build(&self, _: &Context, _: &Value) -> Result<Arc<dyn Connector>, ConnectorError> {
         Ok(Arc::new(Directory))
     }
 }
@@ -273,7 +281,11 @@ mod tests {
         assert_eq!(registry.kinds().collect::<Vec<_>>(), ["directory"]);
         let directory = registry.get("directory").expect("directory");
         assert_eq!(directory.settings_table(), None);
-        assert!(directory.build("directory", &Value::Null).is_ok());
+        assert!(
+            directory
+                .build(&Context::named("directory"), &Value::Null)
+                .is_ok()
+        );
         let registry = registry.with(factory());
         assert_eq!(
             registry.kinds().collect::<Vec<_>>(),
@@ -301,8 +313,11 @@ mod tests {
         let unknown = f.problems(&json!({"base_url": "x", "http": {"timeout": 5}}));
         assert_eq!(unknown[0].key, "http.timeout");
         assert!(unknown[0].fix.contains("timeout_secs"), "{}", unknown[0]);
-        assert!(f.build("example", &json!({})).is_err());
-        assert!(f.build("example", &json!({"base_url": "x"})).is_ok());
+        assert!(f.build(&Context::named("example"), &json!({})).is_err());
+        assert!(
+            f.build(&Context::named("example"), &json!({"base_url": "x"}))
+                .is_ok()
+        );
         assert_eq!(
             Problem::new("base_url", "p", "f")
                 .under("connectors.x.v")

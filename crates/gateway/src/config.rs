@@ -426,7 +426,10 @@ impl Config {
                 Some(table) => format!("connectors.{name}.{table}"),
                 None => format!("connectors.{name}"),
             };
-            match factory.build(name, connector.kind_settings(registry)) {
+            match factory.build(
+                &connector::Context::named(name),
+                connector.kind_settings(registry),
+            ) {
                 Ok(built) => {
                     problems.extend(built.check_online().await.into_iter().map(|p| p.under(&at)))
                 }

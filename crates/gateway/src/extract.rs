@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::http::{Method, header};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
@@ -68,6 +68,9 @@ impl FromRequest for Scim {
             .map(|v| v.to_str().map(str::to_owned));
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
         let source = req.peer_addr().map(|a| a.ip());
+        // A write's trail names who made it (the request middleware reads it back); reads
+        // have no trail and skip the copy.
+        let trailed = (!matches!(*req.method(), Method::GET | Method::HEAD)).then(|| req.clone());
         // An id in the path is looked up as it stands: one holding NUL could never be stored.
         let nul_in_path = req
             .match_info()
@@ -111,6 +114,9 @@ impl FromRequest for Scim {
                     crate::telemetry::record_rate_limited(&runtime.name, &limited);
                     ApiError::from(limited)
                 })?;
+            if let Some(req) = trailed {
+                req.extensions_mut().insert(principal.clone());
+            }
             Ok(Scim {
                 state,
                 runtime,

@@ -21,6 +21,7 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
+pub mod trail;
 pub mod writer;
 
 use actix_web::{HttpResponse, web};

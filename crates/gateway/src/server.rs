@@ -6,12 +6,14 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use scim::ScimType;
 use tracing::Instrument;
 
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::RequestId;
 use crate::state::AppState;
@@ -120,6 +122,28 @@ async fn observe(
             tracing::debug!(status, elapsed_ms, "request");
         }
         crate::telemetry::record_request(connector, &operation, status, elapsed);
+        // A write through a connector leaves its trail (reads and refusals before routing
+        // do not: no entry could hold them).
+        if !connector.is_empty()
+            && connector != "(admin)"
+            && !matches!(*request.method(), Method::GET | Method::HEAD)
+        {
+            let principal = request
+                .extensions()
+                .get::<Principal>()
+                .map(|p| p.subject.clone());
+            if let Some(state) = request.app_data::<web::Data<AppState>>() {
+                state.trail.request(crate::trail::InboundRecord {
+                    request_id: &id,
+                    connector,
+                    principal: principal.as_deref(),
+                    method: request.method().as_str(),
+                    path: request.path(),
+                    status,
+                    duration: elapsed,
+                });
+            }
+        }
         if let Ok(value) = HeaderValue::from_str(&id) {
             response
                 .headers_mut()
@@ -253,6 +277,7 @@ impl RunningServer {
             tracing::warn!(error = %e, "the server task ended abnormally");
         }
         self.worker.stop().await;
+        self.state.trail.flush().await;
         self.state.store.close().await;
     }
 

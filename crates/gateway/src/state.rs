@@ -37,6 +37,8 @@ pub struct AppState {
     pub queue: crate::queue::Queue,
     /// Who may use `/admin`; `None` when no credential is configured (the API is off).
     pub admin: Option<Authenticator>,
+    /// Where the trail of each write goes (requests and vendor calls).
+    pub trail: Arc<crate::trail::TrailRecorder>,
     /// Who may read `/metrics`; `None` when anyone may.
     pub metrics: Option<Authenticator>,
     /// `/metrics` is served on a port of its own, so the SCIM port answers 404 there.
@@ -81,12 +83,13 @@ pub enum StartError {
 impl ConnectorRuntime {
     /// Builds a connector's runtime from its configuration.
     pub async fn new(
-        name: &str,
+        context: &connector::Context,
         config: &ConnectorConfig,
         registry: &Registry,
         limits: &crate::config::ScimConfig,
         guard: &Arc<crate::auth::BasicGuard>,
     ) -> Result<ConnectorRuntime, StartError> {
+        let name = context.name.as_str();
         let error = |reason: String| StartError::Connector {
             name: name.into(),
             reason,
@@ -102,7 +105,7 @@ impl ConnectorRuntime {
             )));
         }
         let connector: Arc<dyn Connector> = factory
-            .build(name, config.kind_settings(registry))
+            .build(context, config.kind_settings(registry))
             .map_err(|e| error(e.to_string()))?;
         let capabilities = connector.capabilities();
         let mut registry = SchemaRegistry::standard();
@@ -246,10 +249,15 @@ impl AppState {
         crate::telemetry::handle();
         // One bound on Basic verification for the whole process: it guards its CPU and memory.
         let guard = Arc::new(crate::auth::BasicGuard::default());
+        let trail = crate::trail::TrailRecorder::start(Arc::clone(&store));
         let mut connectors = HashMap::new();
         for (name, connector) in &config.connectors {
+            let context = connector::Context {
+                name: name.clone(),
+                calls: Some(trail.clone()),
+            };
             let runtime =
-                ConnectorRuntime::new(name, connector, registry, &config.scim, &guard).await?;
+                ConnectorRuntime::new(&context, connector, registry, &config.scim, &guard).await?;
             connectors.insert(name.clone(), Arc::new(runtime));
         }
         let admin = if config.admin.enabled() {
@@ -282,6 +290,7 @@ impl AppState {
             },
             queue: crate::queue::Queue::new(config.queue.clone(), config.store.retention()),
             admin,
+            trail,
             metrics,
             metrics_elsewhere: config.metrics.listen.is_some(),
             reconciliations: Mutex::new(HashMap::new()),

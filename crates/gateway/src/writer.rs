@@ -119,6 +119,21 @@ impl Writer {
         }
     }
 
+    /// The same writer for another request id: each row of an import is a request of its
+    /// own (`import-…-line`), so that its trail and its delivery are its own.
+    pub fn for_request(&self, request_id: String) -> Writer {
+        Writer {
+            state: Arc::clone(&self.state),
+            runtime: Arc::clone(&self.runtime),
+            request_id: Some(request_id),
+        }
+    }
+
+    /// The request id the writes are journalled with.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
     /// The connector written to.
     pub fn runtime(&self) -> &ConnectorRuntime {
         &self.runtime

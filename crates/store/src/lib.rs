@@ -1,8 +1,8 @@
 //! Durable state of scim-bridge: resources with versions, per-connector uniqueness, vendor
 //! keys, group membership, and the journal of operations (docs/architecture.md "Consistency").
 //!
-//! One interface, [`Store`], made of four focused traits ([`Resources`], [`Journal`],
-//! [`Outbox`], [`Maintenance`]), with two implementations: SQLite (the embedded default: one file,
+//! One interface, [`Store`], made of five focused traits ([`Resources`], [`Journal`],
+//! [`Outbox`], [`Trail`], [`Maintenance`]), with two implementations: SQLite (the embedded default: one file,
 //! WAL) and PostgreSQL (several replicas). Each applies its own migrations at start. The
 //! SQL differs per backend; everything else (which index answers a filter, which keys a
 //! resource has) is shared and lives in the modules below, so no query branches on the backend.
@@ -44,9 +44,9 @@ mod tx;
 pub use anchors::PagingStats;
 pub use error::StoreError;
 pub use model::{
-    Change, Claim, Delivery, DeliveryOutcome, DeliveryState, JournalEntry, JournalFilter,
-    JournalState, ListQuery, NewJournalEntry, Operation, Page, Pruned, QueueFilter, QueueStats,
-    StoredResource, StoredText,
+    Change, Claim, Delivery, DeliveryOutcome, DeliveryState, HistoryFilter, HistoryKey,
+    JournalEntry, JournalFilter, JournalState, ListQuery, NewJournalEntry, Operation, Page, Pruned,
+    QueueFilter, QueueStats, StoredResource, StoredText, TrailRecord,
 };
 pub use open::open_store;
 pub use postgres::PgStore;
@@ -187,6 +187,24 @@ pub trait Journal: Send + Sync + 'static {
         &self,
         filter: JournalFilter<'_>,
     ) -> Result<Vec<JournalEntry>, StoreError>;
+
+    /// One resource's journal entries, or one request's, newest first (an index answers
+    /// either: the cost is the page's, not the journal's).
+    async fn journal_history(
+        &self,
+        filter: HistoryFilter<'_>,
+    ) -> Result<Vec<JournalEntry>, StoreError>;
+}
+
+/// The trail of each write: the records the gateway keeps of the request and of every vendor
+/// call it caused, by request id, pruned with the journal ([`Maintenance::prune`]).
+#[async_trait]
+pub trait Trail: Send + Sync + 'static {
+    /// Keeps `records`, in one transaction.
+    async fn trail_append(&self, records: Vec<TrailRecord>) -> Result<(), StoreError>;
+
+    /// The records of these requests, in the order they were kept.
+    async fn trail_of(&self, request_ids: &[String]) -> Result<Vec<TrailRecord>, StoreError>;
 }
 
 /// Queued delivery: a write committed and queued at once, then claimed and settled by the
@@ -270,6 +288,6 @@ pub trait Maintenance: Send + Sync + 'static {
 /// The durable state behind every connector: all four parts, as one object. Implementations
 /// are cheap to share (`Arc<dyn Store>`); every method is one short transaction. Callers bring
 /// the parts they use into scope (`use store::{Resources, Journal};`).
-pub trait Store: Resources + Journal + Outbox + Maintenance {}
+pub trait Store: Resources + Journal + Outbox + Trail + Maintenance {}
 
-impl<T: Resources + Journal + Outbox + Maintenance> Store for T {}
+impl<T: Resources + Journal + Outbox + Trail + Maintenance> Store for T {}

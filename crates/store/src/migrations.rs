@@ -34,6 +34,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "members apart",
         include_str!("../migrations/sqlite/0004_members_apart.sql"),
     ),
+    (
+        5,
+        "trail",
+        include_str!("../migrations/sqlite/0005_trail.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each PostgreSQL migration, oldest first.
@@ -67,6 +72,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         6,
         "members apart",
         include_str!("../migrations/postgres/0006_members_apart.sql"),
+    ),
+    (
+        7,
+        "trail",
+        include_str!("../migrations/postgres/0007_trail.sql"),
     ),
 ];
 

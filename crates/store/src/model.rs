@@ -379,6 +379,52 @@ pub struct JournalFilter<'a> {
     pub limit: usize,
 }
 
+/// Whose history [`crate::Journal::journal_history`] reads.
+#[derive(Debug, Clone, Copy)]
+pub enum HistoryKey<'a> {
+    /// One resource of one connector.
+    Resource { connector: &'a str, id: &'a str },
+    /// The writes one request made (a Bulk request makes several).
+    Request(&'a str),
+}
+
+impl<'a> HistoryKey<'a> {
+    /// The statement that reads this key's history, and its first two parameters.
+    pub(crate) fn query(&self) -> (crate::sql::Statement, &'a str, Option<&'a str>) {
+        match *self {
+            HistoryKey::Resource { connector, id } => {
+                (crate::sql::HISTORY_OF_RESOURCE, connector, Some(id))
+            }
+            HistoryKey::Request(id) => (crate::sql::HISTORY_OF_REQUEST, id, None),
+        }
+    }
+}
+
+/// One page of a history, newest first.
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryFilter<'a> {
+    pub key: HistoryKey<'a>,
+    /// Only entries in this state (`committed`: the write happened; `failed`: it was refused).
+    pub state: Option<JournalState>,
+    /// Only entries journalled at or after this time.
+    pub since: Option<OffsetDateTime>,
+    /// Only entries journalled before this time.
+    pub until: Option<OffsetDateTime>,
+    /// Only entries with a smaller sequence number (the next page).
+    pub before_seq: Option<i64>,
+    pub limit: usize,
+}
+
+/// One record of a write's trail: what the gateway wrote, kept as it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrailRecord {
+    /// The request (or queued write) the record belongs to.
+    pub request_id: String,
+    pub at: OffsetDateTime,
+    /// The record (a JSON object; the gateway decides its fields).
+    pub record: Value,
+}
+
 /// What [`crate::Store::prune`] removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -386,6 +432,8 @@ pub struct Pruned {
     pub deliveries: u64,
     /// Settled journal entries (committed or failed).
     pub journal: u64,
+    /// Trail records no journal entry holds any more.
+    pub trail: u64,
 }
 
 impl Pruned {
@@ -393,6 +441,7 @@ impl Pruned {
         Pruned {
             deliveries: self.deliveries + other.deliveries,
             journal: self.journal + other.journal,
+            trail: self.trail + other.trail,
         }
     }
 

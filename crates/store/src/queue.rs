@@ -100,6 +100,28 @@ macro_rules! prune_sql {
             ")"
         )
     };
+    // The trail is cut the same way, by its own ids.
+    (trail_cut, $at:literal) => {
+        concat!(
+            "SELECT id FROM trail WHERE at >= ",
+            $at,
+            " ORDER BY id LIMIT 1"
+        )
+    };
+    // Trail records of requests no journal entry holds any more (pruned above, or a request
+    // refused before anything was journalled).
+    (trail, $cut:literal, $older:literal, $batch:literal) => {
+        concat!(
+            "DELETE FROM trail WHERE id IN (SELECT t.id FROM trail t WHERE t.id < ",
+            $cut,
+            " AND t.at < ",
+            $older,
+            " AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.request_id = t.request_id) \
+             ORDER BY t.id LIMIT ",
+            $batch,
+            ")"
+        )
+    };
 }
 pub(crate) use prune_sql;
 

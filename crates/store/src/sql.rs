@@ -149,6 +149,47 @@ pub(crate) const JOURNAL_PENDING: Statement = statement!(concat!(
     " FROM journal WHERE state = 'pending' ORDER BY seq"
 ));
 
+/// A page of one resource's (or one request's) history, newest first: the WHERE clause that
+/// picks by key (its parameters $1 and $2), then the filters of [`crate::HistoryFilter`] as
+/// $3 state, $4 since, $5 until, $6 before seq, $7 limit. PostgreSQL needs the types of
+/// parameters that may be NULL spelled out; SQLite refuses the casts.
+macro_rules! history_sql {
+    ($key:literal, postgres) => {
+        concat!(
+            "SELECT ",
+            crate::sql::journal_columns!(),
+            " FROM journal WHERE ",
+            $key,
+            " AND ($3::text IS NULL OR state = $3) AND ($4::timestamptz IS NULL OR created >= $4) \
+             AND ($5::timestamptz IS NULL OR created < $5) AND ($6::bigint IS NULL OR seq < $6) \
+             ORDER BY seq DESC LIMIT $7"
+        )
+    };
+    ($key:literal, sqlite) => {
+        concat!(
+            "SELECT ",
+            crate::sql::journal_columns!(),
+            " FROM journal WHERE ",
+            $key,
+            " AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR created >= ?4) \
+             AND (?5 IS NULL OR created < ?5) AND (?6 IS NULL OR seq < ?6) \
+             ORDER BY seq DESC LIMIT ?7"
+        )
+    };
+}
+
+/// A resource's history ($1 connector, $2 id), answered by the `journal_history` index.
+pub(crate) const HISTORY_OF_RESOURCE: Statement = Statement {
+    postgres: history_sql!("connector = $1 AND resource_id = $2", postgres),
+    sqlite: history_sql!("connector = ?1 AND resource_id = ?2", sqlite),
+};
+
+/// A request's writes ($1 request id; $2 unused, NULL), answered by `journal_request`.
+pub(crate) const HISTORY_OF_REQUEST: Statement = Statement {
+    postgres: history_sql!("request_id = $1 AND $2::text IS NULL", postgres),
+    sqlite: history_sql!("request_id = ?1 AND ?2 IS NULL", sqlite),
+};
+
 /// A page in `order`, skipping $4 and taking at most $3 (binding connector and kind as $1,
 /// $2).
 pub(crate) fn page_by_offset(order: SqlOrder, dialect: Dialect) -> String {

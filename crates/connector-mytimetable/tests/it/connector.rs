@@ -45,7 +45,7 @@ impl Fixture {
     fn connector(&self, edit: impl FnOnce(&mut MyTimetableSettings)) -> MyTimetable {
         let mut settings = self.settings();
         edit(&mut settings);
-        MyTimetable::new("mytimetable", settings).expect("connector")
+        MyTimetable::new(&connector::Context::named("mytimetable"), settings).expect("connector")
     }
 
     /// `(username, type)` of every synchronization, sorted.
@@ -483,7 +483,7 @@ async fn refused_credentials_are_not_retried() {
     });
     let server = sim.start(SimOptions::default()).expect("simulator");
     let reader = MyTimetable::new(
-        "mytimetable",
+        &connector::Context::named("mytimetable"),
         MyTimetableSettings::new(format!("{}/api/v0", server.base_url()), "reader"),
     )
     .expect("connector");

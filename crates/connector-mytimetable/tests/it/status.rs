@@ -76,8 +76,11 @@ fn mtt_settings(server: &SimServer, token: &str) -> MyTimetableSettings {
 #[tokio::test]
 async fn calls_set_success_failure_and_recovery() {
     let (_sim, server) = mytimetable();
-    let mtt = MyTimetable::new("mytimetable", mtt_settings(&server, DEMO_ADMIN_TOKEN))
-        .expect("connector");
+    let mtt = MyTimetable::new(
+        &connector::Context::named("mytimetable"),
+        mtt_settings(&server, DEMO_ADMIN_TOKEN),
+    )
+    .expect("connector");
     let fresh = endpoint(&mtt);
     assert_eq!(fresh.name, "mytimetable");
     assert_eq!(fresh.base_url, format!("{}/api/v0", server.base_url()));
@@ -147,7 +150,8 @@ async fn a_vendor_that_does_not_answer_is_unreachable() {
     let mut settings =
         MyTimetableSettings::new(format!("http://127.0.0.1:{port}/api/v0"), DEMO_ADMIN_TOKEN);
     fast(&mut settings.http);
-    let mtt = MyTimetable::new("mytimetable", settings).expect("connector");
+    let mtt =
+        MyTimetable::new(&connector::Context::named("mytimetable"), settings).expect("connector");
     let e = mtt.probe().await.expect_err("nobody listens");
     assert!(matches!(e, ConnectorError::Unavailable { .. }), "{e}");
     let down = endpoint(&mtt);
@@ -164,8 +168,11 @@ async fn a_vendor_that_does_not_answer_is_unreachable() {
 #[tokio::test]
 async fn mytimetable_probe_lists_users_once_and_fails_with_the_vendor() {
     let (_sim, server) = mytimetable();
-    let mtt = MyTimetable::new("mytimetable", mtt_settings(&server, DEMO_ADMIN_TOKEN))
-        .expect("connector");
+    let mtt = MyTimetable::new(
+        &connector::Context::named("mytimetable"),
+        mtt_settings(&server, DEMO_ADMIN_TOKEN),
+    )
+    .expect("connector");
     mtt.probe().await.expect("the vendor answers");
     mtt.probe().await.expect("again");
     assert_eq!(calls(&server), ["GET /api/v0/users", "GET /api/v0/users"]);
@@ -209,7 +216,8 @@ async fn a_probe_answer_that_is_not_as_documented_is_a_failure_of_a_reachable_ve
     let mut settings =
         MyTimetableSettings::new(format!("http://127.0.0.1:{port}/api/v0"), DEMO_ADMIN_TOKEN);
     fast(&mut settings.http);
-    let mtt = MyTimetable::new("mytimetable", settings).expect("connector");
+    let mtt =
+        MyTimetable::new(&connector::Context::named("mytimetable"), settings).expect("connector");
     let e = mtt.probe().await.expect_err("not the documented JSON");
     assert!(matches!(e, ConnectorError::Unavailable { .. }), "{e}");
     let status = endpoint(&mtt);
@@ -235,7 +243,8 @@ async fn refused_credentials_are_a_failure_of_a_reachable_vendor_and_stay_secret
     settings.base_url = settings
         .base_url
         .replace("http://", "http://operator:hunter2@");
-    let mtt = MyTimetable::new("mytimetable", settings).expect("connector");
+    let mtt =
+        MyTimetable::new(&connector::Context::named("mytimetable"), settings).expect("connector");
     let e = mtt.probe().await.expect_err("refused");
     assert!(matches!(e, ConnectorError::Unauthorized { .. }), "{e}");
     let refused = endpoint(&mtt);
@@ -254,8 +263,11 @@ async fn refused_credentials_are_a_failure_of_a_reachable_vendor_and_stay_secret
     }
     assert!(shown.contains(&server.base_url()["http://".len()..]));
 
-    let good = MyTimetable::new("mytimetable", mtt_settings(&server, DEMO_ADMIN_TOKEN))
-        .expect("connector");
+    let good = MyTimetable::new(
+        &connector::Context::named("mytimetable"),
+        mtt_settings(&server, DEMO_ADMIN_TOKEN),
+    )
+    .expect("connector");
     good.probe().await.expect("accepted");
     assert!(!json(&good).contains(DEMO_ADMIN_TOKEN));
     server.stop().await;
@@ -270,7 +282,9 @@ async fn the_limiter_shows_waiting_calls_and_the_vendors_pause() {
         burst: 1,
         max_wait_ms: 10_000,
     });
-    let mtt = Arc::new(MyTimetable::new("mytimetable", settings).expect("connector"));
+    let mtt = Arc::new(
+        MyTimetable::new(&connector::Context::named("mytimetable"), settings).expect("connector"),
+    );
     let idle = endpoint(mtt.as_ref()).limiter.expect("a limiter");
     assert_eq!(
         (

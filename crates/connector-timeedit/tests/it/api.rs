@@ -41,7 +41,8 @@ fn client(settings: &TimeEditSettings) -> TimeEditClient {
     config.initial_backoff = Duration::from_millis(10);
     config.max_backoff = Duration::from_millis(40);
     config.timeout = Duration::from_secs(5);
-    TimeEditClient::with_endpoint_config("timeedit", settings, config).expect("client")
+    TimeEditClient::with_endpoint_config(&connector::Context::named("timeedit"), settings, config)
+        .expect("client")
 }
 
 fn default_client() -> (TimeEditSim, SimServer, TimeEditClient) {

@@ -102,7 +102,11 @@ fn operations(server: &SimServer) -> Vec<String> {
 #[tokio::test]
 async fn create_validates_then_imports_every_mapped_field() {
     let (sim, server) = start();
-    let te = TimeEdit::new("timeedit", settings(&sim, &server)).expect("connector");
+    let te = TimeEdit::new(
+        &connector::Context::named("timeedit"),
+        settings(&sim, &server),
+    )
+    .expect("connector");
     let anders = user(json!({
         "userName": "anders",
         "name": {"givenName": "Anders", "familyName": "Ek & <Sons>"},
@@ -152,7 +156,11 @@ async fn existing_users_are_adopted_and_untouched_fields_survive_updates() {
     existing.organizations = vec!["all_teachers".into()];
     existing.permissions = vec!["periods".into()];
     sim.seed_user(existing);
-    let te = TimeEdit::new("timeedit", settings(&sim, &server)).expect("connector");
+    let te = TimeEdit::new(
+        &connector::Context::named("timeedit"),
+        settings(&sim, &server),
+    )
+    .expect("connector");
     let v1 =
         user(json!({"userName": "birgit", "name": {"givenName": "Birgit", "familyName": "Berg"}}));
     let keys = apply_user(&te, None, Some(&v1), &json!({}))
@@ -206,7 +214,11 @@ async fn existing_users_are_adopted_and_untouched_fields_survive_updates() {
 #[tokio::test]
 async fn delete_inactivates_what_timeedit_cannot_delete() {
     let (sim, server) = start();
-    let te = TimeEdit::new("timeedit", settings(&sim, &server)).expect("connector");
+    let te = TimeEdit::new(
+        &connector::Context::named("timeedit"),
+        settings(&sim, &server),
+    )
+    .expect("connector");
     let carl = user(json!({"userName": "carl"}));
     let keys = apply_user(&te, None, Some(&carl), &json!({}))
         .await
@@ -234,7 +246,7 @@ async fn delete_inactivates_what_timeedit_cannot_delete() {
 
     let mut strict = settings(&sim, &server);
     strict.inactivate_on_delete = false;
-    let te = TimeEdit::new("timeedit", strict).expect("connector");
+    let te = TimeEdit::new(&connector::Context::named("timeedit"), strict).expect("connector");
     let dora = user(json!({"userName": "dora"}));
     let keys = apply_user(&te, None, Some(&dora), &json!({}))
         .await
@@ -250,7 +262,11 @@ async fn delete_inactivates_what_timeedit_cannot_delete() {
 #[tokio::test]
 async fn auth_servers_are_checked_and_keys_cannot_change() {
     let (sim, server) = start();
-    let te = TimeEdit::new("timeedit", settings(&sim, &server)).expect("connector");
+    let te = TimeEdit::new(
+        &connector::Context::named("timeedit"),
+        settings(&sim, &server),
+    )
+    .expect("connector");
     let ldap = user(json!({"userName": "eve", EXTENSION_URN: {"authServer": "ldap"}}));
     let e = apply_user(&te, None, Some(&ldap), &json!({}))
         .await
@@ -276,7 +292,11 @@ async fn auth_servers_are_checked_and_keys_cannot_change() {
 #[tokio::test]
 async fn refusals_carry_timeedits_message() {
     let (sim, server) = start();
-    let te = TimeEdit::new("timeedit", settings(&sim, &server)).expect("connector");
+    let te = TimeEdit::new(
+        &connector::Context::named("timeedit"),
+        settings(&sim, &server),
+    )
+    .expect("connector");
     let bad = user(json!({"userName": "fia", EXTENSION_URN: {"orgRoles": ["nowhere=Nobody"]}}));
     let e = apply_user(&te, None, Some(&bad), &json!({}))
         .await
@@ -307,7 +327,11 @@ impl KeyLookup for Keys {
 #[tokio::test]
 async fn groups_are_organizations_on_each_member() {
     let (sim, server) = start();
-    let te = TimeEdit::new("timeedit", settings(&sim, &server)).expect("connector");
+    let te = TimeEdit::new(
+        &connector::Context::named("timeedit"),
+        settings(&sim, &server),
+    )
+    .expect("connector");
     let lookup = Keys::default();
     for name in ["gus", "hal", "ida"] {
         let u = user(json!({ "userName": name }));
@@ -431,7 +455,7 @@ async fn writes_that_arrive_together_go_in_one_import() {
     let mut s = settings(&sim, &server);
     s.batch_size = 50;
     s.batch_linger_ms = 50;
-    let te = Arc::new(TimeEdit::new("timeedit", s).expect("connector"));
+    let te = Arc::new(TimeEdit::new(&connector::Context::named("timeedit"), s).expect("connector"));
     // Warm up (register, auth servers) so that the burst is only validate + import.
     let first = user(json!({"userName": "u-first"}));
     apply_user(&te, None, Some(&first), &json!({}))
@@ -465,7 +489,11 @@ async fn writes_that_arrive_together_go_in_one_import() {
 async fn accounts_are_listed_a_thousand_at_a_time() {
     let (sim, server) = start();
     sim.seed_users((0..2500).map(|i| User::new(format!("user{i:04}"), "timeedit")));
-    let te = TimeEdit::new("timeedit", settings(&sim, &server)).expect("connector");
+    let te = TimeEdit::new(
+        &connector::Context::named("timeedit"),
+        settings(&sim, &server),
+    )
+    .expect("connector");
     let mut cursor: Option<String> = None;
     let mut seen = 0;
     let mut pages = 0;
@@ -521,7 +549,13 @@ async fn create_under(
 #[tokio::test]
 async fn concurrent_creates_read_the_auth_servers_once() {
     let (sim, server) = start();
-    let te = Arc::new(TimeEdit::new("timeedit", settings(&sim, &server)).expect("connector"));
+    let te = Arc::new(
+        TimeEdit::new(
+            &connector::Context::named("timeedit"),
+            settings(&sim, &server),
+        )
+        .expect("connector"),
+    );
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let te = te.clone();
@@ -544,7 +578,7 @@ async fn auth_servers_are_read_again_after_their_ttl() {
     let (sim, server) = start();
     let mut s = settings(&sim, &server);
     s.metadata_cache.ttl_secs = 1;
-    let te = TimeEdit::new("timeedit", s).expect("connector");
+    let te = TimeEdit::new(&connector::Context::named("timeedit"), s).expect("connector");
     create_under(&te, "t1", "timeedit").await.expect("created");
     assert_eq!(count(&operations(&server), "getAuthServers"), 1);
     create_under(&te, "t2", "timeedit").await.expect("created");
@@ -566,7 +600,13 @@ async fn auth_servers_are_read_again_after_their_ttl() {
 #[tokio::test]
 async fn an_unknown_auth_server_is_read_again_once_before_a_refusal() {
     let (sim, server) = start();
-    let te = Arc::new(TimeEdit::new("timeedit", settings(&sim, &server)).expect("connector"));
+    let te = Arc::new(
+        TimeEdit::new(
+            &connector::Context::named("timeedit"),
+            settings(&sim, &server),
+        )
+        .expect("connector"),
+    );
     // A list read for this very request is not read again.
     let e = create_under(&te, "u1", "ldap").await.expect_err("unknown");
     assert!(matches!(e, ConnectorError::Rejected { .. }), "{e}");
@@ -603,7 +643,11 @@ async fn an_unknown_auth_server_is_read_again_once_before_a_refusal() {
 #[tokio::test]
 async fn a_probe_refreshes_the_auth_servers() {
     let (sim, server) = start();
-    let te = TimeEdit::new("timeedit", settings(&sim, &server)).expect("connector");
+    let te = TimeEdit::new(
+        &connector::Context::named("timeedit"),
+        settings(&sim, &server),
+    )
+    .expect("connector");
     create_under(&te, "p1", "timeedit").await.expect("created");
     sim.seed_auth_server(sim::AuthServer::new("ldap", "LDAP", true));
     operations(&server);

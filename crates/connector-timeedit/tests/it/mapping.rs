@@ -30,7 +30,11 @@ fn transcript(log: &vendor_sim::RequestLog) -> String {
 #[tokio::test]
 async fn the_default_mapping_sends_what_it_always_sent() {
     let (sim, server) = start();
-    let te = TimeEdit::new("timeedit", settings(&sim, &server)).expect("connector");
+    let te = TimeEdit::new(
+        &connector::Context::named("timeedit"),
+        settings(&sim, &server),
+    )
+    .expect("connector");
     let alice = user(json!({
         "userName": "alice",
         "name": {"givenName": "Alice", "familyName": "Ek"},
@@ -127,7 +131,7 @@ fn mapped(
     }))
     .expect("mapping");
     edit(&mut s);
-    TimeEdit::new("timeedit", s).expect("connector")
+    TimeEdit::new(&connector::Context::named("timeedit"), s).expect("connector")
 }
 
 #[tokio::test]

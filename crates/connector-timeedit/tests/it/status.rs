@@ -78,7 +78,7 @@ fn soap_calls(server: &SimServer) -> Vec<String> {
 async fn timeedit_probe_calls_get_auth_servers_every_time() {
     let (sim, server) = timeedit();
     let te = TimeEdit::new(
-        "timeedit",
+        &connector::Context::named("timeedit"),
         te_settings(&sim, &server, tesim::DEFAULT_PASSWORD),
     )
     .expect("te");
@@ -124,7 +124,11 @@ async fn timeedit_probe_calls_get_auth_servers_every_time() {
 async fn timeedit_refused_credentials_show_as_a_failure_without_the_secrets() {
     let (sim, server) = timeedit();
     let password = "wrong-password-s3cret";
-    let te = TimeEdit::new("timeedit", te_settings(&sim, &server, password)).expect("te");
+    let te = TimeEdit::new(
+        &connector::Context::named("timeedit"),
+        te_settings(&sim, &server, password),
+    )
+    .expect("te");
     let e = te.probe().await.expect_err("refused");
     assert!(matches!(e, ConnectorError::Unauthorized { .. }), "{e}");
     let refused = endpoint(&te);
@@ -146,7 +150,7 @@ async fn timeedit_refused_credentials_show_as_a_failure_without_the_secrets() {
     // A certificate the vendor refuses fails at `register`.
     let mut settings = te_settings(&sim, &server, tesim::DEFAULT_PASSWORD);
     settings.certificate = Some(connector::Secret::new("forged-certificate-s3cret"));
-    let forged = TimeEdit::new("timeedit", settings).expect("te");
+    let forged = TimeEdit::new(&connector::Context::named("timeedit"), settings).expect("te");
     let e = forged.probe().await.expect_err("refused");
     assert!(matches!(e, ConnectorError::Unauthorized { .. }), "{e}");
     let status = endpoint(&forged);

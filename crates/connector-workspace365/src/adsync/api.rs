@@ -306,9 +306,12 @@ mod tests {
     use connector::http::EndpointConfig;
 
     fn api(nested: NestedGroupPath) -> Api {
-        let client =
-            VendorClient::new("test", "test", EndpointConfig::new("https://w365.example/"))
-                .expect("client");
+        let client = VendorClient::new(
+            &connector::Context::named("test"),
+            "test",
+            EndpointConfig::new("https://w365.example/"),
+        )
+        .expect("client");
         Api::new(client, Secret::new("t"), "my env", nested)
     }
 

@@ -41,14 +41,17 @@ struct Resolved {
 
 impl Workspace365AdSync {
     /// A connector for these settings (no call is made until the first change).
-    pub fn new(name: &str, settings: AdSyncSettings) -> Result<Workspace365AdSync, ConnectorError> {
+    pub fn new(
+        context: &connector::Context,
+        settings: AdSyncSettings,
+    ) -> Result<Workspace365AdSync, ConnectorError> {
         let token = settings
             .token()
             .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
         let mappings = Mappings::build(&settings)
             .map_err(|problems| connector::unusable("workspace365-adsync", &problems))?;
         let onboarding = Onboarding::new(
-            name,
+            context,
             settings.environment_api.as_ref(),
             &settings.environment,
             settings.welcome_activity.clone(),
@@ -59,7 +62,7 @@ impl Workspace365AdSync {
             endpoint.connect_timeout,
             endpoint.timeout,
         )?;
-        let client = VendorClient::new(name, "workspace365-adsync", endpoint)?;
+        let client = VendorClient::new(context, "workspace365-adsync", endpoint)?;
         Ok(Workspace365AdSync {
             api: Api::new(
                 client,

@@ -74,7 +74,7 @@ pub struct EnvApi {
 impl EnvApi {
     /// A client for these settings; `default_environment` applies when they name none.
     pub fn new(
-        connector: &str,
+        context: &connector::Context,
         settings: &EnvironmentApiSettings,
         default_environment: &str,
     ) -> Result<EnvApi, ConnectorError> {
@@ -82,7 +82,7 @@ impl EnvApi {
             .token()
             .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
         let client = VendorClient::new(
-            connector,
+            context,
             "workspace365-environment",
             settings.http.endpoint(&settings.base_url),
         )?;
@@ -398,14 +398,16 @@ mod tests {
     #[test]
     fn the_connector_environment_is_the_default() {
         let s = EnvironmentApiSettings::new("http://127.0.0.1:9", "t");
-        let api = EnvApi::new("workspace365", &s, "example").expect("builds");
+        let api =
+            EnvApi::new(&connector::Context::named("workspace365"), &s, "example").expect("builds");
         assert_eq!(
             api.url("/api/activities"),
             "http://127.0.0.1:9/example/api/activities"
         );
         let mut s = s;
         s.environment = Some("other".into());
-        let api = EnvApi::new("workspace365", &s, "example").expect("builds");
+        let api =
+            EnvApi::new(&connector::Context::named("workspace365"), &s, "example").expect("builds");
         assert_eq!(api.url(""), "http://127.0.0.1:9/other");
     }
 }

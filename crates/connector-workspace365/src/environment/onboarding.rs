@@ -128,14 +128,14 @@ pub struct Onboarding {
 impl Onboarding {
     /// For these settings (no call is made until the first user).
     pub fn new(
-        connector: &str,
+        context: &connector::Context,
         environment_api: Option<&EnvironmentApiSettings>,
         environment: &str,
         welcome: Option<WelcomeActivity>,
     ) -> Result<Onboarding, ConnectorError> {
         Ok(Onboarding {
             env: environment_api
-                .map(|env| EnvApi::new(connector, env, environment))
+                .map(|env| EnvApi::new(context, env, environment))
                 .transpose()?,
             welcome,
         })

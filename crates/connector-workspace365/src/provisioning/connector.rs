@@ -27,19 +27,22 @@ pub struct Workspace365 {
 
 impl Workspace365 {
     /// A connector for these settings (no call is made until the first change).
-    pub fn new(name: &str, settings: Workspace365Settings) -> Result<Workspace365, ConnectorError> {
+    pub fn new(
+        context: &connector::Context,
+        settings: Workspace365Settings,
+    ) -> Result<Workspace365, ConnectorError> {
         let key = settings
             .key()
             .map_err(|e| ConnectorError::Unsupported(e.to_string()))?;
         let mappings = Mappings::build(&settings)
             .map_err(|problems| connector::unusable("workspace365", &problems))?;
         let client = VendorClient::new(
-            name,
+            context,
             "workspace365",
             settings.http.endpoint(&settings.base_url),
         )?;
         let onboarding = Onboarding::new(
-            name,
+            context,
             settings.environment_api.as_ref(),
             &settings.environment,
             settings.welcome_activity.clone(),
@@ -531,7 +534,7 @@ mod tests {
     fn connector(edit: impl FnOnce(&mut Workspace365Settings)) -> Workspace365 {
         let mut s = Workspace365Settings::new("http://127.0.0.1:9/Provisioning", "example", "k");
         edit(&mut s);
-        Workspace365::new("workspace365", s).expect("builds")
+        Workspace365::new(&connector::Context::named("workspace365"), s).expect("builds")
     }
 
     #[test]

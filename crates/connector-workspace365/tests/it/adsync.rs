@@ -126,7 +126,8 @@ impl Fixture {
         settings.http.max_backoff_ms = 40;
         settings.http.timeout_secs = 2;
         edit(&mut settings);
-        Workspace365AdSync::new("workspace365-adsync", settings).expect("connector")
+        Workspace365AdSync::new(&connector::Context::named("workspace365-adsync"), settings)
+            .expect("connector")
     }
 
     /// Checks and applies a change with the keys the store holds, and keeps what it returns
@@ -1025,7 +1026,7 @@ async fn refused_credentials_are_unauthorized_and_not_retried() {
 #[test]
 fn publishes_its_extensions_and_offers_groups() {
     let w = Workspace365AdSync::new(
-        "workspace365-adsync",
+        &connector::Context::named("workspace365-adsync"),
         AdSyncSettings::new("http://127.0.0.1:9", ENV, TOKEN),
     )
     .expect("connector");

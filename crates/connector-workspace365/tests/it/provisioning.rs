@@ -59,7 +59,12 @@ impl EnvFixture {
     }
 
     fn api(&self) -> EnvApi {
-        EnvApi::new("workspace365", &self.settings(), ENV).expect("client")
+        EnvApi::new(
+            &connector::Context::named("workspace365"),
+            &self.settings(),
+            ENV,
+        )
+        .expect("client")
     }
 
     /// Makes the environment know a user, as the AD sync (A1) would; returns its integer id.
@@ -140,7 +145,7 @@ impl Fixture {
     fn connector(&self, edit: impl FnOnce(&mut Workspace365Settings)) -> Workspace365 {
         let mut s = self.settings();
         edit(&mut s);
-        Workspace365::new("workspace365", s).expect("connector")
+        Workspace365::new(&connector::Context::named("workspace365"), s).expect("connector")
     }
 
     /// `METHOD path` of every Provisioning request so far, then clears the log.
@@ -1389,7 +1394,8 @@ async fn app_icon_reads_are_kept_for_their_ttl() {
         .seed_icon(ENV, IconSourceSim::Global, icon(36, "Phone"));
     let mut settings = env.settings();
     settings.metadata_cache.ttl_secs = 1;
-    let api = EnvApi::new("workspace365", &settings, ENV).expect("client");
+    let api =
+        EnvApi::new(&connector::Context::named("workspace365"), &settings, ENV).expect("client");
     const GLOBAL: &str = "/example/api/appicons/global";
 
     // Many readers at once: one vendor call; a second read later: none.
@@ -1527,7 +1533,7 @@ async fn environment_api_credentials_and_faults() {
     let env = EnvFixture::start(config);
     let mut wrong = env.settings();
     wrong.token = Some(Secret::new("not-a-key"));
-    let api = EnvApi::new("workspace365", &wrong, ENV).expect("client");
+    let api = EnvApi::new(&connector::Context::named("workspace365"), &wrong, ENV).expect("client");
     let e = api
         .app_icons(IconSource::Global, None)
         .await
@@ -1539,7 +1545,7 @@ async fn environment_api_credentials_and_faults() {
     assert_eq!(env.server.log().len(), 1, "not retried");
     let mut disabled = env.settings();
     disabled.token = Some(Secret::new("disabled-key"));
-    let e = EnvApi::new("workspace365", &disabled, ENV)
+    let e = EnvApi::new(&connector::Context::named("workspace365"), &disabled, ENV)
         .expect("client")
         .app_icons(IconSource::Global, None)
         .await

@@ -74,8 +74,11 @@ async fn workspace365_probe_validates_a_made_up_user_and_reads_icons() {
         s.environment_api = Some(env);
         s
     };
-    let w365 = Workspace365::new("workspace365", settings(DEMO_PROVISIONING_KEY, API_TOKEN))
-        .expect("w365");
+    let w365 = Workspace365::new(
+        &connector::Context::named("workspace365"),
+        settings(DEMO_PROVISIONING_KEY, API_TOKEN),
+    )
+    .expect("w365");
     let names: Vec<_> = w365
         .status()
         .endpoints
@@ -124,7 +127,7 @@ async fn workspace365_probe_validates_a_made_up_user_and_reads_icons() {
     // Wrong keys: refused, reachable, and neither key in the status.
     env_server.faults().clear();
     let wrong = Workspace365::new(
-        "workspace365",
+        &connector::Context::named("workspace365"),
         settings("wrong-provisioning-s3cret", "wrong-env-s3cret"),
     )
     .expect("w365");
@@ -153,7 +156,8 @@ async fn workspace365_probe_reports_an_unknown_environment() {
     let mut settings =
         Workspace365Settings::new(sim.api_base(&server), "nosuchenv", DEMO_PROVISIONING_KEY);
     fast(&mut settings.http);
-    let w365 = Workspace365::new("workspace365", settings).expect("w365");
+    let w365 =
+        Workspace365::new(&connector::Context::named("workspace365"), settings).expect("w365");
     let e = w365.probe().await.expect_err("404");
     assert!(e.to_string().contains("nosuchenv"), "{e}");
     let status = endpoint(&w365);
@@ -178,8 +182,11 @@ async fn adsync_probe_removes_a_membership_nobody_has() {
         fast(&mut s.http);
         s
     };
-    let adsync =
-        Workspace365AdSync::new("workspace365-adsync", settings(ADSYNC_TOKEN)).expect("adsync");
+    let adsync = Workspace365AdSync::new(
+        &connector::Context::named("workspace365-adsync"),
+        settings(ADSYNC_TOKEN),
+    )
+    .expect("adsync");
     adsync.probe().await.expect("the vendor answers");
     let nil = uuid::Uuid::nil();
     assert_eq!(
@@ -202,8 +209,11 @@ async fn adsync_probe_removes_a_membership_nobody_has() {
     assert_eq!(endpoint(&adsync).consecutive_failures, 1);
     server.faults().clear();
 
-    let wrong = Workspace365AdSync::new("workspace365-adsync", settings("wrong-adsync-s3cret"))
-        .expect("adsync");
+    let wrong = Workspace365AdSync::new(
+        &connector::Context::named("workspace365-adsync"),
+        settings("wrong-adsync-s3cret"),
+    )
+    .expect("adsync");
     let e = wrong.probe().await.expect_err("refused");
     assert!(matches!(e, ConnectorError::Unauthorized { .. }), "{e}");
     let shown = json(&wrong);

@@ -24,7 +24,7 @@ fn client(server: &SimServer) -> VendorClient {
     config.initial_backoff = Duration::from_millis(10);
     config.max_backoff = Duration::from_millis(40);
     config.timeout = Duration::from_secs(2);
-    VendorClient::new("test", "mytimetable", config).expect("client")
+    VendorClient::new(&connector::Context::named("test"), "mytimetable", config).expect("client")
 }
 
 async fn list_users(
@@ -152,7 +152,8 @@ async fn dropped_connections_and_hangs_become_unavailable() {
     config.timeout = Duration::from_millis(300);
     config.max_retries = 1;
     config.initial_backoff = Duration::from_millis(10);
-    let slow = VendorClient::new("test", "mytimetable", config).expect("client");
+    let slow = VendorClient::new(&connector::Context::named("test"), "mytimetable", config)
+        .expect("client");
     let e = list_users(&slow, Repeat::Safe)
         .await
         .expect_err("times out");
@@ -167,7 +168,8 @@ async fn dropped_connections_and_hangs_become_unavailable() {
     drop(closed);
     let mut config = EndpointConfig::new(format!("http://127.0.0.1:{port}"));
     config.max_retries = 0;
-    let nowhere = VendorClient::new("test", "mytimetable", config).expect("client");
+    let nowhere = VendorClient::new(&connector::Context::named("test"), "mytimetable", config)
+        .expect("client");
     let e = list_users(&nowhere, Repeat::Safe)
         .await
         .expect_err("refused");
@@ -220,7 +222,7 @@ fn limited_client(
         burst,
         max_wait_ms,
     });
-    VendorClient::new("test", "mytimetable", config).expect("client")
+    VendorClient::new(&connector::Context::named("test"), "mytimetable", config).expect("client")
 }
 
 #[tokio::test]

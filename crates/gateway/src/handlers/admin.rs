@@ -24,7 +24,7 @@ use crate::state::{AppState, ConnectorRuntime};
 use connector::ConnectorError;
 
 /// Entries per page of the journal and the queue, unless `count` asks for fewer.
-const MAX_PAGE: usize = 500;
+pub(super) const MAX_PAGE: usize = 500;
 
 /// An authenticated operator.
 pub struct Admin {
@@ -61,7 +61,11 @@ impl FromRequest for Admin {
 }
 
 impl Admin {
-    fn connector(&self, name: &str) -> Result<&ConnectorRuntime, ApiError> {
+    pub(super) fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub(super) fn connector(&self, name: &str) -> Result<&ConnectorRuntime, ApiError> {
         self.state
             .connectors
             .get(name)
@@ -248,7 +252,7 @@ fn change_json(change: &Change) -> Value {
     out
 }
 
-fn entry_json(entry: &JournalEntry) -> Value {
+pub(super) fn entry_json(entry: &JournalEntry) -> Value {
     json!({
         "seq": entry.seq,
         "connector": entry.connector,
@@ -644,6 +648,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::get().to(last_reconciliation),
             )
             .route("/journal", web::get().to(journal))
+            .route("/history", web::get().to(super::history::history))
             .route("/queue", web::get().to(queue))
             .route("/queue/retry", web::post().to(retry_all))
             .route("/queue/drop", web::post().to(drop_all))

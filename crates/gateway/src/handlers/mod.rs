@@ -4,4 +4,5 @@ pub mod admin;
 pub mod bulk;
 pub mod discovery;
 pub mod health;
+pub mod history;
 pub mod resources;

@@ -36,14 +36,16 @@ impl DeliveryReport {
     }
 }
 
-/// The import's deliveries (journalled with `request_id`) of `connector` in `state`. Only the
-/// entries waiting or failed are read, never the delivered history.
+/// The import's deliveries (journalled with `<run>-<line>` request ids, `run` being the
+/// import's) of `connector` in `state`. Only the entries waiting or failed are read, never the
+/// delivered history.
 async fn undelivered(
     app: &AppState,
     connector: &str,
-    request_id: &str,
+    run: &str,
     state: DeliveryState,
 ) -> Result<Vec<Undelivered>, StoreError> {
+    let prefix = format!("{run}-");
     let mut found = Vec::new();
     let mut before = None;
     loop {
@@ -58,7 +60,12 @@ async fn undelivered(
             .await?;
         found.extend(
             page.iter()
-                .filter(|d| d.entry.request_id.as_deref() == Some(request_id))
+                .filter(|d| {
+                    d.entry
+                        .request_id
+                        .as_deref()
+                        .is_some_and(|id| id.starts_with(&prefix))
+                })
                 .map(|d| Undelivered {
                     id: d.entry.change.id().to_owned(),
                     reason: d.last_error.clone(),
@@ -76,15 +83,15 @@ async fn undelivered(
 pub async fn wait_for_deliveries(
     app: &AppState,
     connector: &str,
-    request_id: &str,
+    run: &str,
     deadline: Duration,
     poll: Duration,
 ) -> Result<DeliveryReport, StoreError> {
     let until = tokio::time::Instant::now() + deadline;
     loop {
-        let waiting = undelivered(app, connector, request_id, DeliveryState::Queued).await?;
+        let waiting = undelivered(app, connector, run, DeliveryState::Queued).await?;
         if waiting.is_empty() || tokio::time::Instant::now() >= until {
-            let failed = undelivered(app, connector, request_id, DeliveryState::Failed).await?;
+            let failed = undelivered(app, connector, run, DeliveryState::Failed).await?;
             return Ok(DeliveryReport { failed, waiting });
         }
         tokio::time::sleep(poll).await;

@@ -101,7 +101,14 @@ pub async fn import(writer: &Writer, rows: Vec<Row>, progress: &dyn Progress) ->
                     scim_type: Some("invalidSyntax".into()),
                     detail,
                 },
-                None => import_one(writer, user_name.as_deref(), &row.user).await,
+                None => {
+                    // The row's own request id: `<the run's>-<line>`.
+                    let writer = match writer.request_id() {
+                        Some(run) => &writer.for_request(format!("{run}-{}", row.line)),
+                        None => writer,
+                    };
+                    import_one(writer, user_name.as_deref(), &row.user).await
+                }
             };
             progress.advance(1);
             RowResult {

@@ -27,9 +27,10 @@ use crate::sql::{
 };
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx};
 use crate::{
-    Claim, Delivery, DeliveryOutcome, Journal, JournalEntry, JournalFilter, JournalState,
-    ListQuery, Maintenance, NewJournalEntry, Outbox, Page, PagingStats, Pruned, QueueFilter,
-    QueueStats, Resources, StoreError, StoredResource, StoredText, commit, list, migrations,
+    Claim, Delivery, DeliveryOutcome, HistoryFilter, Journal, JournalEntry, JournalFilter,
+    JournalState, ListQuery, Maintenance, NewJournalEntry, Outbox, Page, PagingStats, Pruned,
+    QueueFilter, QueueStats, Resources, StoreError, StoredResource, StoredText, Trail, TrailRecord,
+    commit, list, migrations,
 };
 
 /// Connections per replica.
@@ -737,6 +738,24 @@ impl Journal for PgStore {
         rows.iter().map(journal_entry).collect()
     }
 
+    async fn journal_history(
+        &self,
+        filter: HistoryFilter<'_>,
+    ) -> Result<Vec<JournalEntry>, StoreError> {
+        let (statement, first, second) = filter.key.query();
+        let rows = sqlx::query(statement.postgres)
+            .bind(first)
+            .bind(second)
+            .bind(filter.state.map(|s| s.as_str()))
+            .bind(filter.since)
+            .bind(filter.until)
+            .bind(filter.before_seq)
+            .bind(i64::try_from(filter.limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(journal_entry).collect()
+    }
+
     async fn journal_and_commit(
         &self,
         entry: NewJournalEntry,
@@ -787,6 +806,44 @@ impl Outbox for PgStore {
 
     async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError> {
         queue::stats(&self.pool).await
+    }
+}
+
+#[async_trait]
+impl Trail for PgStore {
+    async fn trail_append(&self, records: Vec<TrailRecord>) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        // One statement for the batch: the columns as arrays, unnested.
+        let mut ids = Vec::with_capacity(records.len());
+        let mut ats = Vec::with_capacity(records.len());
+        let mut texts = Vec::with_capacity(records.len());
+        for record in records {
+            texts.push(codec::json_text(&record.record)?);
+            ids.push(record.request_id);
+            ats.push(record.at);
+        }
+        sqlx::query(
+            "INSERT INTO trail (request_id, at, record) \
+             SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[])",
+        )
+        .bind(ids)
+        .bind(ats)
+        .bind(texts)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn trail_of(&self, request_ids: &[String]) -> Result<Vec<TrailRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT request_id, at, record FROM trail WHERE request_id = ANY($1) ORDER BY id",
+        )
+        .bind(request_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::trail_record).collect()
     }
 }
 

@@ -242,10 +242,25 @@ pub(crate) async fn prune(
                 .rows_affected(),
         )
     };
+    let trail_cut: Option<i64> = sqlx::query_scalar(prune_sql!(trail_cut, "$1"))
+        .bind(older_than)
+        .fetch_optional(pool)
+        .await?;
+    let trail_cut = trail_cut.unwrap_or(i64::MAX);
     Pruned::until_done(|| async move {
+        let deliveries = delete(prune_sql!(deliveries, "$1", "$2", "$3")).await?;
+        let journal = delete(prune_sql!(journal, "$1", "$2", "$3")).await?;
+        let trail = sqlx::query(prune_sql!(trail, "$1", "$2", "$3"))
+            .bind(trail_cut)
+            .bind(older_than)
+            .bind(batch)
+            .execute(pool)
+            .await?
+            .rows_affected();
         Ok(Pruned {
-            deliveries: delete(prune_sql!(deliveries, "$1", "$2", "$3")).await?,
-            journal: delete(prune_sql!(journal, "$1", "$2", "$3")).await?,
+            deliveries,
+            journal,
+            trail,
         })
     })
     .await

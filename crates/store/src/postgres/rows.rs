@@ -6,7 +6,7 @@ use sqlx::postgres::PgRow;
 
 use crate::codec::{self, parse_json, parse_object};
 use crate::tx::Fetched;
-use crate::{JournalEntry, StoreError, StoredResource, StoredText};
+use crate::{JournalEntry, StoreError, StoredResource, StoredText, TrailRecord};
 
 pub(crate) fn fetched(row: &PgRow, kind: ResourceKind) -> Result<Fetched, StoreError> {
     Ok(Fetched {
@@ -58,5 +58,13 @@ pub(crate) fn journal_entry(row: &PgRow) -> Result<JournalEntry, StoreError> {
         last_error: row.try_get("last_error")?,
         request_id: row.try_get("request_id")?,
         created: row.try_get("created")?,
+    })
+}
+
+pub(crate) fn trail_record(row: &PgRow) -> Result<TrailRecord, StoreError> {
+    Ok(TrailRecord {
+        request_id: row.try_get("request_id")?,
+        at: row.try_get("at")?,
+        record: parse_json(row.try_get("record")?, "trail record")?,
     })
 }

@@ -33,9 +33,10 @@ use crate::sql::{
 };
 use crate::tx::{Counters, Fetched, ReadTx};
 use crate::{
-    Claim, Delivery, DeliveryOutcome, Journal, JournalEntry, JournalFilter, ListQuery, Maintenance,
-    NewJournalEntry, Outbox, Page, PagingStats, Pruned, QueueFilter, QueueStats, Resources,
-    StoreError, StoredResource, StoredText, list, migrations,
+    Claim, Delivery, DeliveryOutcome, HistoryFilter, Journal, JournalEntry, JournalFilter,
+    ListQuery, Maintenance, NewJournalEntry, Outbox, Page, PagingStats, Pruned, QueueFilter,
+    QueueStats, Resources, StoreError, StoredResource, StoredText, Trail, TrailRecord, list,
+    migrations,
 };
 use checkpoint::WAL_LIMIT_PAGES;
 use reader::Readers;
@@ -504,6 +505,47 @@ impl Journal for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(journal_entry).collect()
+    }
+
+    async fn journal_history(
+        &self,
+        filter: HistoryFilter<'_>,
+    ) -> Result<Vec<JournalEntry>, StoreError> {
+        let (statement, first, second) = filter.key.query();
+        let rows = sqlx::query(statement.sqlite)
+            .bind(first)
+            .bind(second)
+            .bind(filter.state.map(|s| s.as_str()))
+            .bind(filter.since.map(codec::timestamp_text))
+            .bind(filter.until.map(codec::timestamp_text))
+            .bind(filter.before_seq)
+            .bind(i64::try_from(filter.limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(journal_entry).collect()
+    }
+}
+
+#[async_trait]
+impl Trail for SqliteStore {
+    async fn trail_append(&self, records: Vec<TrailRecord>) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        // With the writes of the moment: one more savepoint in their transaction, no fsync
+        // of its own.
+        self.writer.trail(records).await
+    }
+
+    async fn trail_of(&self, request_ids: &[String]) -> Result<Vec<TrailRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT request_id, at, record FROM trail \
+             WHERE request_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+        )
+        .bind(json_list(request_ids)?)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::trail_record).collect()
     }
 }
 

@@ -25,7 +25,9 @@ use crate::queue::prune_sql;
 use crate::sql::{BY_ID, journal_columns};
 use crate::sqlite::reader;
 use crate::tx::{Fetched, WriteTx};
-use crate::{JournalEntry, JournalState, NewJournalEntry, Pruned, StoreError, StoredResource};
+use crate::{
+    JournalEntry, JournalState, NewJournalEntry, Pruned, StoreError, StoredResource, TrailRecord,
+};
 
 /// Statements kept prepared on the writer's connection: the dozen or so a write uses.
 pub(crate) const STATEMENT_CACHE: usize = 32;
@@ -391,8 +393,32 @@ pub(crate) fn prune_batch(
         prune_sql!(journal, "?1", "?2", "?3"),
         params![cut, older_than, batch],
     )?;
+    let trail_cut: Option<i64> =
+        tx.0.prepare_cached(prune_sql!(trail_cut, "?1"))?
+            .query_row([older_than], |row| row.get(0))
+            .optional()?;
+    let trail = tx.execute(
+        prune_sql!(trail, "?1", "?2", "?3"),
+        params![trail_cut.unwrap_or(i64::MAX), older_than, batch],
+    )?;
     Ok(Pruned {
         deliveries: u64::try_from(deliveries).unwrap_or(0),
         journal: u64::try_from(journal).unwrap_or(0),
+        trail: u64::try_from(trail).unwrap_or(0),
     })
+}
+
+/// Keeps trail records.
+pub(crate) fn trail(tx: &WriterTx<'_>, records: &[TrailRecord]) -> Result<(), StoreError> {
+    for record in records {
+        tx.execute(
+            "INSERT INTO trail (request_id, at, record) VALUES (?1, ?2, ?3)",
+            params![
+                record.request_id,
+                timestamp_text(record.at),
+                codec::json_text(&record.record)?
+            ],
+        )?;
+    }
+    Ok(())
 }

@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::commit::{self, Vendor};
 use crate::sqlite::checkpoint::{self, Checkpoints, WAL_LIMIT_PAGES};
 use crate::sqlite::write_tx::{self, STATEMENT_CACHE, WriterTx, run_now};
-use crate::{NewJournalEntry, Pruned, StoreError, StoredResource, codec};
+use crate::{NewJournalEntry, Pruned, StoreError, StoredResource, TrailRecord, codec};
 
 /// At most this many writes share one transaction.
 const MAX_GROUP: usize = 512;
@@ -41,6 +41,8 @@ enum Job {
     Load(String, Vec<StoredResource>, Reply<()>),
     /// One batch of history removed (a stored timestamp, and the batch size).
     Prune(String, i64, Reply<Pruned>),
+    /// Trail records kept.
+    Trail(Vec<TrailRecord>, Reply<()>),
 }
 
 /// A write done inside the open transaction, its answer held until the group commits.
@@ -95,6 +97,7 @@ impl Job {
             Job::AppendCommit(_, _, reply) => drop(reply.send(Err(e.clone()))),
             Job::Load(_, _, reply) => drop(reply.send(Err(e.clone()))),
             Job::Prune(_, _, reply) => drop(reply.send(Err(e.clone()))),
+            Job::Trail(_, reply) => drop(reply.send(Err(e.clone()))),
         }
     }
 
@@ -131,6 +134,7 @@ impl Job {
             Job::Prune(older_than, batch, reply) => {
                 Done::Pruned(reply, write_tx::prune_batch(tx, &older_than, batch))
             }
+            Job::Trail(records, reply) => Done::Unit(reply, write_tx::trail(tx, &records)),
         }
     }
 }
@@ -246,6 +250,11 @@ impl Writer {
             reply,
         );
         self.submit(job, answer).await
+    }
+
+    pub(crate) async fn trail(&self, records: Vec<TrailRecord>) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Trail(records, reply), answer).await
     }
 
     /// Ends the writer once the writes sent before are done and the WAL is checkpointed;

@@ -11,4 +11,5 @@ mod membership;
 mod open;
 mod paging;
 mod queue;
+mod trail;
 mod uniqueness;

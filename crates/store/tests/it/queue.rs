@@ -506,7 +506,8 @@ async fn pruning_removes_settled_history_and_keeps_what_is_needed(env: Env) {
         pruned,
         store::Pruned {
             deliveries: 1,
-            journal: 3
+            journal: 3,
+            trail: 0
         },
         "q1's delivery; s1, s2 and q1's entries"
     );
@@ -536,7 +537,8 @@ async fn pruning_removes_settled_history_and_keeps_what_is_needed(env: Env) {
         store.prune(horizon, 100).await.expect("prune"),
         store::Pruned {
             deliveries: 0,
-            journal: 1
+            journal: 1,
+            trail: 0
         }
     );
     assert!(journal_of(store).await.iter().any(|(id, _, _)| id == "t2"));

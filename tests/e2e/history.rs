@@ -1,0 +1,181 @@
+//! What happened to this user: the admin API's history of one person, found by userName,
+//! externalId, id or request id, with each write's trail (the inbound request and every
+//! vendor call attempt, failures included) and no secret in it. The `test` connector is
+//! `mytimetable` over its simulator.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use vendor_sim::faults::{Fault, FaultRule, RouteMatch};
+
+use crate::common::TestApp;
+
+crate::on_both_backends!(mytimetable:
+    a_write_leaves_a_trail_with_every_vendor_attempt,
+);
+
+/// The history the admin API answers for `query`, once its trail holds `records` records
+/// (the trail is kept off the request path, a moment later).
+async fn history(app: &TestApp, query: &str, records: usize) -> Value {
+    let started = Instant::now();
+    loop {
+        let reply = app
+            .admin(Method::GET, &format!("/admin/history?{query}"))
+            .await;
+        assert_eq!(reply.status, 200, "{query}: {:?}", reply.body);
+        let kept: usize = reply.body["entries"].as_array().map_or(0, |e| {
+            e.iter()
+                .map(|e| e["trail"].as_array().map_or(0, Vec::len))
+                .sum()
+        });
+        if kept >= records {
+            return reply.body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{query}: {kept} of {records} trail records: {}",
+            reply.body
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn a_write_leaves_a_trail_with_every_vendor_attempt(app: TestApp) {
+    // The first account write fails at the vendor; the connector retries it.
+    app.vendor().server.faults().set(
+        1,
+        vec![
+            FaultRule::always(RouteMatch::new("PUT", "/api/v0/users"), Fault::Status(503)).times(1),
+        ],
+    );
+    let password = "Tr4il-S3cret!";
+    let created = crate::common::send(
+        app.client
+            .post(format!("{}/Users", app.base))
+            .bearer_auth(&app.token)
+            .header("x-request-id", "entra-req-ann-1")
+            .header("content-type", "application/scim+json")
+            .body(
+                json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "ann@example.edu",
+                    "externalId": "ext-ann",
+                    "password": password,
+                })
+                .to_string(),
+            ),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().expect("id").to_owned();
+
+    // Entry, the request that made it, and each vendor attempt: the refused one and its retry.
+    let by_name = history(&app, "connector=test&userName=ann%40example.edu", 4).await;
+    assert_eq!(by_name["resource"]["id"], id.as_str());
+    assert_eq!(
+        by_name["resource"]["attributes"]["userName"],
+        "ann@example.edu"
+    );
+    let entries = by_name["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1, "{by_name}");
+    let entry = &entries[0];
+    assert_eq!(entry["change"]["operation"], "create");
+    assert_eq!(entry["state"], "committed");
+    assert_eq!(entry["requestId"], "entra-req-ann-1");
+    let trail = entry["trail"].as_array().expect("trail");
+    let request = trail
+        .iter()
+        .find(|r| r["type"] == "request")
+        .unwrap_or_else(|| panic!("the inbound request: {trail:?}"));
+    assert_eq!(request["method"], "POST");
+    assert_eq!(request["path"], "/scim/v2/test/Users");
+    assert_eq!(request["status"], 201);
+    assert!(
+        request["principal"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("sha256:")),
+        "who: {request}"
+    );
+    let attempts: Vec<(&str, Option<u64>, &str, Option<u64>)> = trail
+        .iter()
+        .filter(|r| r["type"] == "vendor" && r["call"] == "ensure user")
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap_or_default(),
+                r["status"].as_u64(),
+                r["outcome"].as_str().unwrap_or_default(),
+                r["attempt"].as_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            ("PUT", Some(503), "server_error", Some(1)),
+            ("PUT", Some(204), "ok", Some(2))
+        ],
+        "{trail:?}"
+    );
+    assert!(
+        trail
+            .iter()
+            .filter(|r| r["type"] == "vendor")
+            .all(|r| r["endpoint"] == "mytimetable" && r["durationMs"].is_u64()),
+        "{trail:?}"
+    );
+
+    // The same history by externalId, by id, and by the request id Entra's log shows.
+    let by_external = history(&app, "connector=test&externalId=ext-ann", 4).await;
+    assert_eq!(by_external["entries"], by_name["entries"]);
+    let by_id = history(&app, &format!("connector=test&id={id}"), 4).await;
+    assert_eq!(by_id["entries"], by_name["entries"]);
+    let by_request = history(&app, "requestId=entra-req-ann-1", 4).await;
+    assert_eq!(by_request["entries"], by_name["entries"]);
+    assert_eq!(by_request["requests"][0]["status"], 201);
+
+    // Nothing secret anywhere: not the password, not the vendor's token.
+    for body in [&by_name, &by_request] {
+        let text = body.to_string();
+        assert!(!text.contains(password), "{text}");
+        assert!(
+            !text.contains(vendor_sim::mytimetable::DEMO_ADMIN_TOKEN),
+            "{text}"
+        );
+    }
+
+    // Filters: by outcome and time; an unknown person and a missing name say what to do.
+    let failed = history(
+        &app,
+        "connector=test&userName=ann%40example.edu&outcome=failed",
+        0,
+    )
+    .await;
+    assert_eq!(failed["entries"], json!([]));
+    let later = history(
+        &app,
+        "connector=test&userName=ann%40example.edu&since=2999-01-01T00:00:00Z",
+        0,
+    )
+    .await;
+    assert_eq!(later["entries"], json!([]));
+    app.admin(
+        Method::GET,
+        "/admin/history?connector=test&userName=nobody%40x",
+    )
+    .await
+    .assert_error(404, None);
+    app.admin(Method::GET, "/admin/history?connector=test")
+        .await
+        .assert_error(400, Some("invalidValue"));
+    app.admin(
+        Method::GET,
+        "/admin/history?connector=test&id=x&since=yesterday",
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    app.admin(Method::GET, "/admin/history?userName=ann")
+        .await
+        .assert_error(400, Some("invalidValue"));
+    app.finish().await;
+}
