@@ -40,6 +40,9 @@ macro_rules! on_both_backends {
     (workspace365_adsync_queued: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::AdSyncQueued; $($name),*);
     };
+    (guarded: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@ $crate::common::Vendor::GuardedDirectory; $($name),*);
+    };
     (workspace365_entra_guide: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::Workspace365EntraGuide; $($name),*);
     };

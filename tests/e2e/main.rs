@@ -15,6 +15,7 @@ mod discovery;
 mod docs_commands;
 mod entra;
 mod groups;
+mod guard;
 mod history;
 mod hostile;
 mod layout;

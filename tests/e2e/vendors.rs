@@ -28,6 +28,8 @@ pub enum Vendor {
     Workspace365EntraGuide,
     /// `AdSync` keyed by Entra's object id as docs/setup/entra-id.md sets it up.
     AdSyncEntraGuide,
+    /// `None` with a deletion guard of 50 removals in ten minutes.
+    GuardedDirectory,
 }
 
 /// The AD sync token of the `AdSync` simulator's environment.
@@ -142,6 +144,12 @@ impl Simulators {
         let mut sims = Simulators::default();
         match vendor {
             Vendor::None => {}
+            Vendor::GuardedDirectory => {
+                sims.vendor_keys = "deletion_guard.max = 50\n\
+                                    deletion_guard.window_secs = 600\n\
+                                    deletion_guard.retry_after_secs = 30\n"
+                    .to_owned();
+            }
             Vendor::MyTimetable | Vendor::MyTimetableQueued => {
                 sims.queued = vendor == Vendor::MyTimetableQueued;
                 let sim = vendor_sim::mytimetable::MyTimetableSim::new(Default::default());
@@ -265,7 +273,7 @@ impl Simulators {
                 w.server.base_url(),
                 self.vendor_keys,
             ),
-            None => "kind = \"directory\"".to_owned(),
+            None => format!("kind = \"directory\"\n{}", self.vendor_keys),
         }
     }
 

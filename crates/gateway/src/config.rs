@@ -223,6 +223,9 @@ pub struct ConnectorConfig {
     /// When a write reaches the vendor: `sync` (before the SCIM answer) or `queued` (after).
     #[serde(default)]
     pub delivery: DeliveryMode,
+    /// Holds deletions and deactivations past a count within a window (none by default).
+    #[serde(default)]
+    pub deletion_guard: Option<crate::guard::GuardConfig>,
     /// Every other key: the kind's settings table (`[connectors.<name>.mytimetable]`), read
     /// by its factory. The gateway knows no vendor, so it cannot name these keys itself;
     /// [`Config::problems`] refuses any that is not the settings table of the kind.
@@ -248,6 +251,7 @@ const CONNECTOR_KEYS: &[&str] = &[
     "auth",
     "rate_limit",
     "delivery",
+    "deletion_guard",
 ];
 
 impl ConnectorConfig {
@@ -494,6 +498,10 @@ impl Config {
                     "a directory connector has no vendor to deliver to".into(),
                     "remove delivery, or set delivery = \"sync\"",
                 );
+            }
+            if let Some(guard) = &connector.deletion_guard {
+                let at = format!("connectors.{name}");
+                problems.extend(guard.problems().into_iter().map(|p| p.under(&at)));
             }
             let at = format!("connectors.{name}.rate_limit");
             problems.extend(

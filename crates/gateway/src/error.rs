@@ -193,6 +193,12 @@ impl From<ConnectorError> for ApiError {
     }
 }
 
+impl From<crate::guard::Held> for ApiError {
+    fn from(held: crate::guard::Held) -> Self {
+        ApiError::unavailable(held.to_string(), Some(held.retry_after))
+    }
+}
+
 impl From<crate::limits::Limited> for ApiError {
     fn from(limited: crate::limits::Limited) -> Self {
         use crate::limits::Limited;

@@ -8,6 +8,7 @@ pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod handlers;
 pub mod import;
 pub mod limits;

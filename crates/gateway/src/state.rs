@@ -64,6 +64,8 @@ pub struct ConnectorRuntime {
     pub size_limits: SizeLimits,
     /// Inbound request quotas.
     pub limits: crate::limits::InboundLimits,
+    /// Holds mass deletions and deactivations, when configured.
+    pub deletion_guard: Option<crate::guard::DeletionGuard>,
     /// When writes reach the vendor.
     pub delivery: DeliveryMode,
     write_locks: Vec<Mutex<()>>,
@@ -184,6 +186,9 @@ impl ConnectorRuntime {
                 max_bytes: limits.max_resource_bytes,
             },
             limits: crate::limits::InboundLimits::new(&config.rate_limit),
+            deletion_guard: config
+                .deletion_guard
+                .map(|guard| crate::guard::DeletionGuard::new(name, guard)),
             delivery: config.delivery,
             write_locks: (0..WRITE_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         })

@@ -78,6 +78,22 @@ fn describe() {
         Unit::Seconds,
         "Age of the oldest queued write, by connector"
     );
+    describe_counter!(
+        "scim_deletion_guard_trips_total",
+        "Times a connector's deletion guard tripped and began holding deletions and deactivations"
+    );
+    describe_counter!(
+        "scim_deletion_guard_held_total",
+        "Deletions and deactivations refused (503) while a connector's deletion guard was tripped"
+    );
+    describe_counter!(
+        "scim_deletion_guard_releases_total",
+        "Times an operator allowed held removals or reset a connector's deletion guard"
+    );
+    describe_counter!(
+        "scim_trail_dropped_total",
+        "Trail records dropped because the store did not keep up (the writes themselves went on)"
+    );
     connector::metadata::describe_metrics();
     connector::telemetry::describe_metrics();
 }

@@ -221,6 +221,21 @@ impl Writer {
         );
         // What the connector will never do is refused before it is journalled.
         self.runtime.connector.check(&vendor_change)?;
+        if let Some(guard) = &self.runtime.deletion_guard
+            && let Some(what) = removal(&change, before.as_ref())
+        {
+            let name = before
+                .as_ref()
+                .and_then(|b| b.attributes.get(kind.unique_attribute()))
+                .and_then(Value::as_str);
+            guard.admit(&crate::guard::Removal {
+                kind,
+                id: &id,
+                name,
+                what,
+                request_id: self.request_id.as_deref(),
+            })?;
+        }
         let entry = NewJournalEntry {
             connector: self.runtime.name.clone(),
             kind,
@@ -494,6 +509,22 @@ async fn apply_patch(
 
 /// Takes a Group's `members` out of its attributes as a client wrote them (the store keeps
 /// them apart); `None` when there is no list.
+/// Whether `change` removes an account, as the deletion guard counts it: a delete, or
+/// `active` turned false on a resource that was active.
+fn removal(change: &Change, before: Option<&StoredResource>) -> Option<&'static str> {
+    match change {
+        Change::Delete { .. } => Some("delete"),
+        Change::Replace { attributes, .. } => {
+            let inactive = |attrs: &Map<String, Value>| {
+                attrs.get("active").and_then(scim::json::as_bool) == Some(false)
+            };
+            let was_active = before.is_some_and(|b| !inactive(&b.attributes));
+            (was_active && inactive(attributes)).then_some("deactivate")
+        }
+        Change::Create { .. } => None,
+    }
+}
+
 pub(crate) fn take_members(
     attributes: &mut Map<String, Value>,
 ) -> Result<Option<Vec<Member>>, ApiError> {

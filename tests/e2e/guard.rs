@@ -1,0 +1,110 @@
+//! The deletion guard (docs/architecture.md "The deletion guard"): a mis-scoped assignment
+//! deprovisions in bulk; past 50 removals in ten minutes the connector refuses more with 503
+//! and `Retry-After`, lists what it holds, and lets it through once an operator allows it, so
+//! the identity provider's retry succeeds.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::TestApp;
+
+crate::on_both_backends!(guarded: sixty_deletions_against_a_guard_of_fifty);
+
+async fn sixty_deletions_against_a_guard_of_fifty(app: TestApp) {
+    let mut ids = Vec::new();
+    for i in 0..61 {
+        ids.push(app.create_user(&format!("leaver{i:02}@example.edu")).await);
+    }
+    let mut refused = Vec::new();
+    for id in &ids[..60] {
+        let reply = app.delete(&format!("/Users/{id}")).await;
+        match reply.status {
+            204 => {}
+            503 => {
+                assert_eq!(reply.header("retry-after"), Some("30"));
+                let detail = reply.body["detail"].as_str().unwrap_or_default();
+                assert!(
+                    detail.contains("deletion guard") && detail.contains("guard/allow"),
+                    "{detail}"
+                );
+                refused.push(id.clone());
+            }
+            other => panic!("DELETE answered {other}: {:?}", reply.body),
+        }
+    }
+    assert_eq!(refused.len(), 10, "50 pass, the rest are held");
+    // A deactivation counts as a removal, and is held too.
+    let deactivate = app
+        .patch(
+            &format!("/Users/{}", ids[60]),
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        )
+        .await;
+    assert_eq!(deactivate.status, 503, "{:?}", deactivate.body);
+    refused.push(ids[60].clone());
+    // Nothing held changed: the accounts are all still there.
+    for id in &refused {
+        assert_eq!(app.get(&format!("/Users/{id}")).await.status, 200);
+    }
+
+    let status = app.admin(Method::GET, "/admin/connectors/test/guard").await;
+    assert_eq!(status.status, 200, "{:?}", status.body);
+    assert!(status.body["trippedSince"].is_string(), "{}", status.body);
+    assert_eq!(status.body["inWindow"], 50);
+    let held = status.body["held"].as_array().expect("held");
+    assert_eq!(held.len(), 11, "{}", status.body);
+    assert_eq!(held[0]["what"], "delete");
+    assert_eq!(held[0]["resourceType"], "User");
+    assert!(
+        held[0]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("leaver"))
+    );
+    assert_eq!(held[10]["what"], "deactivate");
+
+    // Refused with a reason without a count; unknown connectors and guards are 404.
+    app.admin(Method::POST, "/admin/connectors/test/guard/allow")
+        .await
+        .assert_error(400, Some("invalidValue"));
+    app.admin(Method::POST, "/admin/connectors/other/guard/allow?count=1")
+        .await
+        .assert_error(404, None);
+
+    // The operator allows the eleven; the identity provider retries them.
+    let allowed = app
+        .admin(Method::POST, "/admin/connectors/test/guard/allow?count=11")
+        .await;
+    assert_eq!(allowed.status, 200, "{:?}", allowed.body);
+    assert_eq!(allowed.body["allowedCount"], 11);
+    for id in &refused[..10] {
+        assert_eq!(app.delete(&format!("/Users/{id}")).await.status, 204);
+    }
+    let retried = app
+        .patch(
+            &format!("/Users/{}", ids[60]),
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        )
+        .await;
+    assert_eq!(retried.status, 200, "{:?}", retried.body);
+    let after = app.admin(Method::GET, "/admin/connectors/test/guard").await;
+    assert_eq!(after.body["held"], json!([]), "{}", after.body);
+    assert_eq!(after.body["allowedCount"], 0);
+    // Still tripped: the next removal waits for an operator again.
+    let another = app.create_user("late@example.edu").await;
+    assert_eq!(app.delete(&format!("/Users/{another}")).await.status, 503);
+    let reset = app
+        .admin(Method::POST, "/admin/connectors/test/guard/reset")
+        .await;
+    assert_eq!(reset.status, 200);
+    assert_eq!(app.delete(&format!("/Users/{another}")).await.status, 204);
+
+    let metrics = app.metrics().await;
+    for series in [
+        "scim_deletion_guard_trips_total{connector=\"test\"}",
+        "scim_deletion_guard_held_total{connector=\"test\"}",
+        "scim_deletion_guard_releases_total{connector=\"test\"}",
+    ] {
+        assert!(metrics.contains(series), "{series}");
+    }
+    app.finish().await;
+}
