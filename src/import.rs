@@ -138,7 +138,9 @@ async fn import_file(
     } else {
         None
     };
-    state.trail.flush().await;
+    if let Some(trail) = &state.trail {
+        trail.flush().await;
+    }
     state.store.close().await;
 
     println!(

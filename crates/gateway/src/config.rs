@@ -141,6 +141,9 @@ pub struct StoreConfig {
     /// Days the history of settled writes is kept: committed and failed journal entries and
     /// delivered or dropped deliveries older than this are removed every hour. 0 keeps it all.
     pub retention_days: u32,
+    /// Keep the trail of each write (the request, and every vendor call attempt) for the
+    /// admin API's history. `false` records none (the history then shows entries only).
+    pub trail: bool,
 }
 
 impl Default for StoreConfig {
@@ -149,6 +152,7 @@ impl Default for StoreConfig {
             url: "sqlite://scim-bridge.db".into(),
             url_file: None,
             retention_days: 30,
+            trail: true,
         }
     }
 }
@@ -709,6 +713,14 @@ mod tests {
         let week = Config::from_toml("[store]\nretention_days = 7\n").expect("parses");
         assert_eq!(week.store.retention(), days(7));
         Config::from_toml("[store]\nretention_days = -1\n").expect_err("not negative");
+    }
+
+    #[test]
+    fn the_trail_is_kept_unless_turned_off() {
+        assert!(StoreConfig::default().trail);
+        let off = Config::from_toml("[store]\ntrail = false\n").expect("parses");
+        assert!(!off.store.trail);
+        Config::from_toml("[store]\ntrail = \"no\"\n").expect_err("a boolean");
     }
 
     #[test]

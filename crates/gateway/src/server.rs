@@ -132,8 +132,11 @@ async fn observe(
                 .extensions()
                 .get::<Principal>()
                 .map(|p| p.subject.clone());
-            if let Some(state) = request.app_data::<web::Data<AppState>>() {
-                state.trail.request(crate::trail::InboundRecord {
+            if let Some(trail) = request
+                .app_data::<web::Data<AppState>>()
+                .and_then(|state| state.trail.as_ref())
+            {
+                trail.request(crate::trail::InboundRecord {
                     request_id: &id,
                     connector,
                     principal: principal.as_deref(),
@@ -277,7 +280,9 @@ impl RunningServer {
             tracing::warn!(error = %e, "the server task ended abnormally");
         }
         self.worker.stop().await;
-        self.state.trail.flush().await;
+        if let Some(trail) = &self.state.trail {
+            trail.flush().await;
+        }
         self.state.store.close().await;
     }
 

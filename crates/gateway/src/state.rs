@@ -38,7 +38,7 @@ pub struct AppState {
     /// Who may use `/admin`; `None` when no credential is configured (the API is off).
     pub admin: Option<Authenticator>,
     /// Where the trail of each write goes (requests and vendor calls).
-    pub trail: Arc<crate::trail::TrailRecorder>,
+    pub trail: Option<Arc<crate::trail::TrailRecorder>>,
     /// Who may read `/metrics`; `None` when anyone may.
     pub metrics: Option<Authenticator>,
     /// `/metrics` is served on a port of its own, so the SCIM port answers 404 there.
@@ -254,12 +254,15 @@ impl AppState {
         crate::telemetry::handle();
         // One bound on Basic verification for the whole process: it guards its CPU and memory.
         let guard = Arc::new(crate::auth::BasicGuard::default());
-        let trail = crate::trail::TrailRecorder::start(Arc::clone(&store));
+        let trail = config
+            .store
+            .trail
+            .then(|| crate::trail::TrailRecorder::start(Arc::clone(&store)));
         let mut connectors = HashMap::new();
         for (name, connector) in &config.connectors {
             let context = connector::Context {
                 name: name.clone(),
-                calls: Some(trail.clone()),
+                calls: trail.clone().map(|t| t as Arc<dyn connector::CallObserver>),
             };
             let runtime =
                 ConnectorRuntime::new(&context, connector, registry, &config.scim, &guard).await?;

@@ -532,9 +532,20 @@ impl Trail for SqliteStore {
         if records.is_empty() {
             return Ok(());
         }
-        // With the writes of the moment: one more savepoint in their transaction, no fsync
-        // of its own.
-        self.writer.trail(records).await
+        // Encoded here, so that the writer thread (every write's bottleneck) only inserts;
+        // then with the writes of the moment: one more savepoint in their transaction, no
+        // fsync of its own.
+        let rows = records
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.request_id.clone(),
+                    codec::timestamp_text(r.at),
+                    codec::json_text(&r.record)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.writer.trail(rows).await
     }
 
     async fn trail_of(&self, request_ids: &[String]) -> Result<Vec<TrailRecord>, StoreError> {

@@ -25,9 +25,7 @@ use crate::queue::prune_sql;
 use crate::sql::{BY_ID, journal_columns};
 use crate::sqlite::reader;
 use crate::tx::{Fetched, WriteTx};
-use crate::{
-    JournalEntry, JournalState, NewJournalEntry, Pruned, StoreError, StoredResource, TrailRecord,
-};
+use crate::{JournalEntry, JournalState, NewJournalEntry, Pruned, StoreError, StoredResource};
 
 /// Statements kept prepared on the writer's connection: the dozen or so a write uses.
 pub(crate) const STATEMENT_CACHE: usize = 32;
@@ -408,16 +406,15 @@ pub(crate) fn prune_batch(
     })
 }
 
-/// Keeps trail records.
-pub(crate) fn trail(tx: &WriterTx<'_>, records: &[TrailRecord]) -> Result<(), StoreError> {
-    for record in records {
+/// Keeps trail records (request id, time, record), encoded by the caller.
+pub(crate) fn trail(
+    tx: &WriterTx<'_>,
+    records: &[(String, String, String)],
+) -> Result<(), StoreError> {
+    for (request_id, at, record) in records {
         tx.execute(
             "INSERT INTO trail (request_id, at, record) VALUES (?1, ?2, ?3)",
-            params![
-                record.request_id,
-                timestamp_text(record.at),
-                codec::json_text(&record.record)?
-            ],
+            params![request_id, at, record],
         )?;
     }
     Ok(())

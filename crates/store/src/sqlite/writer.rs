@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::commit::{self, Vendor};
 use crate::sqlite::checkpoint::{self, Checkpoints, WAL_LIMIT_PAGES};
 use crate::sqlite::write_tx::{self, STATEMENT_CACHE, WriterTx, run_now};
-use crate::{NewJournalEntry, Pruned, StoreError, StoredResource, TrailRecord, codec};
+use crate::{NewJournalEntry, Pruned, StoreError, StoredResource, codec};
 
 /// At most this many writes share one transaction.
 const MAX_GROUP: usize = 512;
@@ -41,8 +41,8 @@ enum Job {
     Load(String, Vec<StoredResource>, Reply<()>),
     /// One batch of history removed (a stored timestamp, and the batch size).
     Prune(String, i64, Reply<Pruned>),
-    /// Trail records kept.
-    Trail(Vec<TrailRecord>, Reply<()>),
+    /// Trail records kept, encoded: request id, time, record.
+    Trail(Vec<(String, String, String)>, Reply<()>),
 }
 
 /// A write done inside the open transaction, its answer held until the group commits.
@@ -252,7 +252,10 @@ impl Writer {
         self.submit(job, answer).await
     }
 
-    pub(crate) async fn trail(&self, records: Vec<TrailRecord>) -> Result<(), StoreError> {
+    pub(crate) async fn trail(
+        &self,
+        records: Vec<(String, String, String)>,
+    ) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Trail(records, reply), answer).await
     }
