@@ -517,28 +517,37 @@ impl VendorClient {
             }
             // Built here, so that the trail knows the method and path even of a refused call.
             let request = request.build();
-            let (method, path) = request.as_ref().map_or_else(
-                |_| (String::new(), String::new()),
-                |r| (r.method().to_string(), masked_path(r.url())),
-            );
-            let report = |status: Option<u16>, vendor_id: Option<String>, outcome: CallOutcome| {
-                if let (Some(observer), Some(id)) = (&self.observer, request_id) {
-                    observer.attempt(VendorAttempt {
-                        request_id: id.to_owned(),
-                        connector: self.metrics.connector().to_owned(),
-                        endpoint: self.vendor,
-                        call: call.to_owned(),
-                        method: method.clone(),
-                        path: path.clone(),
-                        status,
-                        duration: started.elapsed(),
-                        attempt,
-                        vendor_request_id: vendor_id,
-                        outcome,
-                        at,
-                    });
+            // What the trail keeps of the request: worked out only for a call that has one
+            // (an observer, and a request to file it under).
+            let trailed = match (&self.observer, request_id) {
+                (Some(observer), Some(id)) => {
+                    let (method, path) = request.as_ref().map_or_else(
+                        |_| (String::new(), String::new()),
+                        |r| (r.method().to_string(), masked_path(r.url())),
+                    );
+                    Some((observer, id, method, path))
                 }
+                _ => None,
             };
+            let report =
+                |status: Option<u16>, headers: Option<&HeaderMap>, outcome: CallOutcome| {
+                    if let Some((observer, id, method, path)) = &trailed {
+                        observer.attempt(VendorAttempt {
+                            request_id: (*id).to_owned(),
+                            connector: self.metrics.connector().to_owned(),
+                            endpoint: self.vendor,
+                            call: call.to_owned(),
+                            method: method.clone(),
+                            path: path.clone(),
+                            status,
+                            duration: started.elapsed(),
+                            attempt,
+                            vendor_request_id: headers.and_then(vendor_request_id),
+                            outcome,
+                            at,
+                        });
+                    }
+                };
             if let Some(limiter) = &self.limiter
                 && let Err(e) = limiter.acquire(self.vendor, call).await
             {
@@ -568,7 +577,7 @@ impl VendorClient {
             match &outcome {
                 Ok(answer) => report(
                     Some(answer.status.as_u16()),
-                    vendor_request_id(&answer.headers),
+                    Some(&answer.headers),
                     outcome_of(answer.status, answer.status.is_server_error()),
                 ),
                 Err(_) => report(

@@ -500,21 +500,6 @@ fn ci_runs_the_readmes_test_command() {
     assert!(found, ".ci/run does not run the README's `{command}`");
 }
 
-/// The demo token the README gives for the compose deployment.
-fn readme_demo_token() -> String {
-    let readme = repo_file("README.md");
-    let section = readme
-        .split("\n## Running with Docker Compose")
-        .nth(1)
-        .expect("the README has a \"Running with Docker Compose\" section");
-    section
-        .lines()
-        .find_map(|l| l.strip_prefix("TOKEN="))
-        .and_then(|t| t.split_whitespace().next())
-        .expect("the section sets TOKEN=…")
-        .to_owned()
-}
-
 /// A child process, killed when dropped.
 struct Child(std::process::Child);
 
@@ -529,7 +514,8 @@ impl Drop for Child {
 async fn a_replica_as_composed_provisions_through_every_connector() {
     let docker = Dockerfile::read();
     let compose = Compose::read();
-    let token = readme_demo_token();
+    // The demo token the README gives for the compose deployment.
+    let token = crate::docs_commands::markdown::readme_compose_value("TOKEN");
     let replica = Replica::all(&compose, &docker)
         .into_iter()
         .next()

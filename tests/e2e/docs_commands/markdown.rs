@@ -227,7 +227,7 @@ fn example_lines() -> Vec<Line> {
 }
 
 /// The README's literal `NAME=value` in its Docker Compose section.
-pub(super) fn readme_compose_value(name: &str) -> String {
+pub(crate) fn readme_compose_value(name: &str) -> String {
     let readme = read(&Path::new(ROOT).join("README.md"));
     let section = readme
         .split("\n## Running with Docker Compose")
@@ -282,12 +282,11 @@ fn slug(heading: &str) -> String {
         .collect()
 }
 
-/// The anchors of a Markdown file's headings (outside code blocks).
-pub(super) fn anchors(text: &str) -> BTreeSet<String> {
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    let mut out = BTreeSet::new();
+/// The lines of a Markdown file outside fenced code blocks, with their index from 0.
+fn outside_code(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
     let mut fence: Option<String> = None;
-    for line in text.lines() {
+    for (index, line) in text.lines().enumerate() {
         let trimmed = line.trim_start();
         if trimmed.starts_with("```") {
             let marks: String = trimmed.chars().take_while(|c| *c == '`').collect();
@@ -298,7 +297,19 @@ pub(super) fn anchors(text: &str) -> BTreeSet<String> {
             }
             continue;
         }
-        if fence.is_some() || !line.starts_with('#') {
+        if fence.is_none() {
+            out.push((index, line));
+        }
+    }
+    out
+}
+
+/// The anchors of a Markdown file's headings (outside code blocks).
+pub(super) fn anchors(text: &str) -> BTreeSet<String> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = BTreeSet::new();
+    for (_, line) in outside_code(text) {
+        if !line.starts_with('#') {
             continue;
         }
         let heading = line.trim_start_matches('#');
@@ -320,21 +331,7 @@ pub(super) fn anchors(text: &str) -> BTreeSet<String> {
 /// The `[text](target)` links of a Markdown file, outside code: (line, target).
 pub(super) fn links(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
-    let mut fence: Option<String> = None;
-    for (index, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("```") {
-            let marks: String = trimmed.chars().take_while(|c| *c == '`').collect();
-            match &fence {
-                Some(open) if trimmed.trim_end() == open => fence = None,
-                Some(_) => {}
-                None => fence = Some(marks),
-            }
-            continue;
-        }
-        if fence.is_some() {
-            continue;
-        }
+    for (index, line) in outside_code(text) {
         // Inline code is not a link: drop what is between backticks.
         let mut plain = String::new();
         let mut in_code = false;

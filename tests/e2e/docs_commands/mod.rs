@@ -25,7 +25,7 @@
 //! line.
 
 mod curl;
-mod markdown;
+pub(crate) mod markdown;
 mod processes;
 mod shell;
 
