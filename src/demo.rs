@@ -166,9 +166,11 @@ async fn demo(args: DemoArgs) -> Result<(), String> {
         .iter()
         .map(|_| gateway::auth::token::mint())
         .collect();
+    // The admin API and its console, with a token of their own.
+    let admin = gateway::auth::token::mint();
     let mut text = format!(
-        "[server]\nlisten = \"{}\"\n[store]\nurl = \"{store}\"\n",
-        args.listen
+        "[server]\nlisten = \"{}\"\n[store]\nurl = \"{store}\"\n[admin]\nauth.bearer_token_hashes = [\"{}\"]\n",
+        args.listen, admin.hash
     );
     for ((name, _, settings), token) in connectors.iter().zip(&tokens) {
         text.push_str(&format!(
@@ -189,6 +191,8 @@ async fn demo(args: DemoArgs) -> Result<(), String> {
         println!("  SCIM base URL: {base}/scim/v2/{name}");
         println!("  bearer token:  {}", token.token);
     }
+    println!("console and admin API: {base}/admin/");
+    println!("  admin token:   {}", admin.token);
     for sim in &simulators {
         println!("simulated {} at {}", sim.title, sim.server.base_url());
         println!("  look inside:   {}", sim.hint);

@@ -322,6 +322,8 @@ fn demo_provisions_into_its_simulated_mytimetable() {
     let base = after("SCIM base URL:", mtt_at);
     let token = after("bearer token:", mtt_at);
     let vendor = after("simulated MyTimetable at", 0);
+    let console = after("console and admin API:", 0);
+    let admin = after("admin token:", 0);
     let others: Vec<(String, String)> = ["timeedit", "workspace365", "workspace365-adsync"]
         .iter()
         .map(|name| {
@@ -369,6 +371,16 @@ fn demo_provisions_into_its_simulated_mytimetable() {
                 .expect("gateway");
             assert_eq!(created.status().as_u16(), 201, "{base}");
         }
+        // The console is on, and the printed admin token opens the admin API.
+        let page = http.get(&console).send().await.expect("console");
+        assert_eq!(page.status().as_u16(), 200, "{console}");
+        let status = http
+            .get(format!("{console}connectors"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("admin API");
+        assert_eq!(status.status().as_u16(), 200);
     });
     drop(child);
 }

@@ -43,6 +43,9 @@ macro_rules! on_both_backends {
     (guarded: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::GuardedDirectory; $($name),*);
     };
+    (guarded_share: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@ $crate::common::Vendor::GuardedShare; $($name),*);
+    };
     (workspace365_entra_guide: $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@ $crate::common::Vendor::Workspace365EntraGuide; $($name),*);
     };

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::common::TestApp;
 
 crate::on_both_backends!(guarded: sixty_deletions_against_a_guard_of_fifty);
+crate::on_both_backends!(guarded_share: a_guard_by_share_counts_the_connectors_users);
 
 async fn sixty_deletions_against_a_guard_of_fifty(app: TestApp) {
     let mut ids = Vec::new();
@@ -106,5 +107,42 @@ async fn sixty_deletions_against_a_guard_of_fifty(app: TestApp) {
     ] {
         assert!(metrics.contains(series), "{series}");
     }
+    app.finish().await;
+}
+
+/// `max_share = 0.25`: the limit is a quarter of the users, counted at start and then every
+/// minute (here: when the test asks, as the minute's tick would).
+async fn a_guard_by_share_counts_the_connectors_users(mut app: TestApp) {
+    let status = app.admin(Method::GET, "/admin/connectors/test/guard").await;
+    assert_eq!(status.status, 200, "{:?}", status.body);
+    assert_eq!(
+        (status.body["users"].clone(), status.body["max"].clone()),
+        (json!(0), json!(1))
+    );
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        ids.push(app.create_user(&format!("member{i}@example.edu")).await);
+    }
+    gateway::guard::count_users(
+        app.store().as_ref(),
+        app.state().connectors.values().map(AsRef::as_ref),
+    )
+    .await;
+    let status = app.admin(Method::GET, "/admin/connectors/test/guard").await;
+    assert_eq!(status.body["users"], 8);
+    assert_eq!(status.body["max"], 2, "a quarter of 8");
+    assert_eq!(status.body["maxShare"], 0.25);
+    let answers: Vec<u16> = {
+        let mut answers = Vec::new();
+        for id in &ids[..3] {
+            answers.push(app.delete(&format!("/Users/{id}")).await.status);
+        }
+        answers
+    };
+    assert_eq!(answers, [204, 204, 503]);
+    // A new process counts at its start: 6 users are left.
+    app.restart().await;
+    let status = app.admin(Method::GET, "/admin/connectors/test/guard").await;
+    assert_eq!(status.body["users"], 6, "{}", status.body);
     app.finish().await;
 }

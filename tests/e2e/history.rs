@@ -1,7 +1,8 @@
 //! What happened to this user: the admin API's history of one person, found by userName,
 //! externalId, id or request id, with each write's trail (the inbound request and every
-//! vendor call attempt, failures included) and no secret in it. The `test` connector is
-//! `mytimetable` over its simulator.
+//! vendor call attempt, failures included) and no secret in it; with `vendor=true`, what the
+//! vendor holds for them now against the store. The `test` connector is `mytimetable` or
+//! `timeedit` over its simulator.
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,10 @@ use crate::common::TestApp;
 
 crate::on_both_backends!(mytimetable:
     a_write_leaves_a_trail_with_every_vendor_attempt,
+    vendor_true_shows_what_mytimetable_holds_now,
 );
+
+crate::on_both_backends!(timeedit: vendor_true_shows_what_timeedit_holds_now);
 
 /// The history the admin API answers for `query`, once its trail holds `records` records
 /// (the trail is kept off the request path, a moment later; the request's own record comes
@@ -179,5 +183,133 @@ async fn a_write_leaves_a_trail_with_every_vendor_attempt(app: TestApp) {
     app.admin(Method::GET, "/admin/history?userName=ann")
         .await
         .assert_error(400, Some("invalidValue"));
+    app.finish().await;
+}
+
+/// The `vendor` object of `GET /admin/history?{query}&vendor=true`.
+async fn vendor_now(app: &TestApp, query: &str) -> Value {
+    let reply = app
+        .admin(Method::GET, &format!("/admin/history?{query}&vendor=true"))
+        .await;
+    assert_eq!(reply.status, 200, "{query}: {:?}", reply.body);
+    reply.body["vendor"].clone()
+}
+
+async fn vendor_true_shows_what_mytimetable_holds_now(app: TestApp) {
+    let id = app.create_user("vera").await;
+    let query = "connector=test&userName=vera";
+    let now = vendor_now(&app, query).await;
+    let stored = app
+        .admin(Method::GET, &format!("/admin/history?{query}"))
+        .await;
+    assert!(stored.body.get("vendor").is_none(), "only when asked");
+    assert_eq!(now["checked"], true, "{now}");
+    assert_eq!(now["inSync"], true, "{now}");
+    assert_eq!(now["differences"], json!([]));
+    assert_eq!(now["account"]["name"], "vera");
+    assert_eq!(
+        now["account"]["keys"],
+        stored.body["resource"]["vendorKeys"]
+    );
+
+    // Someone removes vera's synchronization at MyTimetable, then vera.
+    let sim = &app.vendor().sim;
+    let sync = sim
+        .synchronizations()
+        .into_iter()
+        .find(|s| s.username == "vera")
+        .expect("the default synchronization");
+    assert!(sim.remove_synchronization(sync.id, vendor_sim::mytimetable::UnlinkMode::UnlinkOnly));
+    let now = vendor_now(&app, query).await;
+    assert_eq!(now["checked"], true, "{now}");
+    assert_eq!(now["inSync"], false, "{now}");
+    assert_eq!(
+        now["differences"],
+        json!([format!(
+            "synchronization o365 (id {}) is missing at the vendor",
+            sync.id
+        )])
+    );
+    assert_eq!(now["account"]["keys"]["synchronizations"], json!({}));
+    assert!(sim.remove_user("vera"));
+    let now = vendor_now(&app, &format!("connector=test&id={id}")).await;
+    assert_eq!(
+        now,
+        json!({
+            "checked": true, "account": null, "inSync": false,
+            "differences": ["the vendor has no account \"vera\""],
+        })
+    );
+
+    // A vendor that refuses our credentials fails the request as a write would (502).
+    app.vendor().server.faults().push(
+        FaultRule::always(RouteMatch::new("GET", "/api/v0/users"), Fault::Status(401)).times(1),
+    );
+    app.admin(Method::GET, &format!("/admin/history?{query}&vendor=true"))
+        .await
+        .assert_error(502, None);
+
+    // A deleted resource has nothing to compare; a request id names no resource.
+    assert_eq!(app.delete(&format!("/Users/{id}")).await.status, 204);
+    let now = vendor_now(&app, &format!("connector=test&id={id}")).await;
+    assert_eq!(now["checked"], false, "{now}");
+    assert!(
+        now["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no longer has")),
+        "{now}"
+    );
+    app.admin(Method::GET, "/admin/history?requestId=x&vendor=true")
+        .await
+        .assert_error(400, Some("invalidValue"));
+
+    // A connector that cannot read the vendor's accounts says so, and still answers.
+    let created = crate::common::send(
+        app.client
+            .post(format!("{}/scim/v2/other/Users", app.root))
+            .bearer_auth(&app.other_token)
+            .header("content-type", "application/scim+json")
+            .body(
+                json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "dirk",
+                })
+                .to_string(),
+            ),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let now = vendor_now(&app, "connector=other&userName=dirk").await;
+    assert_eq!(
+        now,
+        json!({
+            "checked": false,
+            "reason": "the directory connector cannot read one of the vendor's Users",
+        })
+    );
+    app.finish().await;
+}
+
+async fn vendor_true_shows_what_timeedit_holds_now(app: TestApp) {
+    app.create_user("tove").await;
+    let query = "connector=test&userName=tove";
+    let now = vendor_now(&app, query).await;
+    assert_eq!(
+        now,
+        json!({
+            "checked": true,
+            "account": {"name": "tove", "keys": {"loginname": "tove", "authserver": "timeedit"}},
+            "inSync": true,
+            "differences": [],
+        })
+    );
+    assert!(app.timeedit().sim.remove_user("tove", "timeedit"));
+    let now = vendor_now(&app, query).await;
+    assert_eq!(now["account"], Value::Null, "{now}");
+    assert_eq!(now["inSync"], false, "{now}");
+    assert_eq!(
+        now["differences"],
+        json!(["the vendor has no account \"tove\""])
+    );
     app.finish().await;
 }

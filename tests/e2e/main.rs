@@ -10,6 +10,7 @@ mod bulk;
 mod cache;
 mod cli;
 mod concurrency;
+mod console;
 mod deploy;
 mod discovery;
 mod docs_commands;

@@ -30,6 +30,11 @@ pub enum Vendor {
     AdSyncEntraGuide,
     /// `None` with a deletion guard of 50 removals in ten minutes.
     GuardedDirectory,
+    /// `None` with a deletion guard of a quarter of the connector's users.
+    GuardedShare,
+    /// `MyTimetableQueued` with a deletion guard of 2 removals in ten minutes (the console's
+    /// test shows failed deliveries and held removals of one connector).
+    Console,
 }
 
 /// The AD sync token of the `AdSync` simulator's environment.
@@ -64,6 +69,8 @@ pub struct Simulators {
     pub queued: bool,
     /// Extra keys of the `test` connector's vendor table, in TOML.
     pub vendor_keys: String,
+    /// Extra keys of the `test` connector's own table (before its vendor table), in TOML.
+    pub connector_keys: String,
 }
 
 /// The keys of `examples/timeedit-university.toml`'s TimeEdit table that decide the mapping
@@ -144,14 +151,22 @@ impl Simulators {
         let mut sims = Simulators::default();
         match vendor {
             Vendor::None => {}
+            Vendor::GuardedShare => {
+                sims.vendor_keys = "deletion_guard.max_share = 0.25\n".to_owned();
+            }
             Vendor::GuardedDirectory => {
                 sims.vendor_keys = "deletion_guard.max = 50\n\
                                     deletion_guard.window_secs = 600\n\
                                     deletion_guard.retry_after_secs = 30\n"
                     .to_owned();
             }
-            Vendor::MyTimetable | Vendor::MyTimetableQueued => {
-                sims.queued = vendor == Vendor::MyTimetableQueued;
+            Vendor::MyTimetable | Vendor::MyTimetableQueued | Vendor::Console => {
+                sims.queued = vendor != Vendor::MyTimetable;
+                if vendor == Vendor::Console {
+                    sims.connector_keys = "deletion_guard.max = 2\n\
+                                           deletion_guard.window_secs = 600\n"
+                        .to_owned();
+                }
                 let sim = vendor_sim::mytimetable::MyTimetableSim::new(Default::default());
                 let server = sim.start(options()).expect("simulator");
                 sims.mytimetable = Some(MyTimetableSim { sim, server });
@@ -213,6 +228,7 @@ impl Simulators {
             return format!(
                 r#"kind = "mytimetable"
                 delivery = "{delivery}"
+                {}
                 [connectors.test.mytimetable]
                 base_url = "{}/api/v0"
                 api_token = "{}"
@@ -221,6 +237,7 @@ impl Simulators {
                 http.initial_backoff_ms = 10
                 http.max_backoff_ms = 50
                 http.timeout_secs = 5"#,
+                self.connector_keys,
                 mtt.server.base_url(),
                 vendor_sim::mytimetable::DEMO_ADMIN_TOKEN
             );

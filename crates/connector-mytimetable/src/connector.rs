@@ -352,6 +352,31 @@ impl Connector for MyTimetable {
         })
     }
 
+    /// M1 and M4, both whole lists: v8 has no read of one user (docs/connectors/mytimetable.md
+    /// "Vendor calls"), so one account costs what a listing costs. The stored keys add
+    /// nothing: the username is all MyTimetable knows a user by.
+    async fn read_account(
+        &self,
+        kind: ResourceKind,
+        name: &str,
+        _stored_keys: &Value,
+    ) -> Result<Option<VendorAccount>, ConnectorError> {
+        if kind == ResourceKind::Group {
+            return Err(ConnectorError::Unsupported(
+                "MyTimetable has no groups".into(),
+            ));
+        }
+        let users = self.api.list_users(None).await?;
+        let Some(username) = users.into_iter().find(|u| u.eq_ignore_ascii_case(name)) else {
+            return Ok(None);
+        };
+        let syncs = self.api.list_syncs(None).await?;
+        Ok(Some(VendorAccount {
+            keys: VendorKeys::listed(&username, &syncs).to_value(),
+            name: username,
+        }))
+    }
+
     /// The username: the kept one, else the one the mapping gives.
     fn account_name(
         &self,

@@ -721,6 +721,34 @@ impl Connector for TimeEdit {
         })
     }
 
+    /// `getUsers` of one key: the kept one, else `name` under the connector's auth server.
+    /// `getUsers`, not `exportUsers`: the key is all [`Connector::compare`] looks at.
+    async fn read_account(
+        &self,
+        kind: ResourceKind,
+        name: &str,
+        stored_keys: &Value,
+    ) -> Result<Option<VendorAccount>, ConnectorError> {
+        if kind == ResourceKind::Group {
+            // As in list_accounts: TimeEdit lists no organizations.
+            return Err(ConnectorError::Unsupported(
+                "TimeEdit lists no organizations: a Group has no account of its own there, its members' records name it".into(),
+            ));
+        }
+        let key = Self::key_from_value(stored_keys)
+            .unwrap_or_else(|| UserKey::new(name, &self.settings.auth_server));
+        Ok(self
+            .client
+            .get_users(std::slice::from_ref(&key))
+            .await?
+            .into_iter()
+            .find(|u| same_key(&u.key(), &key))
+            .map(|u| VendorAccount {
+                keys: Self::keys_value(&u.key()),
+                name: u.loginname,
+            }))
+    }
+
     /// The login name: the kept key's, else the one the mapping gives.
     fn account_name(
         &self,

@@ -221,6 +221,23 @@ pub trait Connector: Send + Sync + 'static {
         )))
     }
 
+    /// The vendor's account for one stored resource, `None` when the vendor has none: what
+    /// the admin API's history shows beside the store, without listing every account.
+    /// `name` is what [`Connector::account_name`] gives (else the unique attribute), and
+    /// `stored_keys` the vendor keys the store holds, which may locate the account better.
+    async fn read_account(
+        &self,
+        kind: ResourceKind,
+        name: &str,
+        stored_keys: &Value,
+    ) -> Result<Option<VendorAccount>, ConnectorError> {
+        let _ = (name, stored_keys);
+        Err(ConnectorError::Unsupported(format!(
+            "the {} connector cannot read one of the vendor's {kind}s",
+            self.kind()
+        )))
+    }
+
     /// The name the vendor lists a stored resource under ([`VendorAccount::name`]), which
     /// reconciliation matches on, when the connector's mapping derives it (a login name from
     /// a UPN). `None` (the default): the resource's unique attribute (`userName`).

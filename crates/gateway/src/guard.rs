@@ -6,10 +6,17 @@
 //! sees what was held (admin API) and either allows the next N, or all for some minutes, or
 //! resets the guard; until then it stays tripped.
 //!
+//! The limit is a number (`max`), a share of the connector's users (`max_share`), or both,
+//! the larger then: the share scales a guard to a big tenant whose ordinary churn would trip
+//! a fixed number, and `max` keeps a small tenant's guard from tripping on its first few. The
+//! users are counted in the store at start and then every [`COUNT_EVERY`], off the request
+//! path.
+//!
 //! The count is per process: with several replicas, each counts the removals it serves.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use scim::ResourceKind;
@@ -21,12 +28,20 @@ use crate::config::Problem;
 /// At most this many held operations are listed (the oldest go first).
 const HELD_SHOWN: usize = 1_000;
 
+/// How often a guard with `max_share` counts the connector's users again.
+pub const COUNT_EVERY: Duration = Duration::from_secs(60);
+
 /// `[connectors.<name>.deletion_guard]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GuardConfig {
     /// Removals allowed within the window; the next one trips the guard.
-    pub max: u32,
+    #[serde(default)]
+    pub max: Option<u32>,
+    /// Removals allowed within the window as a share of the connector's users (0.02 is 2 %,
+    /// rounded up); with `max` too, the larger of the two.
+    #[serde(default)]
+    pub max_share: Option<f64>,
     /// The window, in seconds (default ten minutes).
     #[serde(default = "default_window_secs")]
     pub window_secs: u64,
@@ -47,8 +62,25 @@ impl GuardConfig {
     /// What is wrong, with keys under `deletion_guard.`.
     pub fn problems(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
+        if self.max.is_none() && self.max_share.is_none() {
+            problems.push(Problem {
+                key: "deletion_guard.max".into(),
+                problem: "the guard has no limit".into(),
+                fix: "give max (removals in the window), max_share (a share of the users, e.g. 0.02), or both"
+                    .into(),
+            });
+        }
+        if let Some(share) = self.max_share
+            && !(share > 0.0 && share <= 1.0)
+        {
+            problems.push(Problem {
+                key: "deletion_guard.max_share".into(),
+                problem: format!("{share} is not a share"),
+                fix: "give a number above 0 and at most 1 (0.02 allows 2 % of the users)".into(),
+            });
+        }
         for (key, value) in [
-            ("max", u64::from(self.max)),
+            ("max", self.max.map_or(1, u64::from)),
             ("window_secs", self.window_secs),
             ("retry_after_secs", self.retry_after_secs),
         ] {
@@ -96,7 +128,7 @@ pub struct HeldRemoval {
 )]
 pub struct Held {
     pub connector: String,
-    pub max: u32,
+    pub max: u64,
     pub window_secs: u64,
     pub retry_after: Duration,
 }
@@ -105,7 +137,11 @@ pub struct Held {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GuardStatus {
-    pub max: u32,
+    /// Removals allowed within the window now (`max`, or the share of `users`).
+    pub max: u64,
+    pub max_share: Option<f64>,
+    /// The connector's users when last counted (with `max_share` only).
+    pub users: Option<u64>,
     pub window_secs: u64,
     /// Removals let through within the window now.
     pub in_window: usize,
@@ -136,6 +172,8 @@ struct State {
 pub struct DeletionGuard {
     connector: String,
     config: GuardConfig,
+    /// The connector's users as last counted (with `max_share`).
+    users: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -144,7 +182,33 @@ impl DeletionGuard {
         DeletionGuard {
             connector: connector.to_owned(),
             config,
+            users: AtomicU64::new(0),
             state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Whether the limit depends on the connector's users ([`DeletionGuard::set_users`]).
+    pub fn counts_users(&self) -> bool {
+        self.config.max_share.is_some()
+    }
+
+    /// The connector's users, as counted now.
+    pub fn set_users(&self, users: u64) {
+        self.users.store(users, Ordering::Relaxed);
+    }
+
+    /// Removals allowed within the window now.
+    pub fn limit(&self) -> u64 {
+        let by_share = self.config.max_share.map(|share| {
+            let users = self.users.load(Ordering::Relaxed) as f64;
+            // A saturating cast: a share of at most 1 never exceeds the users anyway.
+            ((users * share).ceil() as u64).max(1)
+        });
+        match (self.config.max.map(u64::from), by_share) {
+            (Some(max), Some(share)) => max.max(share),
+            (Some(limit), None) | (None, Some(limit)) => limit,
+            // check-config refuses a guard without a limit.
+            (None, None) => u64::MAX,
         }
     }
 
@@ -165,8 +229,9 @@ impl DeletionGuard {
         {
             state.recent.pop_front();
         }
+        let limit = self.limit();
         let pass = if state.tripped_since.is_none() {
-            if state.recent.len() < self.config.max as usize {
+            if (state.recent.len() as u64) < limit {
                 true
             } else {
                 state.tripped_since = Some(OffsetDateTime::now_utc());
@@ -174,7 +239,7 @@ impl DeletionGuard {
                     .increment(1);
                 tracing::warn!(
                     connector = %self.connector,
-                    max = self.config.max,
+                    max = limit,
                     window_secs = self.config.window_secs,
                     "the deletion guard tripped: deletions and deactivations are held until an operator confirms them"
                 );
@@ -217,7 +282,7 @@ impl DeletionGuard {
         }
         Err(Held {
             connector: self.connector.clone(),
-            max: self.config.max,
+            max: limit,
             window_secs: self.config.window_secs,
             retry_after: Duration::from_secs(self.config.retry_after_secs),
         })
@@ -258,7 +323,11 @@ impl DeletionGuard {
         let window = Duration::from_secs(self.config.window_secs);
         let state = self.state();
         GuardStatus {
-            max: self.config.max,
+            max: self.limit(),
+            max_share: self.config.max_share,
+            users: self
+                .counts_users()
+                .then(|| self.users.load(Ordering::Relaxed)),
             window_secs: self.config.window_secs,
             in_window: state
                 .recent
@@ -273,6 +342,52 @@ impl DeletionGuard {
                 .map(|(_, at)| at),
             held: state.held.iter().cloned().collect(),
         }
+    }
+}
+
+/// Counts the users of each connector whose guard has a `max_share` (an O(1) read of the
+/// store's counters) and tells its guard. A failed count keeps the last one.
+pub async fn count_users<'a>(
+    store: &dyn store::Store,
+    connectors: impl IntoIterator<Item = &'a crate::state::ConnectorRuntime>,
+) {
+    for runtime in connectors {
+        let Some(guard) = runtime.deletion_guard.as_ref().filter(|g| g.counts_users()) else {
+            continue;
+        };
+        let Some(schema) = runtime.schema(ResourceKind::User) else {
+            continue;
+        };
+        let query = store::ListQuery {
+            filter: None,
+            schema,
+            sort: None,
+            offset: 0,
+            limit: 0,
+        };
+        match store.list(&runtime.name, ResourceKind::User, query).await {
+            Ok(page) => guard.set_users(page.total as u64),
+            Err(e) => tracing::warn!(
+                connector = %runtime.name,
+                error = %e,
+                "the deletion guard could not count the connector's users; it keeps the last count"
+            ),
+        }
+    }
+}
+
+/// Counts the users again every [`COUNT_EVERY`], for as long as the server runs.
+pub async fn keep_counting(state: actix_web::web::Data<crate::state::AppState>) {
+    let mut every = tokio::time::interval(COUNT_EVERY);
+    // The first tick is now, and the start counted already.
+    every.tick().await;
+    loop {
+        every.tick().await;
+        count_users(
+            state.store.as_ref(),
+            state.connectors.values().map(AsRef::as_ref),
+        )
+        .await;
     }
 }
 
@@ -294,7 +409,8 @@ mod tests {
         DeletionGuard::new(
             "c",
             GuardConfig {
-                max,
+                max: Some(max),
+                max_share: None,
                 window_secs: 600,
                 retry_after_secs: 60,
             },
@@ -345,13 +461,65 @@ mod tests {
     }
 
     #[test]
+    fn a_share_of_the_users_scales_the_limit_with_max_as_its_floor() {
+        let share = |max: Option<u32>| {
+            DeletionGuard::new(
+                "c",
+                GuardConfig {
+                    max,
+                    max_share: Some(0.02),
+                    window_secs: 600,
+                    retry_after_secs: 60,
+                },
+            )
+        };
+        let only_share = share(None);
+        // Not counted yet, or an empty connector: one removal passes.
+        assert_eq!(only_share.limit(), 1);
+        only_share.set_users(10_000);
+        assert_eq!(only_share.limit(), 200);
+        only_share.set_users(101);
+        assert_eq!(only_share.limit(), 3, "2 % of 101, rounded up");
+        let passed = (0..5)
+            .filter(|i| only_share.admit(&removal(&format!("u{i}"))).is_ok())
+            .count();
+        assert_eq!(passed, 3);
+        let status = only_share.status();
+        assert_eq!((status.max, status.users), (3, Some(101)));
+
+        let both = share(Some(50));
+        both.set_users(1_000);
+        assert_eq!(both.limit(), 50, "max is the floor");
+        both.set_users(100_000);
+        assert_eq!(both.limit(), 2_000, "the share scales past it");
+        assert_eq!(guard(50).status().users, None);
+    }
+
+    #[test]
     fn a_zero_is_a_problem() {
         let config = GuardConfig {
-            max: 0,
+            max: Some(0),
+            max_share: None,
             window_secs: 0,
             retry_after_secs: 1,
         };
         let keys: Vec<String> = config.problems().into_iter().map(|p| p.key).collect();
         assert_eq!(keys, ["deletion_guard.max", "deletion_guard.window_secs"]);
+        let keys = |max, max_share| {
+            GuardConfig {
+                max,
+                max_share,
+                window_secs: 600,
+                retry_after_secs: 60,
+            }
+            .problems()
+            .into_iter()
+            .map(|p| p.key)
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(None, None), ["deletion_guard.max"]);
+        assert_eq!(keys(None, Some(1.5)), ["deletion_guard.max_share"]);
+        assert_eq!(keys(None, Some(0.0)), ["deletion_guard.max_share"]);
+        assert!(keys(None, Some(0.05)).is_empty());
     }
 }

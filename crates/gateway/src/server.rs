@@ -165,6 +165,8 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Delivers the queued writes.
     worker: crate::delivery::Worker,
+    /// Counts the users of connectors whose deletion guard is a share of them.
+    counting: tokio::task::JoinHandle<()>,
     state: web::Data<AppState>,
     /// The `/metrics` port's server, when `[metrics] listen` gives it one.
     metrics: Option<(ServerHandle, tokio::task::JoinHandle<std::io::Result<()>>)>,
@@ -215,11 +217,13 @@ pub fn start_with_tls(
     let handle = server.handle();
     let task = tokio::spawn(server);
     let worker = crate::delivery::Worker::spawn(state.clone());
+    let counting = tokio::spawn(crate::guard::keep_counting(state.clone()));
     Ok(RunningServer {
         addr,
         handle,
         task,
         worker,
+        counting,
         state,
         metrics: None,
     })
@@ -280,6 +284,7 @@ impl RunningServer {
             tracing::warn!(error = %e, "the server task ended abnormally");
         }
         self.worker.stop().await;
+        self.counting.abort();
         if let Some(trail) = &self.state.trail {
             trail.flush().await;
         }
@@ -293,6 +298,7 @@ impl RunningServer {
             task.abort();
         }
         self.task.abort();
+        self.counting.abort();
         self.worker.kill();
     }
 

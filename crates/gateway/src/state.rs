@@ -268,6 +268,7 @@ impl AppState {
                 ConnectorRuntime::new(&context, connector, registry, &config.scim, &guard).await?;
             connectors.insert(name.clone(), Arc::new(runtime));
         }
+        crate::guard::count_users(store.as_ref(), connectors.values().map(AsRef::as_ref)).await;
         let admin = if config.admin.enabled() {
             Some(
                 Authenticator::new(&config.admin.auth, Arc::clone(&guard))

@@ -21,6 +21,10 @@ use tokio::sync::{mpsc, oneshot};
 const CAPACITY: usize = 65_536;
 /// At most this many records in one append.
 const BATCH: usize = 1_024;
+/// How long the writer gathers records after the first before it appends them. Under load
+/// this turns one store job per write into one per linger (the store's writer is every
+/// write's bottleneck); a record is in the history this much later at most.
+const LINGER: Duration = Duration::from_millis(50);
 
 enum Message {
     Record(TrailRecord),
@@ -134,20 +138,30 @@ impl CallObserver for TrailRecorder {
     }
 }
 
-/// The writer task: whatever gathered while the last append ran goes in the next one.
+/// The writer task: from a first record, whatever gathers within [`LINGER`] (or until a batch
+/// is full, or someone waits for a flush) goes in one append.
 async fn write(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Message>) {
     let mut batch = Vec::new();
     let mut flushes = Vec::new();
     while let Some(first) = receiver.recv().await {
+        let until = tokio::time::Instant::now() + LINGER;
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
                 Message::Record(record) => batch.push(record),
                 Message::Flush(done) => flushes.push(done),
             }
-            if batch.len() < BATCH {
-                next = receiver.try_recv().ok();
+            if batch.len() >= BATCH {
+                break;
             }
+            next = match receiver.try_recv() {
+                Ok(message) => Some(message),
+                Err(_) if !flushes.is_empty() => None,
+                Err(_) => tokio::time::timeout_at(until, receiver.recv())
+                    .await
+                    .ok()
+                    .flatten(),
+            };
         }
         if !batch.is_empty()
             && let Err(e) = store.trail_append(std::mem::take(&mut batch)).await

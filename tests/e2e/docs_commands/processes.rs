@@ -253,6 +253,8 @@ pub(super) fn start_demo() -> (Child, Target) {
         } else if let Some(token) = line.trim().strip_prefix("bearer token:") {
             let name = connector.clone().expect("a token under its connector");
             target.tokens.insert(name, token.trim().to_owned());
+        } else if let Some(token) = line.trim().strip_prefix("admin token:") {
+            target.admin = Some(token.trim().to_owned());
         } else if let Some(rest) = line.strip_prefix("simulated ") {
             // In the order of their default ports: 8081, 8082, …
             let url = rest.rsplit(" at ").next().expect("an address");

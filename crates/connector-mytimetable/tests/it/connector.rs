@@ -553,6 +553,48 @@ async fn accounts_are_listed_for_reconciliation() {
     f.server.stop().await;
 }
 
+#[tokio::test]
+async fn one_account_is_read_from_the_two_lists() {
+    let f = Fixture::start();
+    f.sim.seed_example_dataset();
+    let mtt = f.connector(|_| {});
+    // Usernames compare ignoring case; the account is named as the vendor lists it.
+    let alice = mtt
+        .read_account(ResourceKind::User, "ALICE", &json!({}))
+        .await
+        .expect("read")
+        .expect("alice is there");
+    assert_eq!(alice.name, "alice");
+    assert_eq!(
+        alice.keys,
+        json!({"username": "alice", "synchronizations": {"o365": 1}})
+    );
+    assert_eq!(
+        f.calls(),
+        ["GET /api/v0/users", "GET /api/v0/synchronizations"]
+    );
+    let stored = json!({"username": "alice", "synchronizations": {"o365": 1, "ews": 4}});
+    assert_eq!(
+        mtt.compare(&stored, &alice),
+        ["synchronization ews (id 4) is missing at the vendor"]
+    );
+    // A user the vendor lacks costs no list of synchronizations.
+    assert_eq!(
+        mtt.read_account(ResourceKind::User, "dave", &json!({}))
+            .await,
+        Ok(None)
+    );
+    assert_eq!(f.calls(), ["GET /api/v0/users"]);
+    let group = mtt
+        .read_account(ResourceKind::Group, "staff", &json!({}))
+        .await;
+    assert!(
+        matches!(group, Err(ConnectorError::Unsupported(ref reason)) if reason.contains("no groups")),
+        "{group:?}"
+    );
+    f.server.stop().await;
+}
+
 /// The default mapping sends exactly the calls the connector always sent: a transcript
 /// recorded once in `tests/golden/`.
 #[tokio::test]

@@ -532,6 +532,58 @@ async fn accounts_are_listed_a_thousand_at_a_time() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn one_account_is_read_by_its_key() {
+    let (sim, server) = start();
+    sim.seed_user(User::new("birgit", "timeedit"));
+    sim.seed_auth_server(sim::AuthServer::new("ldap", "LDAP", true));
+    sim.seed_user(User::new("carl", "ldap"));
+    let te = TimeEdit::new(
+        &connector::Context::named("timeedit"),
+        settings(&sim, &server),
+    )
+    .expect("connector");
+    // Without kept keys: the name under the connector's auth server.
+    let birgit = te
+        .read_account(ResourceKind::User, "birgit", &json!({}))
+        .await
+        .expect("read")
+        .expect("birgit is there");
+    assert_eq!(birgit.name, "birgit");
+    assert_eq!(
+        birgit.keys,
+        json!({"loginname": "birgit", "authserver": "timeedit"})
+    );
+    assert!(te.compare(&birgit.keys, &birgit).is_empty());
+    // The kept keys name the auth server the name alone would miss.
+    let kept = json!({"loginname": "carl", "authserver": "ldap"});
+    let carl = te
+        .read_account(ResourceKind::User, "carl", &kept)
+        .await
+        .expect("read");
+    assert_eq!(carl.map(|a| a.keys), Some(kept));
+    assert_eq!(
+        te.read_account(ResourceKind::User, "carl", &json!({}))
+            .await,
+        Ok(None)
+    );
+    let gets = server
+        .log()
+        .all()
+        .into_iter()
+        .filter(|r| r.body.contains("getUsers>"))
+        .count();
+    assert_eq!(gets, 3, "one getUsers a read");
+    let group = te
+        .read_account(ResourceKind::Group, "Staff", &json!({}))
+        .await;
+    assert!(
+        matches!(group, Err(ConnectorError::Unsupported(ref reason)) if reason.contains("organizations")),
+        "{group:?}"
+    );
+    server.stop().await;
+}
+
 fn count(ops: &[String], op: &str) -> usize {
     ops.iter().filter(|o| *o == op).count()
 }

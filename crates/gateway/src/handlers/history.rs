@@ -6,19 +6,25 @@
 //! `displayName`), `externalId`, the SCIM `id`, or the request id an identity provider's log
 //! shows. Each lookup is one index read, and a page of history reads only that page's entries
 //! and their trail.
+//!
+//! With `vendor=true` the answer also says what the vendor holds for the resource now and how
+//! it differs from the store: reconciliation of one resource (crate::reconcile), so that
+//! "is this person right at the vendor?" needs no listing of every account.
 
 use std::collections::BTreeSet;
 
 use actix_web::{HttpResponse, web};
+use connector::ConnectorError;
 use scim::{Filter, ResourceKind, ScimType};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::{HistoryFilter, HistoryKey, JournalState, ListQuery, TrailRecord};
+use store::{HistoryFilter, HistoryKey, JournalState, ListQuery, StoredResource, TrailRecord};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::admin::{Admin, MAX_PAGE, entry_json};
 use crate::error::ApiError;
+use crate::reconcile;
 
 /// Who to look up, and which page of their history.
 #[derive(Debug, Deserialize)]
@@ -40,6 +46,8 @@ pub struct HistoryParams {
     /// Entries older than this sequence number (the `next` of the previous page).
     before: Option<i64>,
     count: Option<usize>,
+    /// Also read what the vendor holds for the resource now, and compare.
+    vendor: Option<bool>,
 }
 
 fn invalid(detail: impl Into<String>) -> ApiError {
@@ -154,8 +162,34 @@ fn with_trail(entries: &[store::JournalEntry], trail: &[TrailRecord]) -> Vec<Val
         .collect()
 }
 
+/// What the vendor holds now for the resource the store has (`None`: the store has none any
+/// more). A connector that cannot read one account says why; any other vendor failure fails
+/// the request, as the vendor's SCIM error.
+async fn vendor_now(
+    connector: &dyn connector::Connector,
+    kind: ResourceKind,
+    stored: Option<&StoredResource>,
+) -> Result<Value, ApiError> {
+    let Some(stored) = stored else {
+        return Ok(json!({
+            "checked": false,
+            "reason": format!("the store no longer has this {kind}, so there is nothing to compare the vendor with"),
+        }));
+    };
+    match reconcile::check_account(connector, stored).await {
+        Ok(check) => Ok(json!({
+            "checked": true,
+            "account": check.account.as_ref().map(|a| json!({"name": a.name, "keys": a.keys})),
+            "inSync": check.in_sync(),
+            "differences": check.differences,
+        })),
+        Err(ConnectorError::Unsupported(reason)) => Ok(json!({"checked": false, "reason": reason})),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `GET /admin/history?connector=&(userName|displayName|externalId|id)=…[&resourceType=]` or
-/// `?requestId=…`, with `outcome=`, `since=`, `until=`, `before=`, `count=`.
+/// `?requestId=…`, with `outcome=`, `since=`, `until=`, `before=`, `count=`, `vendor=`.
 pub async fn history(
     admin: Admin,
     params: web::Query<HistoryParams>,
@@ -174,6 +208,12 @@ pub async fn history(
     let since = time_param("since", params.since.as_deref())?;
     let until = time_param("until", params.until.as_deref())?;
     let limit = params.count.unwrap_or(100).clamp(1, MAX_PAGE);
+    let with_vendor = params.vendor == Some(true);
+    if with_vendor && params.request_id.is_some() {
+        return Err(invalid(
+            "vendor=true needs a resource: name it with connector and userName, displayName, externalId or id instead of requestId",
+        ));
+    }
     let store = &admin.state().store;
 
     let resource = match (params.request_id.as_deref(), params.connector.as_deref()) {
@@ -212,18 +252,26 @@ pub async fn history(
     }
     let request_ids: Vec<String> = request_ids.into_iter().collect();
     let trail = store.trail_of(&request_ids).await?;
-    let now = match &resource {
-        Some((connector, kind, id)) => store.get(connector, *kind, id).await?.map(|r| {
-            json!({
-                "resourceType": kind.as_str(),
-                "id": r.id,
-                "version": r.version,
-                "attributes": r.attributes,
-                "vendorKeys": r.vendor_keys,
-            })
-        }),
+    let stored = match &resource {
+        Some((connector, kind, id)) => store.get(connector, *kind, id).await?,
         None => None,
     };
+    let vendor = match &resource {
+        Some((connector, kind, _)) if with_vendor => {
+            let runtime = admin.connector(connector)?;
+            Some(vendor_now(runtime.connector.as_ref(), *kind, stored.as_ref()).await?)
+        }
+        _ => None,
+    };
+    let now = stored.map(|r| {
+        json!({
+            "resourceType": r.kind.as_str(),
+            "id": r.id,
+            "version": r.version,
+            "attributes": r.attributes,
+            "vendorKeys": r.vendor_keys,
+        })
+    });
     let next = (entries.len() == limit)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();
@@ -232,6 +280,9 @@ pub async fn history(
         "entries": with_trail(&entries, &trail),
         "next": next,
     });
+    if let (Some(vendor), Some(object)) = (vendor, body.as_object_mut()) {
+        object.insert("vendor".into(), vendor);
+    }
     if params.request_id.is_some()
         && let Some(object) = body.as_object_mut()
     {

@@ -2,7 +2,11 @@
 
 pub mod admin;
 pub mod bulk;
+pub mod console;
 pub mod discovery;
+pub mod guard;
 pub mod health;
 pub mod history;
+pub mod queue;
+pub mod reconcile;
 pub mod resources;

@@ -1,15 +1,16 @@
 //! Reconciliation (`scim-bridge reconcile`): what the store holds for a connector against what
 //! the vendor lists, account by account, and optionally the import of vendor accounts the
 //! store lacks. Imports go through the journal like any write, but make no vendor call: the
-//! account is already there.
+//! account is already there. [`check_account`] does the same comparison for one resource (the
+//! admin API's history with `vendor=true`).
 
 use std::collections::HashMap;
 
-use connector::{ConnectorError, VendorAccount};
+use connector::{Connector, ConnectorError, VendorAccount};
 use scim::filter::Filter;
 use scim::{ResourceKind, UnknownAttributes, validate_resource};
-use serde_json::json;
-use store::{Change, ListQuery, NewJournalEntry, StoreError};
+use serde_json::{Map, Value, json};
+use store::{Change, ListQuery, NewJournalEntry, StoreError, StoredResource};
 
 use crate::state::AppState;
 
@@ -117,17 +118,8 @@ pub async fn reconcile(
             progress.advance(page.resources.len() as u64);
             let n = page.resources.len();
             for stored in page.resources {
-                let name = stored
-                    .attributes
-                    .get(kind.unique_attribute())
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned();
-                // The vendor may know it by a name its mapping derives (a login name).
-                let account_name = runtime
-                    .connector
-                    .account_name(kind, &stored.attributes, &stored.vendor_keys)
-                    .unwrap_or_else(|| name.clone());
+                let name = unique_name(kind, &stored.attributes);
+                let account_name = account_name(runtime.connector.as_ref(), &stored);
                 report.stored += 1;
                 match vendor.remove(&account_name.to_lowercase()) {
                     None => report.drift.push(Drift::MissingAtVendor {
@@ -179,6 +171,58 @@ pub async fn reconcile(
     }
     progress.done();
     Ok(report)
+}
+
+/// The resource's unique attribute (`userName`, a Group's `displayName`).
+fn unique_name(kind: ResourceKind, attributes: &Map<String, Value>) -> String {
+    attributes
+        .get(kind.unique_attribute())
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The name the vendor knows a stored resource by: the one the connector's mapping derives (a
+/// login name), else its unique attribute.
+fn account_name(connector: &dyn Connector, stored: &StoredResource) -> String {
+    connector
+        .account_name(stored.kind, &stored.attributes, &stored.vendor_keys)
+        .unwrap_or_else(|| unique_name(stored.kind, &stored.attributes))
+}
+
+/// One stored resource against what the vendor holds for it now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountCheck {
+    /// The vendor's account; `None` when it has none.
+    pub account: Option<VendorAccount>,
+    /// How the two differ, one line each; empty when they agree.
+    pub differences: Vec<String>,
+}
+
+impl AccountCheck {
+    pub fn in_sync(&self) -> bool {
+        self.differences.is_empty()
+    }
+}
+
+/// Reconciles one resource (the admin API's history with `vendor=true`): the vendor's account
+/// read by the name reconciliation would match it on, compared as reconciliation compares.
+pub async fn check_account(
+    connector: &dyn Connector,
+    stored: &StoredResource,
+) -> Result<AccountCheck, ConnectorError> {
+    let name = account_name(connector, stored);
+    let account = connector
+        .read_account(stored.kind, &name, &stored.vendor_keys)
+        .await?;
+    let differences = match &account {
+        Some(account) => connector.compare(&stored.vendor_keys, account),
+        None => vec![format!("the vendor has no account \"{name}\"")],
+    };
+    Ok(AccountCheck {
+        account,
+        differences,
+    })
 }
 
 /// Journals and commits a resource for a vendor account, with the vendor's keys.

@@ -152,6 +152,18 @@ impl MyTimetableSim {
         let _ = state.create_sync("bob", "googlecalendar", None);
     }
 
+    /// Removes a synchronization as an administrator at the vendor would, unseen by
+    /// scim-bridge (drift); false when the id is unknown.
+    pub fn remove_synchronization(&self, id: u64, mode: UnlinkMode) -> bool {
+        self.lock().delete_sync(id, mode)
+    }
+
+    /// Removes a user and its synchronizations at the vendor, unseen by scim-bridge (drift);
+    /// false when the user is unknown.
+    pub fn remove_user(&self, username: &str) -> bool {
+        self.lock().delete_user(username)
+    }
+
     /// Usernames in creation order, each in its first-seen case.
     pub fn users(&self) -> Vec<String> {
         self.lock().users()

@@ -146,6 +146,13 @@ impl TimeEditSim {
         }
     }
 
+    /// Removes a user outright, as someone at the vendor would, unseen by scim-bridge (drift);
+    /// false if there is no such user.
+    pub fn remove_user(&self, loginname: &str, authserver: &str) -> bool {
+        self.lock()
+            .remove_user(&(loginname.to_owned(), authserver.to_owned()))
+    }
+
     /// Marks a user as (not) deletable, e.g. one with history; false if there is no such user.
     pub fn set_deletable(&self, loginname: &str, authserver: &str, deletable: bool) -> bool {
         self.lock()

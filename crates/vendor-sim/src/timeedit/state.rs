@@ -229,6 +229,10 @@ impl State {
         );
     }
 
+    pub fn remove_user(&mut self, key: &UserKey) -> bool {
+        self.users.remove(key).is_some()
+    }
+
     pub fn set_deletable(&mut self, key: &UserKey, deletable: bool) -> bool {
         match self.users.get_mut(key) {
             Some(stored) => {
