@@ -39,6 +39,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "trail",
         include_str!("../migrations/sqlite/0005_trail.sql"),
     ),
+    (
+        6,
+        "trail rowid",
+        include_str!("../migrations/sqlite/0006_trail_rowid.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each PostgreSQL migration, oldest first.
@@ -110,11 +115,11 @@ pub(crate) fn postgres() -> Migrator {
 /// delta (migration 4 on SQLite, 6 on PostgreSQL; `codec::parse_journalled`).
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
     use sqlx::Connection;
 
     use super::*;
-    use crate::{Member, ResourceKind, Store};
+    use crate::{Member, ResourceKind, Store, Trail};
 
     const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
@@ -213,6 +218,53 @@ mod tests {
         let store = crate::SqliteStore::open(&path).await.expect("upgrade");
         check_upgraded(&store).await;
         crate::Maintenance::close(&store).await;
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_trail_keeps_its_records_without_autoincrement() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("trail.db");
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .expect("open");
+        migrator(&SQLITE[..5])
+            .run_direct(None, &mut conn, false)
+            .await
+            .expect("the schema with the first trail");
+        sqlx::raw_sql(
+            "INSERT INTO trail (request_id, at, record) VALUES \
+             ('r1', '2026-01-01T00:00:00.000000Z', '{\"type\": \"request\"}'), \
+             ('r1', '2026-01-01T00:00:01.000000Z', '{\"type\": \"vendor\"}');",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("old records");
+        conn.close().await.expect("close");
+        let store = crate::SqliteStore::open(&path).await.expect("upgrade");
+        store
+            .trail_append(vec![crate::TrailRecord {
+                request_id: "r1".into(),
+                at: time::OffsetDateTime::now_utc(),
+                record: json!({"type": "vendor", "attempt": 2}),
+            }])
+            .await
+            .expect("append");
+        let kept = store.trail_of(&["r1".into()]).await.expect("trail");
+        let kinds: Vec<&Value> = kept.iter().map(|r| &r.record["type"]).collect();
+        assert_eq!(kinds, ["request", "vendor", "vendor"], "in the order kept");
+        crate::Maintenance::close(&store).await;
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .expect("reopen");
+        let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = 'trail'")
+            .fetch_one(&mut conn)
+            .await
+            .expect("the table");
+        assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
+        conn.close().await.expect("close");
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@
 //! key-handling tables to the build for them.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -48,6 +49,8 @@ impl Browser {
         }
         let mut driver = Command::new(CHROMEDRIVER)
             .arg("--port=0")
+            // Its own process group, which the browser joins: a failed test stops them all.
+            .process_group(0)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -235,8 +238,14 @@ impl Browser {
 }
 
 impl Drop for Browser {
-    /// A failed test still stops its driver (which stops its browser).
+    /// A failed test still stops its driver and the browser it started: killed alone, the
+    /// driver would leave the browser running.
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
