@@ -195,20 +195,29 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_sqlite_store_of_the_previous_version_upgrades() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let path = dir.path().join("previous.db");
+    /// A SQLite file at `path` with the first `migrations` applied, and a connection to it.
+    async fn sqlite_at(
+        path: &std::path::Path,
+        migrations: usize,
+    ) -> (sqlx::sqlite::SqliteConnectOptions, sqlx::SqliteConnection) {
         let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
+            .filename(path)
             .create_if_missing(true);
         let mut conn = sqlx::SqliteConnection::connect_with(&options)
             .await
             .expect("open");
-        migrator(&SQLITE[..3])
+        migrator(&SQLITE[..migrations])
             .run_direct(None, &mut conn, false)
             .await
-            .expect("the previous schema");
+            .expect("the earlier schema");
+        (options, conn)
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_store_of_the_previous_version_upgrades() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("previous.db");
+        let (_, mut conn) = sqlite_at(&path, 3).await;
         let rows = old_rows("'2026-01-01T00:00:00.000000Z'");
         sqlx::raw_sql(sqlx::AssertSqlSafe(rows))
             .execute(&mut conn)
@@ -224,16 +233,7 @@ mod tests {
     async fn a_sqlite_trail_keeps_its_records_without_autoincrement() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("trail.db");
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true);
-        let mut conn = sqlx::SqliteConnection::connect_with(&options)
-            .await
-            .expect("open");
-        migrator(&SQLITE[..5])
-            .run_direct(None, &mut conn, false)
-            .await
-            .expect("the schema with the first trail");
+        let (options, mut conn) = sqlite_at(&path, 5).await;
         sqlx::raw_sql(
             "INSERT INTO trail (request_id, at, record) VALUES \
              ('r1', '2026-01-01T00:00:00.000000Z', '{\"type\": \"request\"}'), \

@@ -49,6 +49,27 @@ async fn failed_count(app: &TestApp) -> u64 {
     status.body["queue"]["failed"].as_u64().unwrap_or_default()
 }
 
+/// Creates `user_name` while the vendor refuses the account once: its delivery fails at once
+/// (a refusal is not retried). `version` is the simulator's fault-set version.
+async fn refused_delivery(app: &TestApp, version: u64, user_name: &str) {
+    app.vendor().server.faults().set(
+        version,
+        vec![
+            FaultRule::always(RouteMatch::new("PUT", "/api/v0/users"), Fault::Status(400)).times(1),
+        ],
+    );
+    app.create_user(user_name).await;
+    let started = Instant::now();
+    while failed_count(app).await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{user_name}'s delivery never failed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.vendor().server.faults().clear();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_works_through_the_console() {
     let Some(browser) = Browser::start().await else {
@@ -73,22 +94,7 @@ async fn an_operator_works_through_the_console() {
     assert_eq!(mallory.status, 201, "{:?}", mallory.body);
     drained(&app).await;
     // A user the vendor refuses: a failed delivery.
-    app.vendor().server.faults().set(
-        1,
-        vec![
-            FaultRule::always(RouteMatch::new("PUT", "/api/v0/users"), Fault::Status(400)).times(1),
-        ],
-    );
-    app.create_user("bob@example.edu").await;
-    let started = Instant::now();
-    while failed_count(&app).await == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "bob's delivery never failed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    app.vendor().server.faults().clear();
+    refused_delivery(&app, 1, "bob@example.edu").await;
     // Three removals against a guard of two: the third is held.
     let mut leavers = Vec::new();
     for name in ["leaver1", "leaver2", "leaver3"] {
@@ -192,22 +198,7 @@ async fn an_operator_works_through_the_console() {
     assert!(app.vendor().sim.has_user("bob@example.edu"));
     assert_eq!(failed_count(&app).await, 0);
     // Another the vendor refuses, dropped from the page after its confirmation.
-    app.vendor().server.faults().set(
-        2,
-        vec![
-            FaultRule::always(RouteMatch::new("PUT", "/api/v0/users"), Fault::Status(400)).times(1),
-        ],
-    );
-    app.create_user("carol@example.edu").await;
-    let started = Instant::now();
-    while failed_count(&app).await == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "carol's delivery never failed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    app.vendor().server.faults().clear();
+    refused_delivery(&app, 2, "carol@example.edu").await;
     browser
         .goto(&format!("{}/admin/#deliveries?state=failed", app.root))
         .await;
