@@ -33,11 +33,11 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 impl Browser {
     /// Starts chromedriver on a free port and a headless session; `None` (after saying so)
-    /// when Chromium is not installed and `SCIM_BRIDGE_BROWSER_TESTS` is not `required`
+    /// when Chromium is not installed and `E2E_BROWSER` is not `required`
     /// (`.ci/run` installs it and sets that).
     pub async fn start() -> Option<Browser> {
         if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
-            let required = std::env::var("SCIM_BRIDGE_BROWSER_TESTS").as_deref() == Ok("required");
+            let required = std::env::var("E2E_BROWSER").as_deref() == Ok("required");
             assert!(
                 !required,
                 "{CHROMIUM} and {CHROMEDRIVER} are missing: apt-get install chromium chromium-driver"
