@@ -3,57 +3,28 @@
 //! `create` and `patch` scenarios in turns (with, without, without, with, …) so that the
 //! machine's drift falls on both; the figure is the ratio of their rates.
 //!
-//! The connector is `directory` by default: its writes cost the store alone, so what the
-//! trail adds to the write path (the request's record, appended in the store's own group
-//! commit) is the largest share it can be. With `mytimetable` each side's connector calls a
-//! MyTimetable simulator of its own (in this process): a create then keeps five records (the
-//! request and four vendor calls), a PATCH of `displayName` one (MyTimetable holds no name).
+//! The connector is `directory`: its writes cost the store alone, so what the trail adds to
+//! the write path (the request's record, appended in the store's own group commit) is the
+//! largest share it can be. A vendor connector adds one record per vendor call, sent to the
+//! same channel, beside a network call that costs far more.
 //!
 //! ```sh
-//! cargo run --release --example trail_ratio -- [seconds per run] [rounds] [concurrency] [directory|mytimetable]
+//! cargo run --release --example trail_ratio -- [seconds per run] [rounds] [concurrency]
 //! ```
 
 use std::time::Duration;
 
 use gateway::config::Config;
 
-/// One gateway under measure, with its database file and, for `mytimetable`, its vendor.
+/// One gateway under measure, with its database file.
 struct Side {
     gateway: gateway::server::RunningServer,
     base: String,
     db: std::path::PathBuf,
-    vendor: Option<vendor_sim::SimServer>,
 }
 
-async fn side(
-    trail: bool,
-    token: &gateway::auth::token::MintedToken,
-    kind: &str,
-) -> Result<Side, String> {
+async fn side(trail: bool, token: &gateway::auth::token::MintedToken) -> Result<Side, String> {
     let db = std::env::temp_dir().join(format!("scim-bridge-trail-{}.db", uuid::Uuid::new_v4()));
-    let (vendor, settings) = match kind {
-        "directory" => (None, String::new()),
-        "mytimetable" => {
-            let sim = vendor_sim::mytimetable::MyTimetableSim::new(Default::default());
-            let server = sim
-                .start(vendor_sim::SimOptions {
-                    workers: 1,
-                    ..Default::default()
-                })
-                .map_err(|e| e.to_string())?;
-            let settings = format!(
-                "[connectors.dir.mytimetable]\nbase_url = \"{}/api/v0\"\napi_token = \"{}\"\ndefault_sync_types = [\"o365\"]\n",
-                server.base_url(),
-                vendor_sim::mytimetable::DEMO_ADMIN_TOKEN
-            );
-            (Some(server), settings)
-        }
-        other => {
-            return Err(format!(
-                "no connector kind {other}: use directory or mytimetable"
-            ));
-        }
-    };
     let config = Config::from_toml(&format!(
         r#"
         [server]
@@ -62,9 +33,8 @@ async fn side(
         url = "sqlite://{db}"
         trail = {trail}
         [connectors.dir]
-        kind = "{kind}"
+        kind = "directory"
         auth.bearer_token_hashes = ["{hash}"]
-        {settings}
         "#,
         db = db.display(),
         hash = token.hash,
@@ -77,12 +47,7 @@ async fn side(
     let gateway = gateway::server::start(state, listener, None, Duration::from_secs(5))
         .map_err(|e| e.to_string())?;
     let base = format!("{}/scim/v2/dir", gateway.url());
-    Ok(Side {
-        gateway,
-        base,
-        db,
-        vendor,
-    })
+    Ok(Side { gateway, base, db })
 }
 
 #[tokio::main]
@@ -97,12 +62,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds = arg(1, 5)?;
     let rounds = arg(2, 3)?;
     let concurrency = usize::try_from(arg(3, 16)?)?;
-    let kind = std::env::args()
-        .nth(4)
-        .unwrap_or_else(|| "directory".into());
     let token = gateway::auth::token::mint();
-    let with = side(true, &token, &kind).await?;
-    let without = side(false, &token, &kind).await?;
+    let with = side(true, &token).await?;
+    let without = side(false, &token).await?;
     let users = 5_000;
     for s in [&with, &without] {
         let mut seed = bench::BenchConfig::new(&s.base, &token.token, bench::Scenario::Seed);
@@ -111,7 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         bench::run_scenario(&seed).await?;
     }
     println!(
-        "trail on / trail off, {kind} connector, {rounds} rounds of {seconds} s each at concurrency {concurrency}"
+        "trail on / trail off, {rounds} rounds of {seconds} s each at concurrency {concurrency}"
     );
     for scenario in [bench::Scenario::Create, bench::Scenario::Patch] {
         let mut ratios = Vec::new();
@@ -151,9 +113,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for s in [with, without] {
         s.gateway.stop().await;
-        if let Some(vendor) = s.vendor {
-            vendor.stop().await;
-        }
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", s.db.display()));
         }
