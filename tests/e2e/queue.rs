@@ -67,7 +67,7 @@ pub(crate) async fn drained(app: &TestApp, limit: Duration) {
 }
 
 /// Waits until the queue holds a failed entry, and returns it.
-async fn failed_entry(app: &TestApp) -> Value {
+pub(crate) async fn failed_entry(app: &TestApp) -> Value {
     let started = Instant::now();
     loop {
         if let Some(entry) = queue(app, "failed").await.into_iter().next() {

@@ -171,7 +171,7 @@ pub struct RunningServer {
     /// Delivers the queued writes.
     worker: crate::delivery::Worker,
     /// Counts the users of connectors whose deletion guard is a share of them.
-    counting: tokio::task::JoinHandle<()>,
+    counting: Option<tokio::task::JoinHandle<()>>,
     state: web::Data<AppState>,
     /// The `/metrics` port's server, when `[metrics] listen` gives it one.
     metrics: Option<(ServerHandle, tokio::task::JoinHandle<std::io::Result<()>>)>,
@@ -222,7 +222,12 @@ pub fn start_with_tls(
     let handle = server.handle();
     let task = tokio::spawn(server);
     let worker = crate::delivery::Worker::spawn(state.clone());
-    let counting = tokio::spawn(crate::guard::keep_counting(state.clone()));
+    // Only a guard whose limit is a share of the users needs them counted.
+    let counting = state
+        .connectors
+        .values()
+        .any(|r| r.deletion_guard.as_ref().is_some_and(|g| g.counts_users()))
+        .then(|| tokio::spawn(crate::guard::keep_counting(state.clone())));
     Ok(RunningServer {
         addr,
         handle,
@@ -289,7 +294,9 @@ impl RunningServer {
             tracing::warn!(error = %e, "the server task ended abnormally");
         }
         self.worker.stop().await;
-        self.counting.abort();
+        if let Some(counting) = &self.counting {
+            counting.abort();
+        }
         if let Some(trail) = &self.state.trail {
             trail.flush().await;
         }
@@ -303,7 +310,9 @@ impl RunningServer {
             task.abort();
         }
         self.task.abort();
-        self.counting.abort();
+        if let Some(counting) = &self.counting {
+            counting.abort();
+        }
         self.worker.kill();
     }
 

@@ -9,7 +9,7 @@
 mod webdriver;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -27,23 +27,6 @@ fn screenshot_path(page: &str) -> PathBuf {
         .join(format!("{page}.png"))
 }
 
-/// Waits until the queue holds no queued delivery.
-async fn drained(app: &TestApp) {
-    let started = Instant::now();
-    loop {
-        let status = app.admin(Method::GET, "/admin/connectors/test").await;
-        if status.body["queue"]["queued"] == 0 {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{:?}",
-            status.body
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn failed_count(app: &TestApp) -> u64 {
     let status = app.admin(Method::GET, "/admin/connectors/test").await;
     status.body["queue"]["failed"].as_u64().unwrap_or_default()
@@ -59,14 +42,7 @@ async fn refused_delivery(app: &TestApp, version: u64, user_name: &str) {
         ],
     );
     app.create_user(user_name).await;
-    let started = Instant::now();
-    while failed_count(app).await == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{user_name}'s delivery never failed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::queue::failed_entry(app).await;
     app.vendor().server.faults().clear();
 }
 
@@ -92,7 +68,7 @@ async fn an_operator_works_through_the_console() {
         )
         .await;
     assert_eq!(mallory.status, 201, "{:?}", mallory.body);
-    drained(&app).await;
+    crate::queue::drained(&app, Duration::from_secs(20)).await;
     // A user the vendor refuses: a failed delivery.
     refused_delivery(&app, 1, "bob@example.edu").await;
     // Three removals against a guard of two: the third is held.
@@ -100,7 +76,7 @@ async fn an_operator_works_through_the_console() {
     for name in ["leaver1", "leaver2", "leaver3"] {
         leavers.push(app.create_user(&format!("{name}@example.edu")).await);
     }
-    drained(&app).await;
+    crate::queue::drained(&app, Duration::from_secs(20)).await;
     let mut answers = Vec::new();
     for id in &leavers {
         answers.push(app.delete(&format!("/Users/{id}")).await.status);
@@ -194,7 +170,7 @@ async fn an_operator_works_through_the_console() {
     browser.screenshot(&screenshot_path("deliveries")).await;
     browser.click("button.retry").await;
     browser.text_with("#message", "attempted again").await;
-    drained(&app).await;
+    crate::queue::drained(&app, Duration::from_secs(20)).await;
     assert!(app.vendor().sim.has_user("bob@example.edu"));
     assert_eq!(failed_count(&app).await, 0);
     // Another the vendor refuses, dropped from the page after its confirmation.
