@@ -3,8 +3,8 @@
 //! the journal entries of that request and pruned with them.
 //!
 //! Recording never waits for the store: a record goes into a bounded channel and a writer task
-//! keeps whatever has gathered meanwhile in one `trail_append` (on SQLite, one savepoint in
-//! the writer's next group). When the channel is full the record is dropped and counted in
+//! keeps whatever has gathered meanwhile in one `trail_append` (on SQLite, in a file and by a
+//! thread of its own, apart from the store's writer). When the channel is full the record is dropped and counted in
 //! `scim_trail_dropped_total`; the write itself is never held up. No body is ever recorded,
 //! so no password or vendor credential can be.
 
@@ -15,15 +15,15 @@ use std::time::Duration;
 use connector::{CallObserver, VendorAttempt};
 use serde_json::json;
 use store::{Store, TrailRecord};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 /// Records waiting for the writer at most; beyond, new ones are dropped.
 const CAPACITY: usize = 65_536;
 /// At most this many records in one append.
 const BATCH: usize = 1_024;
 /// How long the writer gathers records after the first before it appends them. Under load
-/// this turns one store job per write into one per linger (the store's writer is every
-/// write's bottleneck); a record is in the history this much later at most.
+/// this turns one append per write into one per linger; a record is in the history this much
+/// later at most.
 const LINGER: Duration = Duration::from_millis(50);
 
 enum Message {
@@ -37,6 +37,8 @@ enum Message {
 #[derive(Debug)]
 pub struct TrailRecorder {
     sender: mpsc::Sender<Message>,
+    /// Wakes the writer from its linger when someone waits for a flush.
+    flushing: Arc<Notify>,
     /// Whether a dropped record was logged already (once is enough to see the cause).
     warned: AtomicBool,
 }
@@ -68,9 +70,11 @@ impl TrailRecorder {
     /// A recorder whose writer task keeps records in `store` (on the current runtime).
     pub fn start(store: Arc<dyn Store>) -> Arc<TrailRecorder> {
         let (sender, receiver) = mpsc::channel(CAPACITY);
-        tokio::spawn(write(store, receiver));
+        let flushing = Arc::new(Notify::new());
+        tokio::spawn(write(store, receiver, Arc::clone(&flushing)));
         Arc::new(TrailRecorder {
             sender,
+            flushing,
             warned: AtomicBool::new(false),
         })
     }
@@ -99,6 +103,7 @@ impl TrailRecorder {
     pub async fn flush(&self) {
         let (done, kept) = oneshot::channel();
         if self.sender.send(Message::Flush(done)).await.is_ok() {
+            self.flushing.notify_one();
             let _ = kept.await;
         }
     }
@@ -138,39 +143,46 @@ impl CallObserver for TrailRecorder {
     }
 }
 
-/// The writer task: from a first record, whatever gathers within [`LINGER`] (or until a batch
-/// is full, or someone waits for a flush) goes in one append.
-async fn write(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Message>) {
+/// The writer task: from a first record, whatever gathers within [`LINGER`] (or until someone
+/// waits for a flush) goes in appends of at most [`BATCH`].
+///
+/// It sleeps through the linger and then takes what gathered, rather than waiting for each
+/// record as it comes: under load that would wake the task, and set a timer, once per record.
+async fn write(
+    store: Arc<dyn Store>,
+    mut receiver: mpsc::Receiver<Message>,
+    flushing: Arc<Notify>,
+) {
     let mut batch = Vec::new();
     let mut flushes = Vec::new();
     while let Some(first) = receiver.recv().await {
-        let until = tokio::time::Instant::now() + LINGER;
         let mut next = Some(first);
+        if matches!(next, Some(Message::Record(_))) {
+            // A flush asked for meanwhile ends the linger early.
+            let _ = tokio::time::timeout(LINGER, flushing.notified()).await;
+        }
         while let Some(message) = next.take() {
             match message {
                 Message::Record(record) => batch.push(record),
                 Message::Flush(done) => flushes.push(done),
             }
             if batch.len() >= BATCH {
-                break;
+                append(store.as_ref(), &mut batch).await;
             }
-            next = match receiver.try_recv() {
-                Ok(message) => Some(message),
-                Err(_) if !flushes.is_empty() => None,
-                Err(_) => tokio::time::timeout_at(until, receiver.recv())
-                    .await
-                    .ok()
-                    .flatten(),
-            };
+            next = receiver.try_recv().ok();
         }
-        if !batch.is_empty()
-            && let Err(e) = store.trail_append(std::mem::take(&mut batch)).await
-        {
-            tracing::warn!(error = %e, "trail records could not be kept");
-        }
+        append(store.as_ref(), &mut batch).await;
         for done in flushes.drain(..) {
             let _ = done.send(());
         }
+    }
+}
+
+async fn append(store: &dyn Store, batch: &mut Vec<TrailRecord>) {
+    if !batch.is_empty()
+        && let Err(e) = store.trail_append(std::mem::take(batch)).await
+    {
+        tracing::warn!(error = %e, "trail records could not be kept");
     }
 }
 

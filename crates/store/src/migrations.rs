@@ -44,6 +44,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "trail rowid",
         include_str!("../migrations/sqlite/0006_trail_rowid.sql"),
     ),
+    (
+        7,
+        "trail apart",
+        include_str!("../migrations/sqlite/0007_trail_apart.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each PostgreSQL migration, oldest first.
@@ -230,9 +235,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_sqlite_trail_keeps_its_records_without_autoincrement() {
+    async fn a_sqlite_trail_moves_to_its_own_file_with_its_records() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("trail.db");
+        // Version 5 kept the trail in the store's file, with AUTOINCREMENT.
         let (options, mut conn) = sqlite_at(&path, 5).await;
         sqlx::raw_sql(
             "INSERT INTO trail (request_id, at, record) VALUES \
@@ -256,15 +262,36 @@ mod tests {
         let kinds: Vec<&Value> = kept.iter().map(|r| &r.record["type"]).collect();
         assert_eq!(kinds, ["request", "vendor", "vendor"], "in the order kept");
         crate::Maintenance::close(&store).await;
+
         let mut conn = sqlx::SqliteConnection::connect_with(&options)
             .await
             .expect("reopen");
-        let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = 'trail'")
+        let left: Option<String> =
+            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = 'trail'")
+                .fetch_optional(&mut conn)
+                .await
+                .expect("the store's schema");
+        assert_eq!(left, None, "the store's own trail table is gone");
+        conn.close().await.expect("close");
+        let trail = dir.path().join("trail.trail.db");
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&trail);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .expect("the trail's file");
+        let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM trail")
             .fetch_one(&mut conn)
             .await
-            .expect("the table");
-        assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
+            .expect("count");
+        assert_eq!(kept, 3);
         conn.close().await.expect("close");
+
+        // Opened again: nothing is copied twice.
+        let store = crate::SqliteStore::open(&path).await.expect("reopen");
+        assert_eq!(
+            store.trail_of(&["r1".into()]).await.expect("trail").len(),
+            3
+        );
+        crate::Maintenance::close(&store).await;
     }
 
     #[tokio::test]

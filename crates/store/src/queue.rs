@@ -109,15 +109,17 @@ macro_rules! prune_sql {
         )
     };
     // Trail records of requests no journal entry holds any more (pruned above, or a request
-    // refused before anything was journalled).
-    (trail, $cut:literal, $older:literal, $batch:literal) => {
+    // refused before anything was journalled). `$journal` names the journal's table: SQLite
+    // keeps the trail in a file of its own, which sees the store's as `store`.
+    (trail, $journal:literal, $cut:literal, $older:literal, $batch:literal) => {
         concat!(
             "DELETE FROM trail WHERE id IN (SELECT t.id FROM trail t WHERE t.id < ",
             $cut,
             " AND t.at < ",
             $older,
-            " AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.request_id = t.request_id) \
-             ORDER BY t.id LIMIT ",
+            " AND NOT EXISTS (SELECT 1 FROM ",
+            $journal,
+            " j WHERE j.request_id = t.request_id) ORDER BY t.id LIMIT ",
             $batch,
             ")"
         )

@@ -250,7 +250,7 @@ pub(crate) async fn prune(
     Pruned::until_done(|| async move {
         let deliveries = delete(prune_sql!(deliveries, "$1", "$2", "$3")).await?;
         let journal = delete(prune_sql!(journal, "$1", "$2", "$3")).await?;
-        let trail = sqlx::query(prune_sql!(trail, "$1", "$2", "$3"))
+        let trail = sqlx::query(prune_sql!(trail, "journal", "$1", "$2", "$3"))
             .bind(trail_cut)
             .bind(older_than)
             .bind(batch)

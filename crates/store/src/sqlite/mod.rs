@@ -1,12 +1,13 @@
 //! The SQLite backend: one file in WAL mode, the embedded default. Writes go through one
 //! writer thread ([`writer`], with [`write_tx`] and its checkpoints beside it in
 //! [`checkpoint`]); point reads run on the caller's thread ([`reader`]); the delivery queue's
-//! statements are in [`queue`].
+//! statements are in [`queue`]. The trail has a file and a writer of its own ([`trail`]).
 
 mod checkpoint;
 mod queue;
 mod reader;
 mod rows;
+mod trail;
 mod write_tx;
 mod writer;
 
@@ -41,6 +42,7 @@ use crate::{
 use checkpoint::WAL_LIMIT_PAGES;
 use reader::Readers;
 use rows::{all_fetched, journal_entry, json_list};
+use trail::TrailFile;
 use writer::Writer;
 
 /// Connections of a file store: SQLite runs one writer at a time and readers beside it, and the
@@ -70,6 +72,8 @@ pub struct SqliteStore {
     anchors: Anchors,
     /// Point reads on the caller's thread (see [`crate::sqlite::reader`]).
     readers: Readers,
+    /// The trail's own file, beside the store's (see [`crate::sqlite::trail`]).
+    trail: TrailFile,
     /// The directory of a temporary store ([`SqliteStore::temporary`]), removed when the store
     /// is dropped.
     _temporary: Option<tempfile::TempDir>,
@@ -82,7 +86,8 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file at `path` and applies the migrations.
+    /// Opens (creating if needed) the database file at `path` and the trail's file beside it
+    /// ([`trail::path_beside`]), and applies the migrations.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -117,8 +122,12 @@ impl SqliteStore {
                 other => break other?,
             }
         };
+        // Before the migrations: the one that drops the store's own trail table runs only once
+        // the trail's file holds its records.
+        let trail = TrailFile::open(path, BUSY_TIMEOUT).await?;
         migrate(&pool).await?;
         Ok(SqliteStore {
+            trail,
             writer: Writer::start(path, BUSY_TIMEOUT)?,
             pool,
             anchors: Anchors::default(),
@@ -532,9 +541,7 @@ impl Trail for SqliteStore {
         if records.is_empty() {
             return Ok(());
         }
-        // Encoded here, so that the writer thread (every write's bottleneck) only inserts;
-        // then with the writes of the moment: one more savepoint in their transaction, no
-        // fsync of its own.
+        // Encoded here, so that the trail's writer thread only inserts.
         let rows = records
             .iter()
             .map(|r| {
@@ -545,18 +552,11 @@ impl Trail for SqliteStore {
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        self.writer.trail(rows).await
+        self.trail.keep(rows).await
     }
 
     async fn trail_of(&self, request_ids: &[String]) -> Result<Vec<TrailRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT request_id, at, record FROM trail \
-             WHERE request_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
-        )
-        .bind(json_list(request_ids)?)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(rows::trail_record).collect()
+        self.trail.of(&json_list(request_ids)?)
     }
 }
 
@@ -610,8 +610,18 @@ impl Maintenance for SqliteStore {
         older_than: time::OffsetDateTime,
         batch: usize,
     ) -> Result<Pruned, StoreError> {
-        // Through the writer, a batch at a time: never a long hold on the write lock.
-        Pruned::until_done(|| self.writer.prune_batch(older_than, batch)).await
+        // Through the writer, a batch at a time: never a long hold on the write lock. Then the
+        // trail, whose records go once the journal entries holding them have.
+        let mut pruned = Pruned::until_done(|| self.writer.prune_batch(older_than, batch)).await?;
+        let older_than = codec::timestamp_text(older_than);
+        let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+        loop {
+            let removed = self.trail.prune_batch(older_than.clone(), batch).await?;
+            if removed == 0 {
+                return Ok(pruned);
+            }
+            pruned.trail += removed;
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -622,6 +632,7 @@ impl Maintenance for SqliteStore {
     async fn close(&self) {
         self.readers.close();
         self.writer.close().await;
+        self.trail.close().await;
         self.pool.close().await;
     }
 }

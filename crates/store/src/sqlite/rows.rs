@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 
 use crate::codec::{self, parse_json, parse_object, parse_timestamp};
 use crate::tx::Fetched;
-use crate::{JournalEntry, StoreError, StoredResource, TrailRecord};
+use crate::{JournalEntry, StoreError, StoredResource};
 
 pub(crate) fn fetched(row: &SqliteRow, kind: ResourceKind) -> Result<Fetched, StoreError> {
     Ok(Fetched {
@@ -48,14 +48,6 @@ pub(crate) fn journal_entry(row: &SqliteRow) -> Result<JournalEntry, StoreError>
         last_error: row.try_get("last_error")?,
         request_id: row.try_get("request_id")?,
         created: parse_timestamp(row.try_get("created")?)?,
-    })
-}
-
-pub(crate) fn trail_record(row: &SqliteRow) -> Result<TrailRecord, StoreError> {
-    Ok(TrailRecord {
-        request_id: row.try_get("request_id")?,
-        at: parse_timestamp(row.try_get("at")?)?,
-        record: codec::parse_json(row.try_get("record")?, "trail record")?,
     })
 }
 

@@ -371,7 +371,8 @@ pub(crate) fn enqueue(
 }
 
 /// One batch of [`crate::Store::prune`]: at most `batch` deliveries and `batch` journal
-/// entries journalled before `older_than` (a stored timestamp).
+/// entries journalled before `older_than` (a stored timestamp). The trail is pruned in its own
+/// file (see [`crate::sqlite::trail`]).
 pub(crate) fn prune_batch(
     tx: &WriterTx<'_>,
     older_than: &str,
@@ -391,31 +392,9 @@ pub(crate) fn prune_batch(
         prune_sql!(journal, "?1", "?2", "?3"),
         params![cut, older_than, batch],
     )?;
-    let trail_cut: Option<i64> =
-        tx.0.prepare_cached(prune_sql!(trail_cut, "?1"))?
-            .query_row([older_than], |row| row.get(0))
-            .optional()?;
-    let trail = tx.execute(
-        prune_sql!(trail, "?1", "?2", "?3"),
-        params![trail_cut.unwrap_or(i64::MAX), older_than, batch],
-    )?;
     Ok(Pruned {
         deliveries: u64::try_from(deliveries).unwrap_or(0),
         journal: u64::try_from(journal).unwrap_or(0),
-        trail: u64::try_from(trail).unwrap_or(0),
+        trail: 0,
     })
-}
-
-/// Keeps trail records (request id, time, record), encoded by the caller.
-pub(crate) fn trail(
-    tx: &WriterTx<'_>,
-    records: &[(String, String, String)],
-) -> Result<(), StoreError> {
-    for (request_id, at, record) in records {
-        tx.execute(
-            "INSERT INTO trail (request_id, at, record) VALUES (?1, ?2, ?3)",
-            params![request_id, at, record],
-        )?;
-    }
-    Ok(())
 }

@@ -41,8 +41,6 @@ enum Job {
     Load(String, Vec<StoredResource>, Reply<()>),
     /// One batch of history removed (a stored timestamp, and the batch size).
     Prune(String, i64, Reply<Pruned>),
-    /// Trail records kept, encoded: request id, time, record.
-    Trail(Vec<(String, String, String)>, Reply<()>),
 }
 
 /// A write done inside the open transaction, its answer held until the group commits.
@@ -97,7 +95,6 @@ impl Job {
             Job::AppendCommit(_, _, reply) => drop(reply.send(Err(e.clone()))),
             Job::Load(_, _, reply) => drop(reply.send(Err(e.clone()))),
             Job::Prune(_, _, reply) => drop(reply.send(Err(e.clone()))),
-            Job::Trail(_, reply) => drop(reply.send(Err(e.clone()))),
         }
     }
 
@@ -134,7 +131,6 @@ impl Job {
             Job::Prune(older_than, batch, reply) => {
                 Done::Pruned(reply, write_tx::prune_batch(tx, &older_than, batch))
             }
-            Job::Trail(records, reply) => Done::Unit(reply, write_tx::trail(tx, &records)),
         }
     }
 }
@@ -252,14 +248,6 @@ impl Writer {
         self.submit(job, answer).await
     }
 
-    pub(crate) async fn trail(
-        &self,
-        records: Vec<(String, String, String)>,
-    ) -> Result<(), StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.submit(Job::Trail(records, reply), answer).await
-    }
-
     /// Ends the writer once the writes sent before are done and the WAL is checkpointed;
     /// later writes fail.
     pub(crate) async fn close(&self) {
@@ -320,7 +308,7 @@ fn serve(
 /// finish (a reader of another connection still on an older snapshot) as `busy` rather than
 /// as an error: it is tried again for a moment before giving up with a warning (the data is
 /// safe in the WAL either way).
-fn truncate_wal(conn: &Connection) {
+pub(crate) fn truncate_wal(conn: &Connection) {
     const ATTEMPTS: u32 = 50;
     for attempt in 1..=ATTEMPTS {
         let busy: Result<i64, _> =
