@@ -290,7 +290,8 @@ mod tests {
     use std::time::Duration;
 
     /// A start that stopped after copying the store's old trail but before the migration
-    /// that drops it copies again on the next start, and keeps each record once.
+    /// that drops it copies again on the next start, and keeps each record once; a close
+    /// empties the trail's WAL (and only its own: the store's file is attached).
     #[tokio::test]
     async fn a_start_cut_short_copies_the_old_trail_once() {
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -312,7 +313,18 @@ mod tests {
             let kept = trail.of(r#"["r1", "r2"]"#).expect("read");
             let numbers: Vec<_> = kept.iter().map(|r| r.record["n"].clone()).collect();
             assert_eq!(numbers, [1, 2]);
+            trail
+                .keep(vec![(
+                    "r3".into(),
+                    "2026-01-01T00:00:02.000000Z".into(),
+                    "{}".into(),
+                )])
+                .await
+                .expect("keep");
             trail.close().await;
+            // A graceful close leaves the records in the file itself, its WAL empty.
+            let wal = dir.path().join("store.trail.db-wal");
+            assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0);
         }
     }
 

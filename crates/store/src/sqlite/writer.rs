@@ -307,12 +307,13 @@ fn serve(
 /// a graceful stop is whole without its `-wal`. The pragma reports a checkpoint it could not
 /// finish (a reader of another connection still on an older snapshot) as `busy` rather than
 /// as an error: it is tried again for a moment before giving up with a warning (the data is
-/// safe in the WAL either way).
+/// safe in the WAL either way). Only the connection's own file (`main`): without a schema the
+/// pragma would checkpoint every attached one too (the trail's connection attaches the store's).
 pub(crate) fn truncate_wal(conn: &Connection) {
     const ATTEMPTS: u32 = 50;
     for attempt in 1..=ATTEMPTS {
         let busy: Result<i64, _> =
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0));
+            conn.query_row("PRAGMA main.wal_checkpoint(TRUNCATE)", [], |row| row.get(0));
         match busy {
             Ok(0) => return,
             Ok(_) if attempt < ATTEMPTS => std::thread::sleep(std::time::Duration::from_millis(10)),
