@@ -168,7 +168,7 @@ impl SqliteStore {
 }
 
 /// How often, and how far apart, opening retries while another process switches a new file
-/// to WAL (about 5 s in all, like the busy timeout).
+/// to WAL (about 5 s in all, like the busy timeout); the trail's file ([`trail`]) likewise.
 const OPEN_RETRIES: u32 = 50;
 const OPEN_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -612,16 +612,21 @@ impl Maintenance for SqliteStore {
     ) -> Result<Pruned, StoreError> {
         // Through the writer, a batch at a time: never a long hold on the write lock. Then the
         // trail, whose records go once the journal entries holding them have.
-        let mut pruned = Pruned::until_done(|| self.writer.prune_batch(older_than, batch)).await?;
-        let older_than = codec::timestamp_text(older_than);
-        let batch = i64::try_from(batch).unwrap_or(i64::MAX);
-        loop {
-            let removed = self.trail.prune_batch(older_than.clone(), batch).await?;
-            if removed == 0 {
-                return Ok(pruned);
-            }
-            pruned.trail += removed;
-        }
+        let store = Pruned::until_done(|| self.writer.prune_batch(older_than, batch)).await?;
+        let cut = codec::timestamp_text(older_than);
+        let trail_batch = i64::try_from(batch).unwrap_or(i64::MAX);
+        let trail = Pruned::until_done(|| async {
+            let trail = self.trail.prune_batch(cut.clone(), trail_batch).await?;
+            Ok(Pruned {
+                trail,
+                ..Pruned::default()
+            })
+        })
+        .await?;
+        Ok(Pruned {
+            trail: trail.trail,
+            ..store
+        })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -24,6 +24,7 @@ use crate::codec::{self, parse_timestamp};
 use crate::queue::prune_sql;
 use crate::sqlite::reader::Readers;
 use crate::sqlite::writer::truncate_wal;
+use crate::sqlite::{OPEN_RETRIES, OPEN_RETRY_DELAY};
 use crate::{StoreError, TrailRecord};
 
 /// The schema of the trail's file; `PRAGMA user_version` says which one a file has.
@@ -162,11 +163,6 @@ impl TrailFile {
         }
     }
 }
-
-/// How often, and how far apart, switching a new file to WAL is retried while another process
-/// does the same (that lock is not waited for by the busy timeout).
-const OPEN_RETRIES: u32 = 50;
-const OPEN_RETRY_DELAY: Duration = Duration::from_millis(100);
 
 /// The writer's connection: the file created, in WAL mode, its schema current, the store's file
 /// attached, and any trail the store's file still holds moved over.
