@@ -185,19 +185,19 @@ async fn demo(args: DemoArgs) -> Result<(), String> {
     init_logging(config.server.log_format);
     let server = start(config).await?;
     let base = server.state().public_url.clone();
-    println!("scim-bridge demo: running (Ctrl-C stops it); store {store}");
+    say!("scim-bridge demo: running (Ctrl-C stops it); store {store}");
     for ((name, what, _), token) in connectors.iter().zip(&tokens) {
-        println!("connector {name} ({what})");
-        println!("  SCIM base URL: {base}/scim/v2/{name}");
-        println!("  bearer token:  {}", token.token);
+        say!("connector {name} ({what})");
+        say!("  SCIM base URL: {base}/scim/v2/{name}");
+        say!("  bearer token:  {}", token.token);
     }
-    println!("console and admin API: {base}/admin/");
-    println!("  admin token:   {}", admin.token);
+    say!("console and admin API: {base}/admin/");
+    say!("  admin token:   {}", admin.token);
     for sim in &simulators {
-        println!("simulated {} at {}", sim.title, sim.server.base_url());
-        println!("  look inside:   {}", sim.hint);
+        say!("simulated {} at {}", sim.title, sim.server.base_url());
+        say!("  look inside:   {}", sim.hint);
     }
-    println!(
+    say!(
         "try: curl -s -H 'Authorization: Bearer {}' -H 'Content-Type: application/scim+json' -d '{{\"userName\":\"alice@example.edu\",\"emails\":[{{\"value\":\"alice@example.edu\",\"primary\":true}}]}}' {base}/scim/v2/mytimetable/Users",
         tokens[1].token
     );

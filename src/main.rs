@@ -1,5 +1,15 @@
 //! `scim-bridge`: the command line over the gateway library (see `--help`).
 
+/// Prints a line of a running server's start to stdout. A server outlives whoever reads its
+/// stdout (`serve | head -1`, a supervisor that stops reading): a line that cannot be written
+/// is dropped, where `println!` would panic on the closed pipe and stop the server.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 #[cfg(feature = "demo")]
 mod demo;
 mod import;

@@ -109,7 +109,7 @@ pub async fn start(mut config: Config) -> Result<RunningServer, String> {
             .serve_metrics(metrics)
             .map_err(|e| format!("cannot serve /metrics: {e}"))?;
         tracing::info!(%addr, "serving /metrics on its own port");
-        println!("scim-bridge: metrics at http://{addr}/metrics");
+        say!("scim-bridge: metrics at http://{addr}/metrics");
     }
     if let Some(reloader) = reloader {
         reloader.spawn();
@@ -167,18 +167,18 @@ pub async fn serve(path: Option<PathBuf>) -> ExitCode {
         }
     };
     for name in names {
-        println!(
+        say!(
             "scim-bridge: SCIM endpoint {}/scim/v2/{name}",
             server.state().public_url
         );
     }
     match minted {
-        Some((DefaultToken::Minted(token), path)) => println!(
+        Some((DefaultToken::Minted(token), path)) => say!(
             "scim-bridge: bearer token (shown this once; its hash is kept in {}, so it works after a restart): {}",
             path.display(),
             token.token
         ),
-        Some((DefaultToken::Kept { .. }, path)) => println!(
+        Some((DefaultToken::Kept { .. }, path)) => say!(
             "scim-bridge: bearer token: the one shown at the first start (its hash is in {}; delete that file to mint a new one)",
             path.display()
         ),

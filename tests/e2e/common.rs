@@ -411,9 +411,14 @@ impl TestApp {
 
     /// An admin API request with the admin token; `path` starts with `/admin`.
     pub async fn admin(&self, method: Method, path: &str) -> Reply {
+        self.admin_at(&self.root, method, path).await
+    }
+
+    /// [`TestApp::admin`] to the gateway (replica) at `root`.
+    pub async fn admin_at(&self, root: &str, method: Method, path: &str) -> Reply {
         send(
             self.client
-                .request(method, format!("{}{path}", self.root))
+                .request(method, format!("{root}{path}"))
                 .bearer_auth(&self.admin_token),
         )
         .await

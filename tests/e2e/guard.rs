@@ -1,17 +1,21 @@
 //! The deletion guard (docs/architecture.md "The deletion guard"): a mis-scoped assignment
 //! deprovisions in bulk; past 50 removals in ten minutes the connector refuses more with 503
 //! and `Retry-After`, lists what it holds, and lets it through once an operator allows it, so
-//! the identity provider's retry succeeds.
+//! the identity provider's retry succeeds. The guard's state is in the store: it survives a
+//! restart, and replicas on one database share it.
 
 use reqwest::Method;
 use serde_json::json;
 
 use crate::common::TestApp;
 
-crate::on_both_backends!(guarded: sixty_deletions_against_a_guard_of_fifty);
+crate::on_both_backends!(guarded:
+    sixty_deletions_against_a_guard_of_fifty,
+    replicas_share_one_guard_and_one_operator,
+);
 crate::on_both_backends!(guarded_share: a_guard_by_share_counts_the_connectors_users);
 
-async fn sixty_deletions_against_a_guard_of_fifty(app: TestApp) {
+async fn sixty_deletions_against_a_guard_of_fifty(mut app: TestApp) {
     let mut ids = Vec::new();
     for i in 0..61 {
         ids.push(app.create_user(&format!("leaver{i:02}@example.edu")).await);
@@ -47,11 +51,18 @@ async fn sixty_deletions_against_a_guard_of_fifty(app: TestApp) {
     for id in &refused {
         assert_eq!(app.get(&format!("/Users/{id}")).await.status, 200);
     }
+    // A restart does not open a tripped guard (nor let another fifty through).
+    app.restart().await;
+    assert_eq!(
+        app.delete(&format!("/Users/{}", refused[0])).await.status,
+        503
+    );
 
     let status = app.admin(Method::GET, "/admin/connectors/test/guard").await;
     assert_eq!(status.status, 200, "{:?}", status.body);
     assert!(status.body["trippedSince"].is_string(), "{}", status.body);
     assert_eq!(status.body["inWindow"], 50);
+    assert_eq!(status.body["heldTotal"], 11);
     let held = status.body["held"].as_array().expect("held");
     assert_eq!(held.len(), 11, "{}", status.body);
     assert_eq!(held[0]["what"], "delete");
@@ -107,6 +118,104 @@ async fn sixty_deletions_against_a_guard_of_fifty(app: TestApp) {
     ] {
         assert!(metrics.contains(series), "{series}");
     }
+    app.finish().await;
+}
+
+/// Two replicas on one PostgreSQL database: together they let fifty through, not fifty each;
+/// what one holds the other lists; an operator's allowance given to one is spent through the
+/// other, and a reset through one opens both.
+async fn replicas_share_one_guard_and_one_operator(app: TestApp) {
+    if !app.on_postgres() {
+        return app.finish().await;
+    }
+    let other = app.replica().await;
+    let roots = [app.root.clone(), other.url()];
+    let mut ids = Vec::new();
+    for i in 0..60 {
+        ids.push(app.create_user(&format!("leaver{i:02}@example.edu")).await);
+    }
+    // Thirty through each, at once.
+    let paths: Vec<String> = ids.iter().map(|id| format!("/Users/{id}")).collect();
+    let deletions = paths
+        .iter()
+        .enumerate()
+        .map(|(i, path)| app.call_at(&roots[i % 2], Method::DELETE, path, None));
+    let replies = futures_util::future::join_all(deletions).await;
+    let mut held = Vec::new();
+    for (id, reply) in ids.iter().zip(&replies) {
+        match reply.status {
+            204 => {}
+            503 => held.push(id.clone()),
+            other => panic!("DELETE answered {other}: {:?}", reply.body),
+        }
+    }
+    assert_eq!(held.len(), 10, "50 pass in all, not 50 per replica");
+
+    let seen: Vec<serde_json::Value> = {
+        let mut seen = Vec::new();
+        for root in &roots {
+            let status = app
+                .admin_at(root, Method::GET, "/admin/connectors/test/guard")
+                .await;
+            assert_eq!(status.status, 200, "{:?}", status.body);
+            seen.push(status.body);
+        }
+        seen
+    };
+    for status in &seen {
+        assert_eq!(status["inWindow"], 50, "{status}");
+        assert_eq!(status["heldTotal"], 10, "{status}");
+        assert_eq!(status["trippedSince"], seen[0]["trippedSince"]);
+    }
+    let mut listed: Vec<String> = seen[1]["held"]
+        .as_array()
+        .expect("held")
+        .iter()
+        .filter_map(|h| h["id"].as_str().map(str::to_owned))
+        .collect();
+    listed.sort();
+    held.sort();
+    assert_eq!(listed, held);
+
+    // Allowed through the first replica, retried through the second.
+    let allowed = app
+        .admin_at(
+            &roots[0],
+            Method::POST,
+            "/admin/connectors/test/guard/allow?count=10",
+        )
+        .await;
+    assert_eq!(allowed.status, 200, "{:?}", allowed.body);
+    for id in &held {
+        let retry = app
+            .call_at(&roots[1], Method::DELETE, &format!("/Users/{id}"), None)
+            .await;
+        assert_eq!(retry.status, 204, "{:?}", retry.body);
+    }
+    let late = app.create_user("late@example.edu").await;
+    let path = format!("/Users/{late}");
+    assert_eq!(
+        app.call_at(&roots[0], Method::DELETE, &path, None)
+            .await
+            .status,
+        503
+    );
+    let reset = app
+        .admin_at(
+            &roots[1],
+            Method::POST,
+            "/admin/connectors/test/guard/reset",
+        )
+        .await;
+    assert_eq!(reset.status, 200, "{:?}", reset.body);
+    assert_eq!(reset.body["heldTotal"], 0);
+    assert_eq!(
+        app.call_at(&roots[0], Method::DELETE, &path, None)
+            .await
+            .status,
+        204
+    );
+    other.stop().await;
     app.finish().await;
 }
 

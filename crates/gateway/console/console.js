@@ -540,7 +540,7 @@ async function reconcileView(view) {
 
 function guardCard(name, guard) {
   const base = `connectors/${segment(name)}/guard`;
-  const count = el("input", { type: "number", min: 1, value: Math.max(guard.held.length, 1), class: "allow-count", size: 6 });
+  const count = el("input", { type: "number", min: 1, value: Math.max(guard.heldTotal, 1), class: "allow-count", size: 6 });
   const minutes = el("input", { type: "number", min: 1, value: 10, class: "allow-minutes", size: 6 });
   const allowCount = () =>
     act(() => api("POST", `${base}/allow${query({ count: count.value })}`), `${name}: the next ${count.value} removals may pass.`);
@@ -557,6 +557,7 @@ function guardCard(name, guard) {
       `At most ${guard.max} deletions or deactivations in ${guard.windowSecs} s; ${guard.inWindow} in the window now.`,
       guard.allowedCount ? ` ${guard.allowedCount} more allowed by an operator.` : "",
       guard.allowedUntil ? ` Allowed until ${time(guard.allowedUntil)}.` : "",
+      guard.heldTotal > guard.held.length ? ` ${guard.heldTotal} held; the oldest ${guard.held.length} are listed.` : "",
     ),
     guard.held.length
       ? table(

@@ -12,20 +12,22 @@
 //! users are counted in the store at start and then every [`COUNT_EVERY`], off the request
 //! path.
 //!
-//! The count is per process: with several replicas, each counts the removals it serves.
+//! The guard's state (what was let through within the window, whether it is tripped, the
+//! operator's allowance, what it holds) is in the store, decided there in one transaction per
+//! removal: replicas on one database share it, and a tripped guard stays tripped across a
+//! restart. This module holds the configuration, the limit, and what is logged and counted.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use scim::ResourceKind;
 use serde::{Deserialize, Serialize};
+use store::{Admission, GuardRule, Removal, Store, StoreError};
 use time::OffsetDateTime;
 
 use crate::config::Problem;
 
-/// At most this many held operations are listed (the oldest go first).
+/// At most this many held removals are listed (the oldest).
 const HELD_SHOWN: usize = 1_000;
 
 /// How often a guard with `max_share` counts the connector's users again.
@@ -96,19 +98,7 @@ impl GuardConfig {
     }
 }
 
-/// A removal the guard is asked about.
-#[derive(Debug, Clone)]
-pub struct Removal<'a> {
-    pub kind: ResourceKind,
-    pub id: &'a str,
-    /// The `userName` or `displayName`, for the operator.
-    pub name: Option<&'a str>,
-    /// `delete` or `deactivate`.
-    pub what: &'static str,
-    pub request_id: Option<&'a str>,
-}
-
-/// A removal refused while the guard was tripped.
+/// A removal refused while the guard was tripped, as the admin API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HeldRemoval {
@@ -117,8 +107,21 @@ pub struct HeldRemoval {
     pub resource_type: &'static str,
     pub id: String,
     pub name: Option<String>,
-    pub what: &'static str,
+    pub what: String,
     pub request_id: Option<String>,
+}
+
+impl From<store::HeldRemoval> for HeldRemoval {
+    fn from(held: store::HeldRemoval) -> Self {
+        HeldRemoval {
+            at: held.at,
+            resource_type: held.kind.as_str(),
+            id: held.id,
+            name: held.name,
+            what: held.what,
+            request_id: held.request_id,
+        }
+    }
 }
 
 /// Why a removal was refused (503 with `Retry-After`).
@@ -143,38 +146,31 @@ pub struct GuardStatus {
     /// The connector's users when last counted (with `max_share` only).
     pub users: Option<u64>,
     pub window_secs: u64,
-    /// Removals let through within the window now.
-    pub in_window: usize,
+    /// Removals let through within the window now (by every replica).
+    pub in_window: u64,
     /// Since when the guard holds removals; `None` while it lets them through.
     #[serde(with = "time::serde::rfc3339::option")]
     pub tripped_since: Option<OffsetDateTime>,
     /// Removals an operator allowed that are still to come.
-    pub allowed_count: u32,
+    pub allowed_count: u64,
     /// Removals pass until this time (an operator's allowance).
     #[serde(with = "time::serde::rfc3339::option")]
     pub allowed_until: Option<OffsetDateTime>,
-    /// Removals refused since the guard tripped, oldest first (at most 1000).
+    /// Removals held now.
+    pub held_total: u64,
+    /// The oldest removals held now (at most 1000), oldest first.
     pub held: Vec<HeldRemoval>,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    /// When the removals within the window passed.
-    recent: VecDeque<Instant>,
-    tripped_since: Option<OffsetDateTime>,
-    allowed_count: u32,
-    allowed_until: Option<(Instant, OffsetDateTime)>,
-    held: VecDeque<HeldRemoval>,
-}
-
-/// The deletion guard of one connector.
+/// The deletion guard of one connector: its configuration and the users last counted. Its
+/// state is in the store ([`store::Guards`]), shared by every replica on the database and kept
+/// across restarts.
 #[derive(Debug)]
 pub struct DeletionGuard {
     connector: String,
     config: GuardConfig,
     /// The connector's users as last counted (with `max_share`).
     users: AtomicU64,
-    state: Mutex<State>,
 }
 
 impl DeletionGuard {
@@ -183,7 +179,6 @@ impl DeletionGuard {
             connector: connector.to_owned(),
             config,
             users: AtomicU64::new(0),
-            state: Mutex::new(State::default()),
         }
     }
 
@@ -212,136 +207,105 @@ impl DeletionGuard {
         }
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        // Nothing panics while the lock is held: a poisoned lock holds whole state.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn window(&self) -> Duration {
+        Duration::from_secs(self.config.window_secs)
     }
 
-    /// Lets `removal` through, or refuses it while the guard is tripped.
-    pub fn admit(&self, removal: &Removal<'_>) -> Result<(), Held> {
-        let now = Instant::now();
-        let window = Duration::from_secs(self.config.window_secs);
-        let mut state = self.state();
-        while state
-            .recent
-            .front()
-            .is_some_and(|&at| now.duration_since(at) > window)
-        {
-            state.recent.pop_front();
-        }
+    /// Lets `removal` through, or refuses it while the guard is tripped (`Ok(Err(held))`).
+    pub async fn admit(
+        &self,
+        store: &dyn Store,
+        removal: Removal<'_>,
+    ) -> Result<Result<(), Held>, StoreError> {
         let limit = self.limit();
-        let pass = if state.tripped_since.is_none() {
-            if (state.recent.len() as u64) < limit {
-                true
-            } else {
-                state.tripped_since = Some(OffsetDateTime::now_utc());
-                metrics::counter!("scim_deletion_guard_trips_total", "connector" => self.connector.clone())
-                    .increment(1);
-                tracing::warn!(
-                    connector = %self.connector,
-                    max = limit,
-                    window_secs = self.config.window_secs,
-                    "the deletion guard tripped: deletions and deactivations are held until an operator confirms them"
-                );
-                false
-            }
-        } else if state.allowed_until.is_some_and(|(until, _)| now < until) {
-            true
-        } else if state.allowed_count > 0 {
-            state.allowed_count -= 1;
-            true
-        } else {
-            false
+        let rule = GuardRule {
+            limit,
+            window: self.window(),
         };
-        if pass {
-            state.recent.push_back(now);
-            // A held removal retried and let through is no longer held.
-            state
-                .held
-                .retain(|h| !(h.id == removal.id && h.resource_type == removal.kind.as_str()));
-            return Ok(());
+        let admission = store
+            .guard_admit(&self.connector, removal, rule, OffsetDateTime::now_utc())
+            .await?;
+        if admission == Admission::Pass {
+            return Ok(Ok(()));
+        }
+        if admission == Admission::Tripped {
+            metrics::counter!("scim_deletion_guard_trips_total", "connector" => self.connector.clone())
+                .increment(1);
+            tracing::warn!(
+                connector = %self.connector,
+                max = limit,
+                window_secs = self.config.window_secs,
+                "the deletion guard tripped: deletions and deactivations are held until an operator confirms them"
+            );
         }
         metrics::counter!("scim_deletion_guard_held_total", "connector" => self.connector.clone())
             .increment(1);
-        if !state
-            .held
-            .iter()
-            .any(|h| h.id == removal.id && h.resource_type == removal.kind.as_str())
-        {
-            if state.held.len() == HELD_SHOWN {
-                state.held.pop_front();
-            }
-            state.held.push_back(HeldRemoval {
-                at: OffsetDateTime::now_utc(),
-                resource_type: removal.kind.as_str(),
-                id: removal.id.to_owned(),
-                name: removal.name.map(str::to_owned),
-                what: removal.what,
-                request_id: removal.request_id.map(str::to_owned),
-            });
-        }
-        Err(Held {
+        Ok(Err(Held {
             connector: self.connector.clone(),
             max: limit,
             window_secs: self.config.window_secs,
             retry_after: Duration::from_secs(self.config.retry_after_secs),
-        })
+        }))
     }
 
     /// An operator lets the next `count` removals through, or all of them for `minutes`.
-    pub fn allow(&self, count: Option<u32>, minutes: Option<u64>) {
-        let mut state = self.state();
-        if let Some(count) = count {
-            state.allowed_count = state.allowed_count.saturating_add(count);
-        }
-        if let Some(minutes) = minutes {
-            let span = Duration::from_secs(minutes.saturating_mul(60));
-            state.allowed_until = Some((Instant::now() + span, OffsetDateTime::now_utc() + span));
-        }
+    pub async fn allow(
+        &self,
+        store: &dyn Store,
+        count: Option<u32>,
+        minutes: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let until = minutes.map(|minutes| {
+            let span = time::Duration::minutes(i64::try_from(minutes).unwrap_or(i64::MAX));
+            OffsetDateTime::now_utc().saturating_add(span)
+        });
+        store
+            .guard_allow(&self.connector, count.unwrap_or(0), until)
+            .await?;
         metrics::counter!("scim_deletion_guard_releases_total", "connector" => self.connector.clone())
             .increment(1);
         tracing::info!(
             connector = %self.connector,
             count,
             minutes,
-            held = state.held.len(),
             "an operator allowed held deletions and deactivations"
         );
+        Ok(())
     }
 
-    /// An operator resets the guard: it counts afresh and lets removals through up to `max`.
-    pub fn reset(&self) {
-        let mut state = self.state();
-        *state = State::default();
+    /// An operator resets the guard: it counts afresh, forgets what it held, and lets
+    /// removals through up to the limit.
+    pub async fn reset(&self, store: &dyn Store) -> Result<(), StoreError> {
+        store.guard_reset(&self.connector).await?;
         metrics::counter!("scim_deletion_guard_releases_total", "connector" => self.connector.clone())
             .increment(1);
         tracing::info!(connector = %self.connector, "an operator reset the deletion guard");
+        Ok(())
     }
 
-    pub fn status(&self) -> GuardStatus {
-        let now = Instant::now();
-        let window = Duration::from_secs(self.config.window_secs);
-        let state = self.state();
-        GuardStatus {
+    pub async fn status(&self, store: &dyn Store) -> Result<GuardStatus, StoreError> {
+        let state = store
+            .guard_state(
+                &self.connector,
+                self.window(),
+                OffsetDateTime::now_utc(),
+                HELD_SHOWN,
+            )
+            .await?;
+        Ok(GuardStatus {
             max: self.limit(),
             max_share: self.config.max_share,
             users: self
                 .counts_users()
                 .then(|| self.users.load(Ordering::Relaxed)),
             window_secs: self.config.window_secs,
-            in_window: state
-                .recent
-                .iter()
-                .filter(|&&at| now.duration_since(at) <= window)
-                .count(),
+            in_window: state.in_window,
             tripped_since: state.tripped_since,
             allowed_count: state.allowed_count,
-            allowed_until: state
-                .allowed_until
-                .filter(|(until, _)| now < *until)
-                .map(|(_, at)| at),
-            held: state.held.iter().cloned().collect(),
-        }
+            allowed_until: state.allowed_until,
+            held_total: state.held_total,
+            held: state.held.into_iter().map(HeldRemoval::from).collect(),
+        })
     }
 }
 
@@ -405,94 +369,85 @@ mod tests {
         }
     }
 
-    fn guard(max: u32) -> DeletionGuard {
+    fn guard(max: Option<u32>, max_share: Option<f64>) -> DeletionGuard {
         DeletionGuard::new(
             "c",
             GuardConfig {
-                max: Some(max),
-                max_share: None,
+                max,
+                max_share,
                 window_secs: 600,
                 retry_after_secs: 60,
             },
         )
     }
 
-    #[test]
-    fn trips_past_max_and_holds_until_allowed() {
-        let guard = guard(3);
-        let ids: Vec<String> = (0..6).map(|i| format!("u{i}")).collect();
-        let passed = ids
-            .iter()
-            .filter(|id| guard.admit(&removal(id)).is_ok())
-            .count();
-        assert_eq!(passed, 3);
-        let status = guard.status();
-        assert!(status.tripped_since.is_some());
-        assert_eq!(status.held.len(), 3);
-        // A retry of a held one is held again, listed once.
-        assert!(guard.admit(&removal("u4")).is_err());
-        assert_eq!(guard.status().held.len(), 3);
-
-        guard.allow(Some(2), None);
-        assert!(guard.admit(&removal("u3")).is_ok());
-        assert!(guard.admit(&removal("u4")).is_ok());
-        let held = guard
-            .admit(&removal("u5"))
-            .expect_err("the allowance is used up");
+    /// The decisions themselves are the store's (and tested there); here, what the gateway
+    /// makes of them: the refusal's wait and words, the status it shows.
+    #[tokio::test]
+    async fn a_refusal_says_what_to_do_and_the_status_shows_what_is_held() {
+        let store = store::SqliteStore::temporary().await.expect("store");
+        let guard = guard(Some(2), None);
+        let mut refusals = Vec::new();
+        for id in ["u0", "u1", "u2", "u3"] {
+            if let Err(held) = guard.admit(&store, removal(id)).await.expect("admit") {
+                refusals.push(held);
+            }
+        }
+        assert_eq!(refusals.len(), 2);
+        let held = &refusals[0];
         assert_eq!(held.retry_after, Duration::from_secs(60));
+        assert_eq!((held.max, held.window_secs), (2, 600));
         assert!(held.to_string().contains("guard/allow"), "{held}");
-        assert_eq!(
-            guard
-                .status()
-                .held
-                .iter()
-                .map(|h| h.id.as_str())
-                .collect::<Vec<_>>(),
-            ["u5"]
-        );
 
-        guard.allow(None, Some(5));
-        assert!(guard.admit(&removal("u5")).is_ok());
-        assert!(guard.status().allowed_until.is_some());
-        guard.reset();
-        let fresh = guard.status();
+        let status = guard.status(&store).await.expect("status");
+        assert!(status.tripped_since.is_some());
+        assert_eq!((status.in_window, status.held_total), (2, 2));
+        let listed: Vec<(&str, &str)> = status
+            .held
+            .iter()
+            .map(|h| (h.resource_type, h.id.as_str()))
+            .collect();
+        assert_eq!(listed, [("User", "u2"), ("User", "u3")]);
+        let json = serde_json::to_value(&status).expect("json");
+        assert_eq!(json["held"][0]["resourceType"], "User");
+        assert_eq!(json["heldTotal"], 2);
+
+        guard.allow(&store, None, Some(5)).await.expect("allow");
+        assert!(
+            guard
+                .status(&store)
+                .await
+                .expect("status")
+                .allowed_until
+                .is_some()
+        );
+        assert_eq!(
+            guard.admit(&store, removal("u2")).await.expect("admit"),
+            Ok(())
+        );
+        guard.reset(&store).await.expect("reset");
+        let fresh = guard.status(&store).await.expect("status");
         assert!(fresh.tripped_since.is_none() && fresh.held.is_empty());
         assert_eq!(fresh.in_window, 0);
+        store::Maintenance::close(&store).await;
     }
 
     #[test]
     fn a_share_of_the_users_scales_the_limit_with_max_as_its_floor() {
-        let share = |max: Option<u32>| {
-            DeletionGuard::new(
-                "c",
-                GuardConfig {
-                    max,
-                    max_share: Some(0.02),
-                    window_secs: 600,
-                    retry_after_secs: 60,
-                },
-            )
-        };
-        let only_share = share(None);
+        let only_share = guard(None, Some(0.02));
         // Not counted yet, or an empty connector: one removal passes.
         assert_eq!(only_share.limit(), 1);
         only_share.set_users(10_000);
         assert_eq!(only_share.limit(), 200);
         only_share.set_users(101);
         assert_eq!(only_share.limit(), 3, "2 % of 101, rounded up");
-        let passed = (0..5)
-            .filter(|i| only_share.admit(&removal(&format!("u{i}"))).is_ok())
-            .count();
-        assert_eq!(passed, 3);
-        let status = only_share.status();
-        assert_eq!((status.max, status.users), (3, Some(101)));
 
-        let both = share(Some(50));
+        let both = guard(Some(50), Some(0.02));
         both.set_users(1_000);
         assert_eq!(both.limit(), 50, "max is the floor");
         both.set_users(100_000);
         assert_eq!(both.limit(), 2_000, "the share scales past it");
-        assert_eq!(guard(50).status().users, None);
+        assert_eq!(guard(Some(50), None).limit(), 50);
     }
 
     #[test]

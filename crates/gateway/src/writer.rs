@@ -228,13 +228,14 @@ impl Writer {
                 .as_ref()
                 .and_then(|b| b.attributes.get(kind.unique_attribute()))
                 .and_then(Value::as_str);
-            guard.admit(&crate::guard::Removal {
+            let removal = store::Removal {
                 kind,
                 id: &id,
                 name,
                 what,
                 request_id: self.request_id.as_deref(),
-            })?;
+            };
+            guard.admit(self.state.store.as_ref(), removal).await??;
         }
         let entry = NewJournalEntry {
             connector: self.runtime.name.clone(),

@@ -1,8 +1,8 @@
 //! Durable state of scim-bridge: resources with versions, per-connector uniqueness, vendor
 //! keys, group membership, and the journal of operations (docs/architecture.md "Consistency").
 //!
-//! One interface, [`Store`], made of five focused traits ([`Resources`], [`Journal`],
-//! [`Outbox`], [`Trail`], [`Maintenance`]), with two implementations: SQLite (the embedded default: one file,
+//! One interface, [`Store`], made of six focused traits ([`Resources`], [`Journal`],
+//! [`Outbox`], [`Trail`], [`Guards`], [`Maintenance`]), with two implementations: SQLite (the embedded default: one file,
 //! WAL) and PostgreSQL (several replicas). Each applies its own migrations at start. The
 //! SQL differs per backend; everything else (which index answers a filter, which keys a
 //! resource has) is shared and lives in the modules below, so no query branches on the backend.
@@ -28,6 +28,7 @@ mod anchors;
 mod codec;
 mod commit;
 mod error;
+mod guard;
 mod keys;
 mod list;
 mod migrations;
@@ -43,6 +44,7 @@ mod tx;
 
 pub use anchors::PagingStats;
 pub use error::StoreError;
+pub use guard::{Admission, GuardRule, GuardState, HeldRemoval, Removal};
 pub use model::{
     Change, Claim, Delivery, DeliveryOutcome, DeliveryState, HistoryFilter, HistoryKey,
     JournalEntry, JournalFilter, JournalState, ListQuery, NewJournalEntry, Operation, Page, Pruned,
@@ -207,6 +209,42 @@ pub trait Trail: Send + Sync + 'static {
     async fn trail_of(&self, request_ids: &[String]) -> Result<Vec<TrailRecord>, StoreError>;
 }
 
+/// The connectors' deletion guards, shared by every process on the database: each removal is
+/// counted and decided in one transaction, so replicas together let through at most the limit,
+/// and an operator's allowance or reset reaches all of them.
+#[async_trait]
+pub trait Guards: Send + Sync + 'static {
+    /// Lets `removal` through the connector's guard, or holds it (listed once however often it
+    /// is retried), under `rule` at `now`; a removal let through leaves the held ones.
+    async fn guard_admit(
+        &self,
+        connector: &str,
+        removal: Removal<'_>,
+        rule: GuardRule,
+        now: time::OffsetDateTime,
+    ) -> Result<Admission, StoreError>;
+
+    /// An operator lets the next `count` removals through, and every one until `until`.
+    async fn guard_allow(
+        &self,
+        connector: &str,
+        count: u32,
+        until: Option<time::OffsetDateTime>,
+    ) -> Result<(), StoreError>;
+
+    /// An operator resets the guard: not tripped, nothing counted, nothing held.
+    async fn guard_reset(&self, connector: &str) -> Result<(), StoreError>;
+
+    /// The guard's state at `now` with the oldest `shown` removals it holds.
+    async fn guard_state(
+        &self,
+        connector: &str,
+        window: std::time::Duration,
+        now: time::OffsetDateTime,
+        shown: usize,
+    ) -> Result<GuardState, StoreError>;
+}
+
 /// Queued delivery: a write committed and queued at once, then claimed and settled by the
 /// delivery workers of every replica, in order per resource.
 #[async_trait]
@@ -238,6 +276,27 @@ pub trait Outbox: Send + Sync + 'static {
 
     /// Queued deliveries for an operator, newest first.
     async fn queue_list(&self, filter: QueueFilter<'_>) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Shows `visit` every delivery `filter` matches, newest first, reading a page of
+    /// `filter.limit` at a time (from `filter.before_seq` on), until it breaks.
+    async fn queue_each(
+        &self,
+        mut filter: QueueFilter<'_>,
+        visit: &mut (dyn for<'d> FnMut(&'d Delivery) -> std::ops::ControlFlow<()> + Send),
+    ) -> Result<(), StoreError> {
+        loop {
+            let page = self.queue_list(filter).await?;
+            if page.iter().any(|delivery| visit(delivery).is_break()) {
+                return Ok(());
+            }
+            match page.last() {
+                Some(last) if page.len() == filter.limit => {
+                    filter.before_seq = Some(last.entry.seq)
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
 
     /// Puts a failed delivery back in the queue, due now with its attempts reset.
     /// [`StoreError::NoSuchEntry`] unless it is failed.
@@ -285,9 +344,9 @@ pub trait Maintenance: Send + Sync + 'static {
     async fn close(&self);
 }
 
-/// The durable state behind every connector: all four parts, as one object. Implementations
+/// The durable state behind every connector: all its parts, as one object. Implementations
 /// are cheap to share (`Arc<dyn Store>`); every method is one short transaction. Callers bring
 /// the parts they use into scope (`use store::{Resources, Journal};`).
-pub trait Store: Resources + Journal + Outbox + Trail + Maintenance {}
+pub trait Store: Resources + Journal + Outbox + Trail + Guards + Maintenance {}
 
-impl<T: Resources + Journal + Outbox + Trail + Maintenance> Store for T {}
+impl<T: Resources + Journal + Outbox + Trail + Guards + Maintenance> Store for T {}

@@ -49,6 +49,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "trail apart",
         include_str!("../migrations/sqlite/0007_trail_apart.sql"),
     ),
+    (
+        8,
+        "guard",
+        include_str!("../migrations/sqlite/0008_guard.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each PostgreSQL migration, oldest first.
@@ -87,6 +92,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         7,
         "trail",
         include_str!("../migrations/postgres/0007_trail.sql"),
+    ),
+    (
+        8,
+        "guard",
+        include_str!("../migrations/postgres/0008_guard.sql"),
     ),
 ];
 

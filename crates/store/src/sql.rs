@@ -84,6 +84,7 @@ macro_rules! statement {
         }
     };
 }
+pub(crate) use statement;
 
 /// A resource by connector ($1), kind ($2) and id ($3).
 pub(crate) const BY_ID: Statement = statement!(concat!(

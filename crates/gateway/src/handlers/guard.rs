@@ -18,7 +18,8 @@ fn guard_of<'a>(admin: &'a Admin, name: &str) -> Result<&'a crate::guard::Deleti
 
 /// `GET /admin/connectors/{name}/guard`: the deletion guard's state and what it holds.
 pub async fn status(admin: Admin, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(guard_of(&admin, &name)?.status()))
+    let guard = guard_of(&admin, &name)?;
+    Ok(HttpResponse::Ok().json(guard.status(admin.state().store.as_ref()).await?))
 }
 
 /// How many held removals an operator allows, or for how long.
@@ -43,14 +44,16 @@ pub async fn allow(
             "say how many removals to allow (?count=N) or for how long (?minutes=M)",
         ));
     }
-    guard.allow(params.count, params.minutes);
-    Ok(HttpResponse::Ok().json(guard.status()))
+    guard
+        .allow(admin.state().store.as_ref(), params.count, params.minutes)
+        .await?;
+    Ok(HttpResponse::Ok().json(guard.status(admin.state().store.as_ref()).await?))
 }
 
 /// `POST /admin/connectors/{name}/guard/reset`: the guard counts afresh, and what it held is
 /// forgotten (the identity provider retries it, and it counts anew).
 pub async fn reset(admin: Admin, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let guard = guard_of(&admin, &name)?;
-    guard.reset();
-    Ok(HttpResponse::Ok().json(guard.status()))
+    guard.reset(admin.state().store.as_ref()).await?;
+    Ok(HttpResponse::Ok().json(guard.status(admin.state().store.as_ref()).await?))
 }

@@ -2,6 +2,7 @@
 //! operator's retry or drop of one failed delivery, or of every one that matches.
 
 use std::future::Future;
+use std::ops::ControlFlow;
 
 use actix_web::{HttpResponse, web};
 use scim::{ResourceKind, ScimType};
@@ -165,32 +166,30 @@ async fn settle_targets(
         .transpose()?;
     let wanted = params.count.unwrap_or(MAX_SETTLED).clamp(1, MAX_SETTLED);
     let mut seqs = Vec::new();
-    let mut before = None;
-    loop {
-        let page = admin
-            .state()
-            .store
-            .queue_list(QueueFilter {
-                connector: Some(connector),
-                state: Some(state),
-                before_seq: before,
-                limit: MAX_PAGE,
-            })
-            .await?;
-        for delivery in page.iter().filter(|d| params.matches(d, kind)) {
+    let mut more = false;
+    let filter = QueueFilter {
+        connector: Some(connector),
+        state: Some(state),
+        before_seq: None,
+        limit: MAX_PAGE,
+    };
+    admin
+        .state()
+        .store
+        .queue_each(filter, &mut |delivery| {
+            if !params.matches(delivery, kind) {
+                return ControlFlow::Continue(());
+            }
             if seqs.len() == wanted {
-                seqs.reverse();
-                return Ok((seqs, true));
+                more = true;
+                return ControlFlow::Break(());
             }
             seqs.push(delivery.entry.seq);
-        }
-        match page.last() {
-            Some(last) if page.len() == MAX_PAGE => before = Some(last.entry.seq),
-            _ => break,
-        }
-    }
+            ControlFlow::Continue(())
+        })
+        .await?;
     seqs.reverse();
-    Ok((seqs, false))
+    Ok((seqs, more))
 }
 
 /// Settles each of `seqs` with `settle`; an entry another operator or worker settled meanwhile

@@ -2,6 +2,7 @@
 //! answers each row once the write is durable; the vendor sees it later). `import` waits for
 //! them so that its exit status says whether the users reached the vendor, not only the store.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use store::{DeliveryState, QueueFilter, StoreError};
@@ -47,35 +48,29 @@ async fn undelivered(
 ) -> Result<Vec<Undelivered>, StoreError> {
     let prefix = format!("{run}-");
     let mut found = Vec::new();
-    let mut before = None;
-    loop {
-        let page = app
-            .store
-            .queue_list(QueueFilter {
-                connector: Some(connector),
-                state: Some(state),
-                before_seq: before,
-                limit: PAGE,
-            })
-            .await?;
-        found.extend(
-            page.iter()
-                .filter(|d| {
-                    d.entry
-                        .request_id
-                        .as_deref()
-                        .is_some_and(|id| id.starts_with(&prefix))
-                })
-                .map(|d| Undelivered {
-                    id: d.entry.change.id().to_owned(),
-                    reason: d.last_error.clone(),
-                }),
-        );
-        match page.last() {
-            Some(last) if page.len() == PAGE => before = Some(last.entry.seq),
-            _ => return Ok(found),
-        }
-    }
+    let filter = QueueFilter {
+        connector: Some(connector),
+        state: Some(state),
+        before_seq: None,
+        limit: PAGE,
+    };
+    app.store
+        .queue_each(filter, &mut |delivery| {
+            let entry = &delivery.entry;
+            if entry
+                .request_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with(&prefix))
+            {
+                found.push(Undelivered {
+                    id: entry.change.id().to_owned(),
+                    reason: delivery.last_error.clone(),
+                });
+            }
+            ControlFlow::Continue(())
+        })
+        .await?;
+    Ok(found)
 }
 
 /// Waits until none of the import's deliveries waits any more, or `deadline` passes, polling

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: several gateway replicas share one database. The delivery
 //! queue's statements, which lock differently from SQLite's, are in [`queue`].
 
+mod guard;
 mod queue;
 mod rows;
 
@@ -27,10 +28,10 @@ use crate::sql::{
 };
 use crate::tx::{Counters, Fetched, ReadTx, WriteTx};
 use crate::{
-    Claim, Delivery, DeliveryOutcome, HistoryFilter, Journal, JournalEntry, JournalFilter,
-    JournalState, ListQuery, Maintenance, NewJournalEntry, Outbox, Page, PagingStats, Pruned,
-    QueueFilter, QueueStats, Resources, StoreError, StoredResource, StoredText, Trail, TrailRecord,
-    commit, list, migrations,
+    Admission, Claim, Delivery, DeliveryOutcome, GuardRule, GuardState, Guards, HistoryFilter,
+    Journal, JournalEntry, JournalFilter, JournalState, ListQuery, Maintenance, NewJournalEntry,
+    Outbox, Page, PagingStats, Pruned, QueueFilter, QueueStats, Removal, Resources, StoreError,
+    StoredResource, StoredText, Trail, TrailRecord, commit, list, migrations,
 };
 
 /// Connections per replica.
@@ -844,6 +845,42 @@ impl Trail for PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(rows::trail_record).collect()
+    }
+}
+
+#[async_trait]
+impl Guards for PgStore {
+    async fn guard_admit(
+        &self,
+        connector: &str,
+        removal: Removal<'_>,
+        rule: GuardRule,
+        now: time::OffsetDateTime,
+    ) -> Result<Admission, StoreError> {
+        guard::admit(&self.pool, connector, removal, rule, now).await
+    }
+
+    async fn guard_allow(
+        &self,
+        connector: &str,
+        count: u32,
+        until: Option<time::OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        guard::allow(&self.pool, connector, count, until).await
+    }
+
+    async fn guard_reset(&self, connector: &str) -> Result<(), StoreError> {
+        guard::reset(&self.pool, connector).await
+    }
+
+    async fn guard_state(
+        &self,
+        connector: &str,
+        window: Duration,
+        now: time::OffsetDateTime,
+        shown: usize,
+    ) -> Result<GuardState, StoreError> {
+        guard::state(&self.pool, connector, window, now, shown).await
     }
 }
 

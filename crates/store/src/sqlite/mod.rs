@@ -4,6 +4,7 @@
 //! statements are in [`queue`]. The trail has a file and a writer of its own ([`trail`]).
 
 mod checkpoint;
+mod guard;
 mod queue;
 mod reader;
 mod rows;
@@ -34,10 +35,10 @@ use crate::sql::{
 };
 use crate::tx::{Counters, Fetched, ReadTx};
 use crate::{
-    Claim, Delivery, DeliveryOutcome, HistoryFilter, Journal, JournalEntry, JournalFilter,
-    ListQuery, Maintenance, NewJournalEntry, Outbox, Page, PagingStats, Pruned, QueueFilter,
-    QueueStats, Resources, StoreError, StoredResource, StoredText, Trail, TrailRecord, list,
-    migrations,
+    Admission, Claim, Delivery, DeliveryOutcome, GuardRule, GuardState, Guards, HistoryFilter,
+    Journal, JournalEntry, JournalFilter, ListQuery, Maintenance, NewJournalEntry, Outbox, Page,
+    PagingStats, Pruned, QueueFilter, QueueStats, Removal, Resources, StoreError, StoredResource,
+    StoredText, Trail, TrailRecord, list, migrations,
 };
 use checkpoint::WAL_LIMIT_PAGES;
 use reader::Readers;
@@ -600,6 +601,46 @@ impl Outbox for SqliteStore {
 
     async fn queue_stats(&self) -> Result<Vec<QueueStats>, StoreError> {
         queue::stats(&self.pool).await
+    }
+}
+
+#[async_trait]
+impl Guards for SqliteStore {
+    async fn guard_admit(
+        &self,
+        connector: &str,
+        removal: Removal<'_>,
+        rule: GuardRule,
+        now: time::OffsetDateTime,
+    ) -> Result<Admission, StoreError> {
+        self.writer
+            .admit(guard::Ask::new(connector, removal, rule, now))
+            .await
+    }
+
+    async fn guard_allow(
+        &self,
+        connector: &str,
+        count: u32,
+        until: Option<time::OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .order(connector, guard::Order::Allow { count, until })
+            .await
+    }
+
+    async fn guard_reset(&self, connector: &str) -> Result<(), StoreError> {
+        self.writer.order(connector, guard::Order::Reset).await
+    }
+
+    async fn guard_state(
+        &self,
+        connector: &str,
+        window: Duration,
+        now: time::OffsetDateTime,
+        shown: usize,
+    ) -> Result<GuardState, StoreError> {
+        guard::state(&self.readers, connector, window, now, shown)
     }
 }
 

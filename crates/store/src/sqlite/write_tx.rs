@@ -34,8 +34,12 @@ pub(crate) const STATEMENT_CACHE: usize = 32;
 pub(crate) struct WriterTx<'c>(pub(crate) &'c mut Connection);
 
 impl WriterTx<'_> {
-    /// Runs one statement that returns no rows.
-    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
+    /// Runs one statement that returns no rows; how many rows it changed.
+    pub(crate) fn execute(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<usize, StoreError> {
         Ok(self.0.prepare_cached(sql)?.execute(params)?)
     }
 

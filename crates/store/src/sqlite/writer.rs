@@ -22,8 +22,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::commit::{self, Vendor};
 use crate::sqlite::checkpoint::{self, Checkpoints, WAL_LIMIT_PAGES};
+use crate::sqlite::guard::{Ask, Order};
 use crate::sqlite::write_tx::{self, STATEMENT_CACHE, WriterTx, run_now};
-use crate::{NewJournalEntry, Pruned, StoreError, StoredResource, codec};
+use crate::{Admission, NewJournalEntry, Pruned, StoreError, StoredResource, codec};
 
 /// At most this many writes share one transaction.
 const MAX_GROUP: usize = 512;
@@ -41,6 +42,10 @@ enum Job {
     Load(String, Vec<StoredResource>, Reply<()>),
     /// One batch of history removed (a stored timestamp, and the batch size).
     Prune(String, i64, Reply<Pruned>),
+    /// A deletion guard's decision on one removal.
+    Admit(Box<Ask>, Reply<Admission>),
+    /// An operator's order to a connector's deletion guard.
+    Order(String, Order, Reply<()>),
 }
 
 /// A write done inside the open transaction, its answer held until the group commits.
@@ -52,6 +57,7 @@ enum Done {
     ),
     Unit(Reply<()>, Result<(), StoreError>),
     Pruned(Reply<Pruned>, Result<Pruned, StoreError>),
+    Admitted(Reply<Admission>, Result<Admission, StoreError>),
 }
 
 impl Done {
@@ -61,6 +67,7 @@ impl Done {
             Done::Commit(_, r) => r.is_ok(),
             Done::Unit(_, r) => r.is_ok(),
             Done::Pruned(_, r) => r.is_ok(),
+            Done::Admitted(_, r) => r.is_ok(),
         }
     }
 
@@ -81,6 +88,7 @@ impl Done {
             Done::Commit(reply, r) => drop(reply.send(pick(r, group_failed))),
             Done::Unit(reply, r) => drop(reply.send(pick(r, group_failed))),
             Done::Pruned(reply, r) => drop(reply.send(pick(r, group_failed))),
+            Done::Admitted(reply, r) => drop(reply.send(pick(r, group_failed))),
         }
     }
 }
@@ -95,6 +103,8 @@ impl Job {
             Job::AppendCommit(_, _, reply) => drop(reply.send(Err(e.clone()))),
             Job::Load(_, _, reply) => drop(reply.send(Err(e.clone()))),
             Job::Prune(_, _, reply) => drop(reply.send(Err(e.clone()))),
+            Job::Admit(_, reply) => drop(reply.send(Err(e.clone()))),
+            Job::Order(_, _, reply) => drop(reply.send(Err(e.clone()))),
         }
     }
 
@@ -131,6 +141,8 @@ impl Job {
             Job::Prune(older_than, batch, reply) => {
                 Done::Pruned(reply, write_tx::prune_batch(tx, &older_than, batch))
             }
+            Job::Admit(ask, reply) => Done::Admitted(reply, ask.run(tx)),
+            Job::Order(connector, order, reply) => Done::Unit(reply, order.run(tx, &connector)),
         }
     }
 }
@@ -246,6 +258,17 @@ impl Writer {
             reply,
         );
         self.submit(job, answer).await
+    }
+
+    pub(crate) async fn admit(&self, ask: Ask) -> Result<Admission, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Admit(Box::new(ask), reply), answer).await
+    }
+
+    pub(crate) async fn order(&self, connector: &str, order: Order) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Order(connector.to_owned(), order, reply), answer)
+            .await
     }
 
     /// Ends the writer once the writes sent before are done and the WAL is checkpointed;

@@ -4,6 +4,7 @@
 mod support;
 
 mod crud;
+mod guard;
 mod journal;
 mod keyset;
 mod list;
