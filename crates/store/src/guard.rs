@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 
 use crate::StoreError;
 use crate::codec::{self, corrupt};
+use crate::queue::millis as millis_of;
 use crate::sql::{Statement, statement};
 
 /// Buckets per window.
@@ -116,13 +117,17 @@ fn from_millis(ms: i64) -> Result<OffsetDateTime, StoreError> {
         .map_err(|e| corrupt(format!("guard time {ms}: {e}")))
 }
 
-fn window_millis(window: Duration) -> i64 {
-    i64::try_from(window.as_millis()).unwrap_or(i64::MAX).max(1)
+/// The window in milliseconds, and the width of its buckets: a sixtieth of it, at least a
+/// millisecond.
+fn spans(window: Duration) -> (i64, i64) {
+    let window = millis_of(window).max(1);
+    (window, (window / BUCKETS as i64).max(1))
 }
 
-/// A bucket's width: a sixtieth of the window, at least a millisecond.
-fn bucket_millis(window: Duration) -> i64 {
-    (window_millis(window) / BUCKETS as i64).max(1)
+/// Whether the bucket starting at `start` still overlaps the window ending at `now`.
+fn in_window_at(start: i64, now: i64, window: Duration) -> bool {
+    let (window, width) = spans(window);
+    start + width > now.saturating_sub(window)
 }
 
 impl GuardRow {
@@ -146,23 +151,20 @@ impl GuardRow {
 
     /// Forgets the buckets wholly before the window.
     fn expire(&mut self, now: i64, window: Duration) {
-        let width = bucket_millis(window);
-        let from = now.saturating_sub(window_millis(window));
-        self.recent.retain(|&(start, _)| start + width > from);
+        self.recent
+            .retain(|&(start, _)| in_window_at(start, now, window));
     }
 
     fn in_window(&self, now: i64, window: Duration) -> u64 {
-        let width = bucket_millis(window);
-        let from = now.saturating_sub(window_millis(window));
         self.recent
             .iter()
-            .filter(|&&(start, _)| start + width > from)
+            .filter(|&&(start, _)| in_window_at(start, now, window))
             .map(|&(_, n)| u64::try_from(n).unwrap_or(0))
             .sum()
     }
 
     fn count(&mut self, now: i64, window: Duration) {
-        let width = bucket_millis(window);
+        let (_, width) = spans(window);
         let start = now - now.rem_euclid(width);
         match self.recent.last_mut() {
             Some((last, n)) if *last == start => *n += 1,
@@ -338,11 +340,6 @@ pub(crate) async fn allow(
         row.allowed_until = Some(millis(until));
     }
     tx.save(connector, &row).await
-}
-
-/// An operator's reset ([`crate::Guards::guard_reset`]).
-pub(crate) async fn reset(tx: &mut impl GuardTx, connector: &str) -> Result<(), StoreError> {
-    tx.clear(connector).await
 }
 
 /// A guard's state from its row (none: a guard never asked) and the held removals read with it.

@@ -44,16 +44,16 @@ pub async fn allow(
             "say how many removals to allow (?count=N) or for how long (?minutes=M)",
         ));
     }
-    guard
-        .allow(admin.state().store.as_ref(), params.count, params.minutes)
-        .await?;
-    Ok(HttpResponse::Ok().json(guard.status(admin.state().store.as_ref()).await?))
+    let store = admin.state().store.as_ref();
+    guard.allow(store, params.count, params.minutes).await?;
+    Ok(HttpResponse::Ok().json(guard.status(store).await?))
 }
 
 /// `POST /admin/connectors/{name}/guard/reset`: the guard counts afresh, and what it held is
 /// forgotten (the identity provider retries it, and it counts anew).
 pub async fn reset(admin: Admin, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let guard = guard_of(&admin, &name)?;
-    guard.reset(admin.state().store.as_ref()).await?;
-    Ok(HttpResponse::Ok().json(guard.status(admin.state().store.as_ref()).await?))
+    let store = admin.state().store.as_ref();
+    guard.reset(store).await?;
+    Ok(HttpResponse::Ok().json(guard.status(store).await?))
 }

@@ -119,7 +119,7 @@ pub(crate) async fn allow(
 }
 
 pub(crate) async fn reset(pool: &PgPool, connector: &str) -> Result<(), StoreError> {
-    in_tx(pool, async |tx| guard::reset(tx, connector).await).await
+    in_tx(pool, async |tx| tx.clear(connector).await).await
 }
 
 /// The guard's state, in one snapshot (the row's count and the list agree).

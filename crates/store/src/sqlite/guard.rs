@@ -79,7 +79,7 @@ impl Order {
     pub(crate) fn run(self, tx: &mut WriterTx<'_>, connector: &str) -> Result<(), StoreError> {
         match self {
             Order::Allow { count, until } => run_now(guard::allow(tx, connector, count, until)),
-            Order::Reset => run_now(guard::reset(tx, connector)),
+            Order::Reset => run_now(tx.clear(connector)),
         }
     }
 }
@@ -90,15 +90,7 @@ impl GuardTx for WriterTx<'_> {
         let columns = self
             .0
             .prepare_cached(TAKE.sqlite)?
-            .query_row([connector], |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                ))
-            })?;
+            .query_row([connector], row_columns)?;
         GuardRow::from_columns(columns)
     }
 
